@@ -1,0 +1,18 @@
+FROM python:3.11-slim-bookworm
+
+ENV PYTHONDONTWRITEBYTECODE=1 PYTHONUNBUFFERED=1 PIP_DISABLE_PIP_VERSION_CHECK=1
+RUN apt-get update \
+ && apt-get install -y --no-install-recommends gdal-bin libgeos-c1v5 libsqlite3-mod-spatialite gettext \
+ && rm -rf /var/lib/apt/lists/*
+
+WORKDIR /app
+COPY . .
+RUN pip install --no-cache-dir -e . \
+ && python manage.py compilemessages --ignore=.venv -v 0 \
+ && python manage.py collectstatic --noinput -v 0
+
+RUN useradd --create-home soukloop && mkdir -p /app/var && chown soukloop /app/var
+USER soukloop
+EXPOSE 8000
+ENV GUNICORN_BIND=0.0.0.0:8000
+CMD ["sh", "-c", "python manage.py migrate --noinput && gunicorn -c deploy/gunicorn.conf.py soukloop.wsgi:application"]

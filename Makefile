@@ -1,0 +1,68 @@
+# Souk Loop: `make run` serves the API on http://127.0.0.1:8000, `make test` runs the suite.
+# Both set up what they need first (system libraries as root, .venv, packages, migrations).
+
+SHELL := /bin/bash
+# Debian's/Ubuntu's own Python: pyenv builds here lack SQLite extension loading, which
+# SpatiaLite (the embedded database) needs.
+PYTHON ?= /usr/bin/python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+HOST ?= 127.0.0.1
+PORT ?= 8000
+PYTEST_ARGS ?=
+
+.PHONY: install system-deps messages run serve migrate seed test lint format bench clean help
+
+help:
+	@echo "make run      serve the API on http://$(HOST):$(PORT) (embedded SpatiaLite by default)"
+	@echo "make test     run the test suite (DATABASE_URL/REDIS_URL pick PostGIS/Redis)"
+	@echo "make lint     ruff check, ruff format --check, makemigrations --check"
+
+system-deps:
+	@bash scripts/system-deps.sh
+
+$(STAMP): pyproject.toml
+	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	@$(BIN)/python -c "import sqlite3; sqlite3.connect(':memory:').enable_load_extension(True)" \
+		|| { echo "$(PYTHON) cannot load SQLite extensions (SpatiaLite); use PYTHON=/usr/bin/python3"; exit 1; }
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -e '.[dev]'
+	@touch $(STAMP)
+
+install: system-deps $(STAMP) messages
+
+messages: $(STAMP)
+	@$(BIN)/python manage.py compilemessages --ignore=.venv --ignore=var -v 0
+
+migrate: install
+	$(BIN)/python manage.py migrate --noinput
+
+seed: migrate
+	$(BIN)/python manage.py seed_demo
+
+run: migrate
+	@$(BIN)/python manage.py seed_demo --products 300
+	$(BIN)/python manage.py runserver $(HOST):$(PORT)
+
+serve: migrate
+	$(BIN)/python manage.py collectstatic --noinput -v 0
+	$(BIN)/gunicorn -c deploy/gunicorn.conf.py soukloop.wsgi:application
+
+test: install
+	$(BIN)/pytest $(PYTEST_ARGS)
+
+lint: install
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/python manage.py makemigrations --check --dry-run
+
+format: $(STAMP)
+	$(BIN)/ruff check --fix .
+	$(BIN)/ruff format .
+
+bench: install
+	$(BIN)/python bench/catalog.py
+
+clean:
+	rm -rf $(VENV) var db.sqlite3 .pytest_cache

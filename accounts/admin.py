@@ -1,0 +1,52 @@
+from django.contrib import admin
+from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
+from django.contrib.gis.admin import GISModelAdmin
+from django.utils.translation import gettext_lazy as _
+
+from accounts.models import Block, Follow, User
+
+
+@admin.register(User)
+class UserAdmin(DjangoUserAdmin, GISModelAdmin):
+    list_display = (
+        "username",
+        "email",
+        "phone",
+        "full_name",
+        "role",
+        "is_verified",
+        "verification_status",
+        "created_at",
+    )
+    list_filter = ("role", "is_verified", "verification_status", "is_staff", "is_active")
+    search_fields = ("username", "email", "phone", "full_name")
+    ordering = ("-created_at",)
+    readonly_fields = ("created_at", "updated_at", "last_login", "last_login_at", "date_joined")
+    fieldsets = (
+        (None, {"fields": ("username", "password")}),
+        (_("Profile"), {"fields": ("email", "phone", "full_name", "avatar_url", "bio", "role")}),
+        (_("Trust"), {"fields": ("is_verified", "verification_status")}),
+        (_("Place"), {"fields": ("location", "neighborhood", "building_name")}),
+        (_("Payments"), {"fields": ("stripe_customer_id", "stripe_connect_account_id", "stripe_onboarded")}),
+        (_("Permissions"), {"fields": ("is_active", "is_staff", "is_superuser", "groups", "user_permissions")}),
+        (_("Dates"), {"fields": ("last_login", "last_login_at", "date_joined", "created_at", "updated_at")}),
+    )
+    add_fieldsets = (
+        (None, {"classes": ("wide",), "fields": ("username", "email", "phone", "role", "password1", "password2")}),
+    )
+
+
+@admin.register(Follow)
+class FollowAdmin(admin.ModelAdmin):
+    list_display = ("follower", "following", "created_at")
+    search_fields = ("follower__username", "following__username")
+    list_select_related = ("follower", "following")
+    raw_id_fields = ("follower", "following")
+
+
+@admin.register(Block)
+class BlockAdmin(admin.ModelAdmin):
+    list_display = ("blocker", "blocked", "created_at")
+    search_fields = ("blocker__username", "blocked__username")
+    list_select_related = ("blocker", "blocked")
+    raw_id_fields = ("blocker", "blocked")

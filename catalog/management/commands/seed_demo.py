@@ -1,0 +1,194 @@
+"""Realistic Dubai demo data: sellers and buyers, listings in all 12 categories spread over
+real neighbourhoods, and a demo moderator for /admin/. Safe to run again: users are reused,
+and listings are only topped up to ``--products``."""
+
+from __future__ import annotations
+
+import random
+import time
+from decimal import Decimal
+
+from django.contrib.auth.models import Group
+from django.contrib.gis.geos import Point
+from django.core.management.base import BaseCommand, CommandParser
+from django.db import transaction
+
+from accounts.models import Role, User
+from accounts.roles import MODERATORS_GROUP, sync_moderators_group
+from catalog.models import Category, Condition, FeedType, Product
+
+DEMO_MODERATOR = "moderator"
+DEMO_MODERATOR_PASSWORD = "souk-loop-demo"  # noqa: S105 - printed on purpose, development data only
+DEMO_USER_PASSWORD = "souk-loop-demo"  # noqa: S105
+
+# (name, latitude, longitude, buildings)
+NEIGHBOURHOODS: list[tuple[str, float, float, list[str]]] = [
+    ("Dubai Marina", 25.0805, 55.1403, ["Marina Gate 1", "Cayan Tower", "Princess Tower", "Marina Heights"]),
+    ("Jumeirah Lake Towers", 25.0693, 55.1450, ["Cluster D - Indigo Tower", "Cluster X - Jumeirah Bay", "Armada 2"]),
+    ("Downtown Dubai", 25.1972, 55.2744, ["Burj Vista 1", "The Address Residences", "South Ridge 4"]),
+    ("Business Bay", 25.1850, 55.2650, ["Executive Towers B", "Damac Maison", "Churchill Residency"]),
+    ("Jumeirah Village Circle", 25.0600, 55.2090, ["Bloom Towers", "Belgravia 2", "Oxford Residence"]),
+    ("Al Barsha", 25.1130, 55.2000, ["Al Barsha Heights", "Summer Residence", "Hessa Tower"]),
+    ("Deira", 25.2697, 55.3247, ["Al Ghurair Residence", "Deira Tower", "Reef Tower"]),
+    ("Al Karama", 25.2430, 55.3030, ["Karama Building 12", "Al Attar Tower"]),
+    ("Mirdif", 25.2200, 55.4200, ["Uptown Mirdif", "Ghoroob Mirdif"]),
+    ("Arabian Ranches", 25.0550, 55.2700, ["Saheel Villas", "Alvorada"]),
+    ("Dubai Silicon Oasis", 25.1200, 55.3800, ["Binghatti Stars", "Axis Residence 4"]),
+    ("Palm Jumeirah", 25.1124, 55.1390, ["Shoreline Apartments", "Tiara Residences", "Golden Mile 5"]),
+    ("Jumeirah Beach Residence", 25.0780, 55.1330, ["Sadaf 5", "Rimal 2", "Murjan 1"]),
+    ("International City", 25.1650, 55.4100, ["England Cluster X-14", "China Cluster C-02"]),
+    ("Al Quoz", 25.1400, 55.2300, ["Al Serkal Avenue Lofts", "Quoz Residences"]),
+]
+
+TITLES: dict[str, list[str]] = {
+    Category.TRADING_CARDS: ["Pokémon Charizard holo", "Yu-Gi-Oh Blue-Eyes 1st edition", "Magic: The Gathering bundle"],
+    Category.MENS_FASHION: ["Kandura, white, size 58", "Hugo Boss blazer", "Ray-Ban Aviators", "Levi's 501 jeans"],
+    Category.SNEAKERS: ["Yeezy Boost 350 V2", "Jordan 1 Retro High", "Nike Dunk Low Panda", "New Balance 550"],
+    Category.SPORTS_CARDS: ["Panini Messi rookie", "Topps Chrome Ronaldo", "NBA Prizm LeBron"],
+    Category.COLLECTIBLES: ["Vintage Dubai stamps", "Funko Pop set", "Rolex box and papers", "Signed Al Wasl shirt"],
+    Category.ELECTRONICS: ["iPhone 15 Pro 256GB", "PlayStation 5 with two pads", "MacBook Air M2", "AirPods Pro 2"],
+    Category.HOME_DECOR: ["Persian rug 2x3m", "Brass lantern pair", "Oud burner set", "Wall mirror, gold frame"],
+    Category.BEAUTY: ["Dior Sauvage 100ml sealed", "Dyson Airwrap", "Arabian oud perfume oil"],
+    Category.KIDS_BABY: ["Bugaboo stroller", "LEGO Technic set", "Baby cot with mattress", "Kids' bike 16 inch"],
+    Category.FURNITURE: ["IKEA sofa bed", "Dining table for six", "Home Centre wardrobe", "Office chair Herman Miller"],
+    Category.BOOKS: ["Arabic novels bundle", "IB textbooks grade 11", "Harry Potter box set"],
+    Category.OTHER: ["Camping tent 4 person", "Desert safari cooler box", "Paddle board", "Treadmill"],
+}
+
+
+class Command(BaseCommand):
+    help = "Load realistic Dubai demo data (idempotent: tops listings up to --products)."
+
+    def add_arguments(self, parser: CommandParser) -> None:
+        parser.add_argument("--products", type=int, default=300, help="listings to have in all (default 300)")
+        parser.add_argument("--users", type=int, default=40, help="demo users to have (default 40)")
+        parser.add_argument("--seed", type=int, default=971, help="random seed, for repeatable data")
+        parser.add_argument("--batch-size", type=int, default=5000)
+
+    def handle(self, *args, **options) -> None:
+        started = time.monotonic()
+        rng = random.Random(options["seed"])  # noqa: S311 - demo data, not security
+        moderator = self._moderator()
+        users = self._users(options["users"], rng)
+        sellers = [u for u in users if u.can_sell]
+        existing = Product.objects.count()
+        wanted = max(0, options["products"] - existing)
+        created = self._products(wanted, sellers, rng, options["batch_size"])
+        elapsed = time.monotonic() - started
+        self.stdout.write(
+            self.style.SUCCESS(
+                f"Demo data ready: {len(users)} users, {existing + created} listings ({created} new) in {elapsed:.1f}s."
+            )
+        )
+        self.stdout.write(
+            f"Demo moderator for /admin/: username '{moderator.username}', password '{DEMO_MODERATOR_PASSWORD}'."
+        )
+
+    def _moderator(self) -> User:
+        user = User.objects.filter(username=DEMO_MODERATOR).first()
+        if user is None:
+            user = User.objects.create_user(
+                username=DEMO_MODERATOR,
+                email="moderator@soukloop.ae",
+                password=DEMO_MODERATOR_PASSWORD,
+                phone="+971500000001",
+                full_name="Demo Moderator",
+                is_staff=True,
+                is_verified=True,
+            )
+        group = sync_moderators_group()
+        user.groups.add(Group.objects.get(pk=group.pk, name=MODERATORS_GROUP))
+        return user
+
+    def _users(self, count: int, rng: random.Random) -> list[User]:
+        first = [
+            "Omar",
+            "Layla",
+            "Aisha",
+            "Rahul",
+            "Maria",
+            "Hassan",
+            "Fatima",
+            "Arjun",
+            "Noura",
+            "Khalid",
+            "Priya",
+            "Yousef",
+        ]
+        last = [
+            "Al Mansoori",
+            "Khan",
+            "Fernandes",
+            "Haddad",
+            "Nair",
+            "Al Suwaidi",
+            "Santos",
+            "Rahman",
+            "Kapoor",
+            "Saleh",
+        ]
+        users = list(User.objects.filter(username__startswith="demo_").order_by("username")[:count])
+        missing = count - len(users)
+        if missing <= 0:
+            return users
+        from django.contrib.auth.hashers import make_password
+
+        password = make_password(DEMO_USER_PASSWORD)
+        new = []
+        for i in range(len(users), count):
+            name, lat, lng, buildings = rng.choice(NEIGHBOURHOODS)
+            full_name = f"{rng.choice(first)} {rng.choice(last)}"
+            new.append(
+                User(
+                    username=f"demo_{i:04d}",
+                    email=f"demo_{i:04d}@example.ae",
+                    phone=f"+97155{i:07d}",
+                    full_name=full_name,
+                    password=password,
+                    role=[Role.SELLER, Role.BOTH, Role.BUYER][i % 3],
+                    is_verified=True,
+                    location=Point(lng + rng.uniform(-0.004, 0.004), lat + rng.uniform(-0.004, 0.004), srid=4326),
+                    neighborhood=name,
+                    building_name=rng.choice(buildings),
+                )
+            )
+        User.objects.bulk_create(new, ignore_conflicts=True)
+        return list(User.objects.filter(username__startswith="demo_").order_by("username")[:count])
+
+    def _products(self, count: int, sellers: list[User], rng: random.Random, batch_size: int) -> int:
+        if count <= 0 or not sellers:
+            return 0
+        categories = list(Category)
+        conditions = list(Condition)
+        made = 0
+        while made < count:
+            batch = []
+            for _ in range(min(batch_size, count - made)):
+                category = categories[(made + len(batch)) % len(categories)]
+                name, lat, lng, buildings = rng.choice(NEIGHBOURHOODS)
+                price = Decimal(rng.choice([25, 49, 75, 120, 149, 250, 399, 650, 1200, 2500, 4800]))
+                seller = rng.choice(sellers)
+                batch.append(
+                    Product(
+                        seller=seller,
+                        title=rng.choice(TITLES[category]),
+                        description=f"Collection from {rng.choice(buildings)}, {name}. Cash or card on Souk Loop.",
+                        price=price,
+                        original_price=(price * Decimal("1.4")).quantize(Decimal("0.01"))
+                        if rng.random() < 0.4
+                        else None,
+                        category=category,
+                        condition=rng.choice(conditions),
+                        feed_type=FeedType.COMMUNITY if rng.random() < 0.45 else FeedType.DISCOVER,
+                        location=Point(lng + rng.uniform(-0.01, 0.01), lat + rng.uniform(-0.01, 0.01), srid=4326),
+                        neighborhood=name,
+                        building_name=rng.choice(buildings),
+                        view_count=rng.randint(0, 900),
+                        like_count=rng.randint(0, 60),
+                        tags=[category.replace("_", " "), name.lower()],
+                    )
+                )
+            with transaction.atomic():
+                created = Product.objects.bulk_create(batch, batch_size=batch_size)
+            made += len(created)
+        return made

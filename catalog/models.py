@@ -1,0 +1,100 @@
+from __future__ import annotations
+
+import uuid
+
+from django.conf import settings
+from django.contrib.gis.db import models
+from django.db.models import Q
+from django.utils.translation import gettext_lazy as _
+
+from soukloop.models import BaseModel
+
+
+class Category(models.TextChoices):
+    TRADING_CARDS = "trading_cards", _("Trading cards")
+    MENS_FASHION = "mens_fashion", _("Men's fashion")
+    SNEAKERS = "sneakers", _("Sneakers")
+    SPORTS_CARDS = "sports_cards", _("Sports cards")
+    COLLECTIBLES = "collectibles", _("Collectibles")
+    ELECTRONICS = "electronics", _("Electronics")
+    HOME_DECOR = "home_decor", _("Home decor")
+    BEAUTY = "beauty", _("Beauty")
+    KIDS_BABY = "kids_baby", _("Kids & baby")
+    FURNITURE = "furniture", _("Furniture")
+    BOOKS = "books", _("Books")
+    OTHER = "other", _("Other")
+
+
+class Condition(models.TextChoices):
+    NEW = "new", _("New")
+    LIKE_NEW = "like_new", _("Like new")
+    GOOD = "good", _("Good")
+    FAIR = "fair", _("Fair")
+
+
+class FeedType(models.TextChoices):
+    DISCOVER = "discover", _("Discover")
+    COMMUNITY = "community", _("Community")
+
+
+class Product(BaseModel):
+    """A listing. Money in AED with 2 places."""
+
+    seller = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="products")
+    title = models.CharField(max_length=100)
+    description = models.TextField(blank=True)
+    price = models.DecimalField(max_digits=12, decimal_places=2)
+    original_price = models.DecimalField(max_digits=12, decimal_places=2, null=True, blank=True)
+    currency = models.CharField(max_length=3, default="AED")
+    category = models.CharField(max_length=20, choices=Category.choices)
+    condition = models.CharField(max_length=10, choices=Condition.choices)
+    feed_type = models.CharField(max_length=10, choices=FeedType.choices, default=FeedType.DISCOVER)
+    location = models.PointField(srid=4326, geography=True, null=True, blank=True)
+    neighborhood = models.CharField(max_length=100, blank=True)
+    building_name = models.CharField(max_length=100, blank=True)
+    is_available = models.BooleanField(default=True)
+    view_count = models.PositiveIntegerField(default=0)
+    like_count = models.PositiveIntegerField(default=0)
+    image_urls = models.JSONField(default=list, blank=True)
+    video_url = models.URLField(max_length=500, blank=True)
+    video_thumbnail_url = models.URLField(max_length=500, blank=True)
+    tags = models.JSONField(default=list, blank=True)
+    sold_at = models.DateTimeField(null=True, blank=True)
+    # Deleting a listing that has conversations or transactions hides it instead.
+    deleted_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        indexes = [
+            models.Index(fields=["category", "feed_type"], name="catalog_product_cat_feed_idx"),
+            models.Index(fields=["is_available"], name="catalog_product_available_idx"),
+            models.Index(fields=["feed_type", "is_available", "-created_at"], name="catalog_product_feed_new_idx"),
+        ]
+        constraints = [
+            models.CheckConstraint(condition=Q(price__gt=0), name="catalog_product_price_positive"),
+            models.CheckConstraint(
+                condition=Q(original_price__isnull=True) | Q(original_price__gte=0),
+                name="catalog_product_original_price_non_negative",
+            ),
+            models.CheckConstraint(condition=Q(view_count__gte=0), name="catalog_product_view_count_non_negative"),
+            models.CheckConstraint(condition=Q(like_count__gte=0), name="catalog_product_like_count_non_negative"),
+            models.CheckConstraint(condition=Q(category__in=Category.values), name="catalog_product_category_valid"),
+            models.CheckConstraint(condition=Q(condition__in=Condition.values), name="catalog_product_condition_valid"),
+            models.CheckConstraint(condition=Q(feed_type__in=FeedType.values), name="catalog_product_feed_type_valid"),
+        ]
+
+    def __str__(self) -> str:
+        return self.title
+
+
+class ProductLike(models.Model):
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="product_likes")
+    product = models.ForeignKey(Product, on_delete=models.CASCADE, related_name="likes")
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["user", "product"], name="catalog_like_unique")]
+
+    def __str__(self) -> str:
+        return f"{self.user_id} ♥ {self.product_id}"

@@ -1,0 +1,5 @@
+from soukloop.routers import OptionalSlashRouter
+
+router = OptionalSlashRouter()
+
+urlpatterns = [*router.urls]

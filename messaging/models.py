@@ -1,0 +1,129 @@
+from __future__ import annotations
+
+from django.conf import settings
+from django.db import models
+from django.db.models import F, Q
+from django.utils.translation import gettext_lazy as _
+
+from catalog.models import Product
+from soukloop.models import BaseModel
+
+
+class Conversation(BaseModel):
+    """One per buyer and listing. Unread counts and archive flags are kept per side."""
+
+    buyer = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="buying_conversations")
+    seller = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="selling_conversations")
+    product = models.ForeignKey(Product, on_delete=models.PROTECT, related_name="conversations")
+    # The conversation↔message cycle: Message points at its conversation (the real link);
+    # this is a denormalised pointer to the newest one, nulled if that message goes.
+    last_message = models.ForeignKey(
+        "messaging.Message", on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    last_message_at = models.DateTimeField(null=True, blank=True)
+    buyer_unread_count = models.PositiveIntegerField(default=0)
+    seller_unread_count = models.PositiveIntegerField(default=0)
+    buyer_archived = models.BooleanField(default=False)
+    seller_archived = models.BooleanField(default=False)
+
+    class Meta:
+        ordering = ["-last_message_at", "-created_at"]
+        indexes = [
+            models.Index(fields=["buyer", "-last_message_at"], name="messaging_conv_buyer_idx"),
+            models.Index(fields=["seller", "-last_message_at"], name="messaging_conv_seller_idx"),
+        ]
+        constraints = [
+            models.UniqueConstraint(fields=["buyer", "product"], name="messaging_conversation_buyer_product_unique"),
+            models.CheckConstraint(condition=~Q(buyer=F("seller")), name="messaging_conversation_buyer_not_seller"),
+            models.CheckConstraint(condition=Q(buyer_unread_count__gte=0), name="messaging_conv_buyer_unread_nn"),
+            models.CheckConstraint(condition=Q(seller_unread_count__gte=0), name="messaging_conv_seller_unread_nn"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.buyer_id} ↔ {self.seller_id} about {self.product_id}"
+
+
+class MessageType(models.TextChoices):
+    TEXT = "text", _("Text")
+    IMAGE = "image", _("Image")
+    OFFER = "offer", _("Offer")
+    SYSTEM = "system", _("System")
+
+
+class Message(BaseModel):
+    conversation = models.ForeignKey(Conversation, on_delete=models.CASCADE, related_name="messages")
+    # Null for system messages.
+    sender = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, null=True, blank=True, related_name="messages_sent"
+    )
+    message_type = models.CharField(max_length=10, choices=MessageType.choices, default=MessageType.TEXT)
+    content = models.TextField(blank=True)
+    image_urls = models.JSONField(default=list, blank=True)
+    offer_data = models.JSONField(null=True, blank=True)
+    is_read = models.BooleanField(default=False)
+    read_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        indexes = [models.Index(fields=["conversation", "-created_at", "-id"], name="messaging_msg_conv_new_idx")]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(message_type__in=MessageType.values), name="messaging_message_type_valid"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.message_type} in {self.conversation_id}"
+
+
+class OfferStatus(models.TextChoices):
+    PENDING = "pending", _("Pending")
+    ACCEPTED = "accepted", _("Accepted")
+    DECLINED = "declined", _("Declined")
+    EXPIRED = "expired", _("Expired")
+    COUNTERED = "countered", _("Countered")
+    WITHDRAWN = "withdrawn", _("Withdrawn")
+
+
+OPEN_OFFER_STATUSES = (OfferStatus.PENDING, OfferStatus.COUNTERED)
+
+
+class Offer(BaseModel):
+    conversation = models.ForeignKey(Conversation, on_delete=models.CASCADE, related_name="offers")
+    product = models.ForeignKey(Product, on_delete=models.PROTECT, related_name="offers")
+    buyer = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="offers_made")
+    seller = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="offers_received")
+    offered_price = models.DecimalField(max_digits=12, decimal_places=2)
+    original_price = models.DecimalField(max_digits=12, decimal_places=2)
+    currency = models.CharField(max_length=3, default="AED")
+    status = models.CharField(max_length=10, choices=OfferStatus.choices, default=OfferStatus.PENDING, db_index=True)
+    counter_price = models.DecimalField(max_digits=12, decimal_places=2, null=True, blank=True)
+    message = models.CharField(max_length=500, blank=True)
+    expires_at = models.DateTimeField(db_index=True)
+    responded_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        indexes = [models.Index(fields=["product", "status"], name="messaging_offer_product_idx")]
+        constraints = [
+            models.CheckConstraint(condition=Q(offered_price__gt=0), name="messaging_offer_price_positive"),
+            models.CheckConstraint(
+                condition=Q(counter_price__isnull=True) | Q(counter_price__gt=0),
+                name="messaging_offer_counter_price_positive",
+            ),
+            models.CheckConstraint(condition=~Q(buyer=F("seller")), name="messaging_offer_buyer_not_seller"),
+            models.CheckConstraint(condition=Q(status__in=OfferStatus.values), name="messaging_offer_status_valid"),
+            # One open offer per buyer per listing.
+            models.UniqueConstraint(
+                fields=["buyer", "product"],
+                condition=Q(status__in=["pending", "countered"]),
+                name="messaging_offer_one_open_per_buyer_product",
+            ),
+            # At most one accepted offer per listing.
+            models.UniqueConstraint(
+                fields=["product"], condition=Q(status="accepted"), name="messaging_offer_one_accepted_per_product"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.offered_price} {self.currency} for {self.product_id} ({self.status})"

@@ -1,0 +1,68 @@
+"""GET /healthz: 200 when the database and the cache answer, 503 naming what failed."""
+
+from __future__ import annotations
+
+import logging
+import uuid
+
+from django.core.cache import cache
+from django.db import connection
+from django.db.backends.base.base import BaseDatabaseWrapper
+from drf_spectacular.utils import extend_schema, inline_serializer
+from rest_framework import serializers
+from rest_framework.permissions import AllowAny
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+logger = logging.getLogger(__name__)
+
+
+def check_database(conn: BaseDatabaseWrapper | None = None) -> None:
+    with (conn or connection).cursor() as cursor:
+        cursor.execute("SELECT 1")
+        cursor.fetchone()
+
+
+def check_cache() -> None:
+    key = f"healthz:{uuid.uuid4().hex}"
+    cache.set(key, "1", timeout=5)
+    if cache.get(key) != "1":
+        raise RuntimeError("cache did not return the value it was given")
+    cache.delete(key)
+
+
+CHECKS = {"database": check_database, "cache": check_cache}
+
+
+def run_checks() -> dict[str, str]:
+    results: dict[str, str] = {}
+    for name, check in CHECKS.items():
+        try:
+            check()
+        except Exception as exc:  # any failure of a dependency is a failed check
+            logger.warning("healthz: %s check failed: %s", name, type(exc).__name__)
+            results[name] = "error"
+        else:
+            results[name] = "ok"
+    return results
+
+
+class HealthView(APIView):
+    authentication_classes: list = []
+    permission_classes = [AllowAny]
+    throttle_classes: list = []
+
+    @extend_schema(
+        responses={
+            200: inline_serializer(
+                "Health",
+                {"status": serializers.CharField(), "checks": serializers.DictField(child=serializers.CharField())},
+            )
+        },
+        description="Liveness and readiness: 503 with the failing check named when a dependency is down.",
+    )
+    def get(self, request: Request) -> Response:
+        checks = run_checks()
+        healthy = all(v == "ok" for v in checks.values())
+        return Response({"status": "ok" if healthy else "error", "checks": checks}, status=200 if healthy else 503)

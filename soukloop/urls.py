@@ -1,0 +1,37 @@
+from django.conf import settings
+from django.conf.urls.static import static
+from django.contrib import admin
+from django.urls import include, path, re_path
+from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
+
+from soukloop.health import HealthView
+
+api_v1 = [
+    path("", include("accounts.urls")),
+    path("", include("verification.urls")),
+    path("", include("catalog.urls")),
+    path("", include("messaging.urls")),
+    path("", include("streams.urls")),
+    path("", include("payments.urls")),
+]
+
+urlpatterns = [
+    re_path(r"^healthz/?$", HealthView.as_view(), name="healthz"),
+    re_path(r"^api/schema/?$", SpectacularAPIView.as_view(), name="schema"),
+    re_path(r"^api/docs/?$", SpectacularSwaggerView.as_view(url_name="schema"), name="docs"),
+    path("api/v1/", include(api_v1)),
+    path("admin/", admin.site.urls),
+]
+
+if settings.DEBUG and settings.STORAGE_BACKEND == "local":
+    # Public listing media only; identity documents live under PRIVATE_MEDIA_ROOT, never routed.
+    urlpatterns += static(settings.MEDIA_URL, document_root=settings.MEDIA_ROOT)
+
+handler400 = "soukloop.views.bad_request"
+handler403 = "soukloop.views.permission_denied"
+handler404 = "soukloop.views.not_found"
+handler500 = "soukloop.views.server_error"
+
+admin.site.site_header = "Souk Loop moderation"
+admin.site.site_title = "Souk Loop admin"
+admin.site.index_title = "Moderation and operations"

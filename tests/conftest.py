@@ -1,0 +1,114 @@
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import pytest
+from django.contrib.auth.models import Group
+from django.core.cache import cache
+from django.db import connection
+from rest_framework.test import APIClient
+from rest_framework_simplejwt.tokens import AccessToken
+
+from accounts.models import Role, User
+from accounts.roles import MODERATORS_GROUP, sync_moderators_group
+from tests.factories import SellerFactory, UserFactory
+
+
+def pytest_collection_modifyitems(config, items):
+    """Tests marked ``postgres`` need real row locks / full-text search: skip them, with the
+    reason, on the embedded SpatiaLite run (CI runs them against PostGIS)."""
+    from django.conf import settings
+
+    if settings.IS_POSTGRES:
+        return
+    skip = pytest.mark.skip(reason="needs PostgreSQL (row locks, full-text search); run with DATABASE_URL=postgis://")
+    for item in items:
+        if "postgres" in item.keywords:
+            item.add_marker(skip)
+
+
+@pytest.fixture(autouse=True)
+def _isolated_cache():
+    """Each test starts with an empty cache (OTP codes, throttles, viewer sets)."""
+    _clear_cache()
+    yield
+    _clear_cache()
+
+
+def _clear_cache() -> None:
+    if hasattr(cache, "delete_pattern"):
+        cache.delete_pattern("*")  # only this run's KEY_PREFIX, not the whole Redis
+    else:
+        cache.clear()
+
+
+@pytest.fixture(autouse=True)
+def _outgoing_messages_in_memory(settings, tmp_path):
+    """Email and SMS go to in-memory outboxes; files land in a per-test folder."""
+    settings.EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
+    settings.SMS_BACKEND = "accounts.sms.LocmemSMSBackend"
+    settings.SMS_FILE_PATH = str(tmp_path / "sms")
+    settings.EMAIL_FILE_PATH = str(tmp_path / "email")
+    settings.PUSH_FILE_PATH = str(tmp_path / "push")
+    settings.MEDIA_ROOT = str(tmp_path / "media")
+    settings.PRIVATE_MEDIA_ROOT = str(tmp_path / "private")
+    settings.STORAGES = {
+        **settings.STORAGES,
+        "default": {
+            "BACKEND": "django.core.files.storage.FileSystemStorage",
+            "OPTIONS": {"location": str(tmp_path / "media"), "base_url": settings.MEDIA_URL},
+        },
+        "private": {
+            "BACKEND": "django.core.files.storage.FileSystemStorage",
+            "OPTIONS": {"location": str(tmp_path / "private"), "base_url": None},
+        },
+    }
+
+
+@pytest.fixture
+def api_client() -> APIClient:
+    return APIClient()
+
+
+@pytest.fixture
+def auth_client() -> Callable[[User], APIClient]:
+    """``auth_client(user)`` → an APIClient sending ``Authorization: Bearer <access>``."""
+
+    def make(user: User) -> APIClient:
+        client = APIClient()
+        client.credentials(HTTP_AUTHORIZATION=f"Bearer {AccessToken.for_user(user)}")
+        return client
+
+    return make
+
+
+@pytest.fixture
+def buyer(db) -> User:
+    return UserFactory(username="layla", email="layla@example.ae", role=Role.BUYER)
+
+
+@pytest.fixture
+def seller(db) -> User:
+    return SellerFactory(username="omar", email="omar@example.ae")
+
+
+@pytest.fixture
+def moderator(db) -> User:
+    user = UserFactory(username="mod_sara", email="sara@soukloop.ae", role=Role.BUYER, is_staff=True)
+    sync_moderators_group()
+    user.groups.add(Group.objects.get(name=MODERATORS_GROUP))
+    return user
+
+
+@pytest.fixture
+def is_postgres() -> bool:
+    return connection.vendor == "postgresql"
+
+
+@pytest.fixture(autouse=True)
+def _empty_sms_outbox():
+    from accounts import sms
+
+    sms.outbox.clear()
+    yield
+    sms.outbox.clear()

@@ -1,0 +1,146 @@
+"""The platform: health, schema, docs, error shape, languages, admin screens."""
+
+from __future__ import annotations
+
+import pytest
+from django.contrib import admin
+from django.urls import reverse
+
+pytestmark = pytest.mark.django_db
+
+
+def test_healthz_reports_each_dependency_ok(api_client):
+    response = api_client.get("/healthz")
+
+    assert response.status_code == 200
+    assert response.json() == {"status": "ok", "checks": {"database": "ok", "cache": "ok"}}
+
+
+def test_healthz_answers_with_trailing_slash_too(api_client):
+    assert api_client.get("/healthz/").status_code == 200
+
+
+def test_healthz_is_503_naming_the_cache_when_the_cache_is_down(api_client, monkeypatch):
+    from soukloop import health
+
+    def broken() -> None:
+        raise ConnectionError("redis down")
+
+    monkeypatch.setitem(health.CHECKS, "cache", broken)
+
+    response = api_client.get("/healthz")
+
+    assert response.status_code == 503
+    assert response.json() == {"status": "error", "checks": {"database": "ok", "cache": "error"}}
+
+
+def test_healthz_is_503_naming_the_database_when_it_is_down(api_client, monkeypatch):
+    """A real connection to a database that cannot be reached (closed port / missing file)."""
+    from django.db import connection
+
+    from soukloop import health
+
+    broken_settings = {**connection.settings_dict}
+    if connection.vendor == "sqlite":
+        broken_settings["NAME"] = "/nonexistent/dir/x.sqlite3"
+    else:
+        broken_settings["PORT"] = "1"
+        broken_settings["OPTIONS"] = {**broken_settings.get("OPTIONS", {}), "connect_timeout": 1}
+    broken = type(connection)(broken_settings, alias="healthz-broken")
+    monkeypatch.setitem(health.CHECKS, "database", lambda: health.check_database(broken))
+
+    response = api_client.get("/healthz")
+
+    assert response.status_code == 503
+    assert response.json() == {"status": "error", "checks": {"database": "error", "cache": "ok"}}
+
+
+def test_healthz_is_503_when_redis_is_unreachable(api_client, settings):
+    """A real django-redis cache pointed at a closed port, not a mock."""
+    from django.core.cache import caches
+
+    settings.CACHES = {
+        "default": {
+            "BACKEND": "django_redis.cache.RedisCache",
+            "LOCATION": "redis://127.0.0.1:1/0",
+            "OPTIONS": {"SOCKET_CONNECT_TIMEOUT": 0.2, "SOCKET_TIMEOUT": 0.2},
+        }
+    }
+    caches._settings = None
+    try:
+        del caches["default"]
+    except (AttributeError, KeyError):
+        pass
+    from soukloop import health
+
+    original = health.cache
+    health.cache = caches.create_connection("default")
+    try:
+        response = api_client.get("/healthz")
+    finally:
+        health.cache = original
+
+    assert response.status_code == 503
+    assert response.json()["checks"] == {"database": "ok", "cache": "error"}
+
+
+def test_openapi_schema_generates(api_client):
+    response = api_client.get("/api/schema/", HTTP_ACCEPT="application/vnd.oai.openapi+json")
+
+    assert response.status_code == 200
+    schema = response.json()
+    assert schema["openapi"].startswith("3.")
+    assert schema["info"]["title"] == "Souk Loop API"
+
+
+def test_swagger_ui_is_served(api_client):
+    response = api_client.get("/api/docs/")
+
+    assert response.status_code == 200
+    assert b"swagger" in response.content.lower()
+
+
+def test_unknown_api_path_is_404_in_the_contract_error_shape(api_client):
+    response = api_client.get("/api/v1/no-such-thing/")
+
+    assert response.status_code == 404
+    assert response.json() == {
+        "type": "client_error",
+        "errors": [{"code": "not_found", "detail": "Not found.", "attr": None}],
+    }
+
+
+def test_unknown_path_404_is_in_arabic_when_asked(api_client):
+    response = api_client.get("/api/v1/no-such-thing/", HTTP_ACCEPT_LANGUAGE="ar")
+
+    assert response.status_code == 404
+    assert response.json()["errors"][0]["detail"] == "غير موجود."
+
+
+def _admin_changelist_urls() -> list[str]:
+    return [
+        reverse(f"admin:{model._meta.app_label}_{model._meta.model_name}_changelist")
+        for model in admin.site._registry
+    ]
+
+
+def test_every_admin_changelist_loads_for_a_superuser(client, django_user_model):
+    from tests.factories import ProductFactory, UserFactory
+
+    ProductFactory()
+    boss = UserFactory(username="boss", is_staff=True, is_superuser=True)
+    client.force_login(boss)
+
+    urls = _admin_changelist_urls()
+    assert len(urls) >= 10
+    for url in urls:
+        response = client.get(url)
+        assert response.status_code == 200, url
+
+
+def test_moderators_reach_the_admin_without_being_superusers(client, moderator):
+    client.force_login(moderator)
+
+    assert not moderator.is_superuser
+    assert client.get(reverse("admin:index")).status_code == 200
+    assert client.get(reverse("admin:catalog_product_changelist")).status_code == 200
