@@ -13,3 +13,19 @@ def private_storage() -> Storage:
 
 def public_storage() -> Storage:
     return storages["default"]
+
+
+def media_base_url() -> str:
+    """The absolute URL prefix under which public media is served."""
+    from django.conf import settings
+
+    base = public_storage().url("")
+    if base.startswith("/"):
+        base = settings.PUBLIC_BASE_URL.rstrip("/") + base
+    return base
+
+
+def is_own_media_url(url: str) -> bool:
+    """True when ``url`` points at this project's public media (listing and chat images)."""
+    base = media_base_url()
+    return isinstance(url, str) and url.startswith(base) and ".." not in url[len(base) :]

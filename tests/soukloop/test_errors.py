@@ -28,7 +28,13 @@ def _view_raising(exc: Exception):
         (errors.Conflict("The item is sold.", code="product_sold"), 409, "client_error", "product_sold", None),
         (errors.NotFound(), 404, "client_error", "not_found", None),
         (errors.PermissionDenied(code="seller_only"), 403, "client_error", "seller_only", None),
-        (errors.ValidationError("Too low.", code="price_too_low", attr="price"), 400, "validation_error", "price_too_low", "price"),
+        (
+            errors.ValidationError("Too low.", code="price_too_low", attr="price"),
+            400,
+            "validation_error",
+            "price_too_low",
+            "price",
+        ),
     ],
 )
 def test_domain_errors_render_in_the_contract_shape(exc, status, error_type, code, attr):

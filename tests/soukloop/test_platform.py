@@ -55,30 +55,18 @@ def test_healthz_is_503_naming_the_database_when_it_is_down(api_client, monkeypa
     assert response.json() == {"status": "error", "checks": {"database": "error", "cache": "ok"}}
 
 
-def test_healthz_is_503_when_redis_is_unreachable(api_client, settings):
+def test_healthz_is_503_when_redis_is_unreachable(api_client, monkeypatch):
     """A real django-redis cache pointed at a closed port, not a mock."""
-    from django.core.cache import caches
+    from django_redis.cache import RedisCache
 
-    settings.CACHES = {
-        "default": {
-            "BACKEND": "django_redis.cache.RedisCache",
-            "LOCATION": "redis://127.0.0.1:1/0",
-            "OPTIONS": {"SOCKET_CONNECT_TIMEOUT": 0.2, "SOCKET_TIMEOUT": 0.2},
-        }
-    }
-    caches._settings = None
-    try:
-        del caches["default"]
-    except (AttributeError, KeyError):
-        pass
     from soukloop import health
 
-    original = health.cache
-    health.cache = caches.create_connection("default")
-    try:
-        response = api_client.get("/healthz")
-    finally:
-        health.cache = original
+    unreachable = RedisCache(
+        "redis://127.0.0.1:1/0", {"OPTIONS": {"SOCKET_CONNECT_TIMEOUT": 0.2, "SOCKET_TIMEOUT": 0.2}}
+    )
+    monkeypatch.setattr(health, "cache", unreachable)
+
+    response = api_client.get("/healthz")
 
     assert response.status_code == 503
     assert response.json()["checks"] == {"database": "ok", "cache": "error"}
@@ -119,8 +107,7 @@ def test_unknown_path_404_is_in_arabic_when_asked(api_client):
 
 def _admin_changelist_urls() -> list[str]:
     return [
-        reverse(f"admin:{model._meta.app_label}_{model._meta.model_name}_changelist")
-        for model in admin.site._registry
+        reverse(f"admin:{model._meta.app_label}_{model._meta.model_name}_changelist") for model in admin.site._registry
     ]
 
 
