@@ -127,3 +127,9 @@ class Offer(BaseModel):
 
     def __str__(self) -> str:
         return f"{self.offered_price} {self.currency} for {self.product_id} ({self.status})"
+
+    @property
+    def agreed_price(self):
+        """The price both sides settled on: the seller's counter if the buyer accepted one,
+        else the buyer's offer. Meaningful once the offer is ``accepted``."""
+        return self.counter_price if self.counter_price is not None else self.offered_price
