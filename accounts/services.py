@@ -198,11 +198,12 @@ def otp_send(*, phone: str | None = None, email: str | None = None) -> None:
         "minutes": minutes,
     }
     if kind == "phone":
-        transaction.on_commit(lambda: send_sms(to=identifier, body=body))
+        phone_to = user.phone
+        transaction.on_commit(lambda: send_sms(to=phone_to, body=body))
     else:
-        subject = _("Your Souk Loop code")
+        subject, email_to = _("Your Souk Loop code"), user.email
         transaction.on_commit(
-            lambda: send_mail(subject, body, settings.DEFAULT_FROM_EMAIL, [identifier], fail_silently=False)
+            lambda: send_mail(subject, body, settings.DEFAULT_FROM_EMAIL, [email_to], fail_silently=False)
         )
 
 
