@@ -23,9 +23,7 @@ def test_migrate_leaves_a_moderators_group_with_every_listed_permission():
     # then every listed permission that exists in the installed apps is granted
     from django.contrib.auth.models import Permission
 
-    existing = {
-        f"{p.content_type.app_label}.{p.codename}" for p in Permission.objects.select_related("content_type")
-    }
+    existing = {f"{p.content_type.app_label}.{p.codename}" for p in Permission.objects.select_related("content_type")}
     assert granted == set(MODERATOR_PERMISSIONS) & existing
     assert "accounts.view_user" in granted
     assert "accounts.delete_user" not in granted
