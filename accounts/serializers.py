@@ -6,6 +6,8 @@ the other side of a chat).
 
 from __future__ import annotations
 
+import datetime
+
 from django.contrib.auth.validators import UnicodeUsernameValidator
 from django.utils.translation import gettext_lazy as _
 from drf_spectacular.utils import extend_schema_field
@@ -32,6 +34,14 @@ class LocationField(serializers.Field):
         return point_to_dict(value)
 
 
+class UTCDateTimeField(serializers.DateTimeField):
+    """The contract's timestamps are UTC, whatever ``TIME_ZONE`` says."""
+
+    def __init__(self, **kwargs):
+        kwargs.setdefault("read_only", True)
+        super().__init__(default_timezone=datetime.UTC, **kwargs)
+
+
 class PublicUserSerializer(serializers.ModelSerializer):
     """A person as anyone may see them."""
 
@@ -45,6 +55,7 @@ class UserDetailSerializer(serializers.ModelSerializer):
     """``me``: the public fields plus what only the person sees about themselves."""
 
     location = LocationField(allow_null=True)
+    created_at = UTCDateTimeField()
 
     class Meta:
         model = User
@@ -78,6 +89,7 @@ class ProfileStatsSerializer(serializers.Serializer):
 
 
 class PublicProfileSerializer(serializers.ModelSerializer):
+    created_at = UTCDateTimeField()
     stats = serializers.SerializerMethodField()
     is_following = serializers.SerializerMethodField(help_text="Whether the signed-in caller follows this person.")
 

@@ -153,3 +153,9 @@ def test_put_location_with_bad_coordinates_is_400(auth_client, buyer, body, attr
 
     assert response.status_code == 400
     assert attr in {e["attr"] for e in response.json()["errors"]}
+
+
+def test_timestamps_are_utc(auth_client, buyer):
+    created_at = auth_client(buyer).get(ME_URL).json()["created_at"]
+
+    assert created_at.endswith("Z") or created_at.endswith("+00:00")
