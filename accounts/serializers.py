@@ -51,6 +51,19 @@ class PublicUserSerializer(serializers.ModelSerializer):
         read_only_fields = fields
 
 
+# What a profile shows anyone; ``me`` adds the private fields.
+PROFILE_PUBLIC_FIELDS = (
+    "id",
+    "username",
+    "full_name",
+    "avatar_url",
+    "bio",
+    "is_verified",
+    "verification_status",
+    "neighborhood",
+)
+
+
 class UserDetailSerializer(serializers.ModelSerializer):
     """``me``: the public fields plus what only the person sees about themselves."""
 
@@ -60,14 +73,7 @@ class UserDetailSerializer(serializers.ModelSerializer):
     class Meta:
         model = User
         fields = (
-            "id",
-            "username",
-            "full_name",
-            "avatar_url",
-            "bio",
-            "is_verified",
-            "verification_status",
-            "neighborhood",
+            *PROFILE_PUBLIC_FIELDS,
             "email",
             "phone",
             "role",
@@ -96,14 +102,7 @@ class PublicProfileSerializer(serializers.ModelSerializer):
     class Meta:
         model = User
         fields = (
-            "id",
-            "username",
-            "full_name",
-            "avatar_url",
-            "bio",
-            "is_verified",
-            "verification_status",
-            "neighborhood",
+            *PROFILE_PUBLIC_FIELDS,
             "created_at",
             "stats",
             "is_following",

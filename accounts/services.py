@@ -275,11 +275,7 @@ def password_reset_confirm(*, token: str, new_password: str) -> User:
         user = None
     if user is None or not _reset_tokens.check_token(user, raw):
         raise invalid
-    _check_password(new_password, user=user, attr="new_password")
-    user.set_password(new_password)
-    user.save(update_fields=["password", "updated_at"])
-    tokens_revoke_all(user=user)
-    return user
+    return _set_password_signing_out_everywhere(user, new_password)
 
 
 @transaction.atomic
@@ -287,6 +283,10 @@ def password_change(*, user: User, current_password: str, new_password: str) -> 
     user = User.objects.select_for_update().get(pk=user.pk)
     if not user.check_password(current_password):
         raise ValidationError(_("The current password is wrong."), code="wrong_password", attr="current_password")
+    return _set_password_signing_out_everywhere(user, new_password)
+
+
+def _set_password_signing_out_everywhere(user: User, new_password: str) -> User:
     _check_password(new_password, user=user, attr="new_password")
     user.set_password(new_password)
     user.save(update_fields=["password", "updated_at"])

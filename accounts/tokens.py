@@ -62,6 +62,15 @@ def _decode_refresh(raw: str) -> dict:
     return payload
 
 
+def _lock_outstanding(payload: dict) -> OutstandingToken | None:
+    return (
+        OutstandingToken.objects.select_for_update(of=("self",))
+        .order_by()
+        .filter(jti=payload[api_settings.JTI_CLAIM])
+        .first()
+    )
+
+
 @transaction.atomic
 def tokens_refresh(*, refresh_token: str) -> TokenPair:
     """Rotate: the presented refresh token is blacklisted and a new pair issued.
@@ -69,12 +78,7 @@ def tokens_refresh(*, refresh_token: str) -> TokenPair:
     A used, logged-out or revoked token, or one whose user is gone or deactivated → 401.
     """
     payload = _decode_refresh(refresh_token)
-    outstanding = (
-        OutstandingToken.objects.select_for_update(of=("self",))
-        .order_by()
-        .filter(jti=payload[api_settings.JTI_CLAIM])
-        .first()
-    )
+    outstanding = _lock_outstanding(payload)
     if outstanding is None or BlacklistedToken.objects.filter(token=outstanding).exists():
         raise Unauthorized()
     user = User.objects.filter(pk=payload.get(api_settings.USER_ID_CLAIM), is_active=True).first()
@@ -88,12 +92,7 @@ def tokens_refresh(*, refresh_token: str) -> TokenPair:
 def tokens_logout(*, refresh_token: str) -> None:
     """Blacklist one refresh token; idempotent for a token already blacklisted."""
     payload = _decode_refresh(refresh_token)
-    outstanding = (
-        OutstandingToken.objects.select_for_update(of=("self",))
-        .order_by()
-        .filter(jti=payload[api_settings.JTI_CLAIM])
-        .first()
-    )
+    outstanding = _lock_outstanding(payload)
     if outstanding is None:
         raise Unauthorized()
     BlacklistedToken.objects.get_or_create(token=outstanding)
