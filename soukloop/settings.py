@@ -372,3 +372,6 @@ SPECTACULAR_SETTINGS["ENUM_NAME_OVERRIDES"].update(
         "SelfAssignableRoleEnum": "accounts.serializers.SELF_ASSIGNABLE_ROLE_CHOICES",
     }
 )
+# Access tokens carry a hash of the password hash: a password change or reset kills them at
+# once, not only the refresh tokens (simplejwt >= 5.3).
+SIMPLE_JWT["CHECK_REVOKE_TOKEN"] = True

@@ -126,6 +126,25 @@ def test_password_change_revokes_every_refresh_token_but_returns_a_fresh_pair(ap
 
 
 @pytest.mark.django_db
+def test_password_change_also_kills_access_tokens_already_issued(api_client, buyer):
+    old = _tokens(api_client, buyer)
+    me = {"HTTP_AUTHORIZATION": f"Bearer {old['access_token']}"}
+    assert api_client.get(ME_URL, **me).status_code == 200
+
+    response = api_client.post(
+        "/api/v1/auth/change-password",
+        {"current_password": TEST_PASSWORD, "new_password": STRONG_PASSWORD},
+        format="json",
+        **me,
+    )
+
+    assert response.status_code == 200
+    assert api_client.get(ME_URL, **me).status_code == 401
+    fresh = {"HTTP_AUTHORIZATION": f"Bearer {response.json()['access_token']}"}
+    assert api_client.get(ME_URL, **fresh).status_code == 200
+
+
+@pytest.mark.django_db
 def test_password_change_with_wrong_current_password_is_400(auth_client, buyer):
     response = auth_client(buyer).post(
         "/api/v1/auth/change-password",
