@@ -367,3 +367,17 @@ FIELD_ENCRYPTION_KEYS = env.list("FIELD_ENCRYPTION_KEYS", default=[_DEV_FIELD_KE
 if not DEBUG and _DEV_FIELD_KEY in FIELD_ENCRYPTION_KEYS:
     raise ImproperlyConfigured("FIELD_ENCRYPTION_KEYS must be set when DEBUG is false.")
 MAX_DOCUMENT_UPLOAD_BYTES = env.int("MAX_DOCUMENT_UPLOAD_BYTES", default=10 * 1024 * 1024)
+
+# --- accounts -----
+# Django's reset tokens (single use: they die with the old password hash) live this long.
+PASSWORD_RESET_TIMEOUT = PASSWORD_RESET_TTL_SECONDS
+# ``role`` appears with all four values (profiles) and with the three a person may pick.
+SPECTACULAR_SETTINGS["ENUM_NAME_OVERRIDES"].update(
+    {
+        "RoleEnum": "accounts.models.Role.choices",
+        "SelfAssignableRoleEnum": "accounts.serializers.SELF_ASSIGNABLE_ROLE_CHOICES",
+    }
+)
+# Access tokens carry a hash of the password hash: a password change or reset kills them at
+# once, not only the refresh tokens (simplejwt >= 5.3).
+SIMPLE_JWT["CHECK_REVOKE_TOKEN"] = True
