@@ -361,3 +361,17 @@ FIELD_ENCRYPTION_KEYS = env.list("FIELD_ENCRYPTION_KEYS", default=[_DEV_FIELD_KE
 if not DEBUG and _DEV_FIELD_KEY in FIELD_ENCRYPTION_KEYS:
     raise ImproperlyConfigured("FIELD_ENCRYPTION_KEYS must be set when DEBUG is false.")
 MAX_DOCUMENT_UPLOAD_BYTES = env.int("MAX_DOCUMENT_UPLOAD_BYTES", default=10 * 1024 * 1024)
+
+# --- streams -------------------------------------------------------------------------------
+# Live viewer counts are written to the stream row at most this often (and when it ends).
+STREAM_VIEWER_PERSIST_SECONDS = env.int("STREAM_VIEWER_PERSIST_SECONDS", default=15)
+# Access logs (runserver, gunicorn via the root logger) print full request lines; the media
+# hooks carry the hook secret and publishing keys in query strings: blank them out.
+LOGGING.setdefault("filters", {})["redact_stream_secrets"] = {"()": "streams.logging.RedactStreamSecrets"}
+LOGGING["handlers"]["console"].setdefault("filters", []).append("redact_stream_secrets")
+LOGGING["loggers"]["django.server"] = {
+    "handlers": ["console"],
+    "level": "INFO",
+    "propagate": False,
+    "filters": ["redact_stream_secrets"],
+}

@@ -1,0 +1,46 @@
+"""Reads of the streams app: constant-query lists for the app's browse screens."""
+
+from __future__ import annotations
+
+from django.contrib.auth.models import AnonymousUser
+from django.db.models import Case, Count, F, IntegerField, QuerySet, Value, When
+
+from accounts.models import Block, User
+from streams.models import Stream, StreamProduct, StreamStatus
+
+_STATUS_RANK = Case(
+    When(status=StreamStatus.LIVE, then=Value(0)),
+    When(status=StreamStatus.SCHEDULED, then=Value(1)),
+    default=Value(2),
+    output_field=IntegerField(),
+)
+
+
+def streams_visible_to(*, user: User | AnonymousUser) -> QuerySet[Stream]:
+    """Every stream, minus those of hosts who blocked ``user`` (to them it does not exist)."""
+    qs = Stream.objects.select_related("user").annotate(products_count=Count("tagged_products", distinct=True))
+    if user.is_authenticated:
+        qs = qs.exclude(user__in=Block.objects.filter(blocked=user).values("blocker"))
+    return qs
+
+
+def streams_list(*, user: User | AnonymousUser) -> QuerySet[Stream]:
+    """Live first (most watched first), then upcoming (soonest first), then past (latest first).
+    ``streams.filters.StreamFilter`` narrows it."""
+    return (
+        streams_visible_to(user=user)
+        .annotate(status_rank=_STATUS_RANK)
+        .order_by(
+            "status_rank",
+            F("viewer_count").desc(),
+            F("scheduled_for").asc(nulls_last=True),
+            F("ended_at").desc(nulls_last=True),
+            "-created_at",
+            "-id",
+        )
+    )
+
+
+def stream_products_list(*, stream: Stream) -> QuerySet[StreamProduct]:
+    """The stream's tags, pinned first, each with its listing (sold ones included, as sold)."""
+    return StreamProduct.objects.filter(stream=stream).select_related("product").order_by("-pinned", "created_at", "id")
