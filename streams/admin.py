@@ -1,4 +1,5 @@
 from django.contrib import admin, messages
+from django.db import models
 from django.db.models import QuerySet
 from django.http import HttpRequest
 from django.utils.translation import gettext_lazy as _
@@ -28,6 +29,7 @@ class StreamAdmin(admin.ModelAdmin):
     exclude = ("stream_key",)
     readonly_fields = ("viewer_count", "total_views", "duration_seconds", "started_at", "ended_at", "last_heartbeat_at")
     inlines = (StreamProductInline,)
+    formfield_overrides = {models.URLField: {"assume_scheme": "https"}}
     actions = ("end_streams",)
 
     @admin.action(description=_("End selected live streams"), permissions=("change",))
