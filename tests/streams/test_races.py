@@ -11,7 +11,8 @@ from rest_framework.test import APIClient
 from rest_framework_simplejwt.tokens import AccessToken
 
 from streams.models import StreamProduct, StreamStatus
-from tests.factories import ProductFactory
+from streams.viewers import ViewerCounts, get_viewer_counter, uses_redis
+from tests.factories import ProductFactory, UserFactory
 from tests.streams.factories import HostFactory, StreamFactory
 
 pytestmark = [pytest.mark.postgres, pytest.mark.django_db(transaction=True)]
@@ -92,3 +93,16 @@ def test_end_racing_publish_never_resurrects_an_ended_stream():
         stream.refresh_from_db()
         assert stream.status == StreamStatus.ENDED
         assert stream.ended_at is not None and stream.duration_seconds is not None
+
+
+@pytest.mark.skipif(not uses_redis(), reason="needs REDIS_URL (viewer sets shared between threads)")
+def test_concurrent_joins_lose_no_viewer():
+    # given 16 people opening the same live stream at the same moment
+    host = HostFactory()
+    stream = StreamFactory(user=host, status=StreamStatus.LIVE)
+    viewers = [UserFactory() for _ in range(16)]
+    url = f"/api/v1/streams/{stream.pk}/join/"
+    results = _in_threads([lambda v=v: _client(v).post(url).json() for v in viewers])
+    # then every join counted, and the last answer saw all of them
+    assert max(r["viewer_count"] for r in results) == 16
+    assert get_viewer_counter().counts(stream_id=str(stream.pk)) == ViewerCounts(viewer_count=16, total_views=16)

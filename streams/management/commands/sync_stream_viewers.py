@@ -2,6 +2,7 @@ from django.core.management.base import BaseCommand
 
 from streams.models import Stream, StreamStatus
 from streams.services import stream_viewers_sync
+from streams.viewers import uses_redis
 
 
 class Command(BaseCommand):
@@ -11,6 +12,11 @@ class Command(BaseCommand):
     )
 
     def handle(self, *args, **options) -> None:
+        if not uses_redis():
+            # The local-memory cache belongs to the server process; from here every count
+            # would read as zero and overwrite the real ones.
+            self.stdout.write("Viewer counts live in the server's memory (no REDIS_URL): nothing to sync.")
+            return
         synced = 0
         for stream in Stream.objects.filter(status=StreamStatus.LIVE).only("id", "status"):
             stream_viewers_sync(stream=stream)
