@@ -113,31 +113,41 @@ class StreamProductWriteSerializer(serializers.Serializer):
 # --- media-server hooks -----------------------------------------------------------------------
 
 
-class RtmpHookSerializer(serializers.Serializer):
+def _hook_text(max_length: int) -> serializers.CharField:
+    """Media servers send absent values as empty strings or null: both mean "not given"."""
+    return serializers.CharField(max_length=max_length, required=False, allow_blank=True, allow_null=True, default="")
+
+
+class _HookSerializer(serializers.Serializer):
+    def validate(self, attrs: dict) -> dict:
+        return {field: value or "" for field, value in attrs.items()}
+
+
+class RtmpHookSerializer(_HookSerializer):
     """nginx-rtmp notify fields (form-encoded). The publish URL's own arguments (``?key=``)
     arrive as extra fields."""
 
-    name = serializers.CharField(max_length=512, required=False, allow_blank=True, default="")
-    key = serializers.CharField(max_length=512, required=False, allow_blank=True, default="")
-    app = serializers.CharField(max_length=512, required=False, allow_blank=True, default="")
-    addr = serializers.CharField(max_length=128, required=False, allow_blank=True, default="")
-    call = serializers.CharField(max_length=64, required=False, allow_blank=True, default="")
-    args = serializers.CharField(max_length=2048, required=False, allow_blank=True, default="")
-    time = serializers.CharField(max_length=64, required=False, allow_blank=True, default="")
+    name = _hook_text(512)
+    key = _hook_text(512)
+    app = _hook_text(512)
+    addr = _hook_text(128)
+    call = _hook_text(64)
+    args = _hook_text(2048)
+    time = _hook_text(64)
 
 
-class MediaMtxAuthSerializer(serializers.Serializer):
+class MediaMtxAuthSerializer(_HookSerializer):
     """MediaMTX ``authHTTPAddress`` request body."""
 
     action = serializers.CharField(max_length=32)
-    path = serializers.CharField(max_length=512, required=False, allow_blank=True, default="")
-    query = serializers.CharField(max_length=2048, required=False, allow_blank=True, default="")
-    user = serializers.CharField(max_length=512, required=False, allow_blank=True, default="")
-    password = serializers.CharField(max_length=512, required=False, allow_blank=True, default="")
-    token = serializers.CharField(max_length=2048, required=False, allow_blank=True, default="")
-    ip = serializers.CharField(max_length=128, required=False, allow_blank=True, default="")
-    protocol = serializers.CharField(max_length=32, required=False, allow_blank=True, default="")
-    id = serializers.CharField(max_length=128, required=False, allow_blank=True, allow_null=True, default="")
+    path = _hook_text(512)
+    query = _hook_text(2048)
+    user = _hook_text(512)
+    password = _hook_text(512)
+    token = _hook_text(2048)
+    ip = _hook_text(128)
+    protocol = _hook_text(32)
+    id = _hook_text(128)
 
 
 class HookResultSerializer(serializers.Serializer):

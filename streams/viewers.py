@@ -17,8 +17,8 @@ from __future__ import annotations
 
 import threading
 import time
+from abc import ABC, abstractmethod
 from dataclasses import dataclass
-from typing import Protocol
 
 from django.conf import settings
 from django.core.cache import cache
@@ -33,15 +33,28 @@ class ViewerCounts:
     total_views: int
 
 
-class ViewerCounter(Protocol):
-    def join(self, *, stream_id: str, viewer_id: str) -> ViewerCounts: ...
+class ViewerCounter(ABC):
+    """``join`` (also the heartbeat), ``leave`` and ``counts`` prune viewers not seen for
+    STREAM_VIEWER_TTL_SECONDS and answer the current and distinct counts."""
 
-    def leave(self, *, stream_id: str, viewer_id: str) -> ViewerCounts: ...
+    def join(self, *, stream_id: str, viewer_id: str) -> ViewerCounts:
+        return self._update(stream_id, viewer_id, joining=True)
 
-    def counts(self, *, stream_id: str) -> ViewerCounts: ...
+    def leave(self, *, stream_id: str, viewer_id: str) -> ViewerCounts:
+        return self._update(stream_id, viewer_id, joining=False)
 
-    def claim_persist(self, *, stream_id: str, interval_seconds: int) -> bool: ...
+    def counts(self, *, stream_id: str) -> ViewerCounts:
+        return self._update(stream_id, None, joining=False)
 
+    @abstractmethod
+    def _update(self, stream_id: str, viewer_id: str | None, *, joining: bool) -> ViewerCounts:
+        """Add (joining) or remove ``viewer_id`` (if any), prune, and count: one atomic step."""
+
+    @abstractmethod
+    def claim_persist(self, *, stream_id: str, interval_seconds: int) -> bool:
+        """True at most once per ``interval_seconds``: the caller then writes counts to the row."""
+
+    @abstractmethod
     def forget(self, *, stream_id: str) -> None: ...
 
 
@@ -49,7 +62,7 @@ def _ttl() -> int:
     return settings.STREAM_VIEWER_TTL_SECONDS
 
 
-class RedisViewerCounter:
+class RedisViewerCounter(ViewerCounter):
     def __init__(self) -> None:
         from django_redis import get_redis_connection
 
@@ -82,15 +95,6 @@ class RedisViewerCounter:
             results = pipe.execute()
         return ViewerCounts(viewer_count=int(results[-2]), total_views=int(results[-1]))
 
-    def join(self, *, stream_id: str, viewer_id: str) -> ViewerCounts:
-        return self._update(stream_id, viewer_id, joining=True)
-
-    def leave(self, *, stream_id: str, viewer_id: str) -> ViewerCounts:
-        return self._update(stream_id, viewer_id, joining=False)
-
-    def counts(self, *, stream_id: str) -> ViewerCounts:
-        return self._update(stream_id, None, joining=False)
-
     def claim_persist(self, *, stream_id: str, interval_seconds: int) -> bool:
         _watching, _viewers, persisted = self._keys(stream_id)
         now = time.time()
@@ -104,7 +108,7 @@ class RedisViewerCounter:
         self.redis.delete(*self._keys(stream_id))
 
 
-class LocalViewerCounter:
+class LocalViewerCounter(ViewerCounter):
     _lock = threading.Lock()
 
     @staticmethod
@@ -124,15 +128,6 @@ class LocalViewerCounter:
             state["watching"] = {v: seen for v, seen in state["watching"].items() if seen >= cutoff}
             cache.set(self._key(stream_id), state, timeout=_KEY_RETENTION_SECONDS)
             return ViewerCounts(viewer_count=len(state["watching"]), total_views=len(state["viewers"]))
-
-    def join(self, *, stream_id: str, viewer_id: str) -> ViewerCounts:
-        return self._update(stream_id, viewer_id, joining=True)
-
-    def leave(self, *, stream_id: str, viewer_id: str) -> ViewerCounts:
-        return self._update(stream_id, viewer_id, joining=False)
-
-    def counts(self, *, stream_id: str) -> ViewerCounts:
-        return self._update(stream_id, None, joining=False)
 
     def claim_persist(self, *, stream_id: str, interval_seconds: int) -> bool:
         now = time.time()

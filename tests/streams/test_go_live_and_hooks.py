@@ -333,9 +333,16 @@ def test_mediamtx_publish_with_key_in_query_goes_live(go_live, scheduled_stream,
     assert scheduled_stream.status == StreamStatus.LIVE
 
 
-def test_mediamtx_publish_with_key_as_path(go_live, scheduled_stream, hook_client):
+def test_mediamtx_publish_with_key_as_path_and_nulls(go_live, scheduled_stream, hook_client):
     key = go_live(scheduled_stream)["stream_key"]
-    assert _mtx(hook_client, action="publish", path=f"live/{key}").status_code == 200
+    response = _mtx(hook_client, action="publish", path=f"live/{key}", query=None, password=None, token=None)
+    assert response.status_code == 200
+
+
+def test_mediamtx_publish_with_key_as_password(go_live, scheduled_stream, hook_client):
+    key = go_live(scheduled_stream)["stream_key"]
+    response = _mtx(hook_client, action="publish", path=f"live/{scheduled_stream.pk}", user="obs", password=key)
+    assert response.status_code == 200
 
 
 @pytest.mark.parametrize("query", ["", "key=wrong", "other=1"])
