@@ -7,6 +7,7 @@ from django.db.models import Case, Count, F, IntegerField, QuerySet, Value, When
 
 from accounts.models import Block, User
 from streams.models import Stream, StreamProduct, StreamStatus
+from streams.viewers import get_viewer_counter
 
 _STATUS_RANK = Case(
     When(status=StreamStatus.LIVE, then=Value(0)),
@@ -44,3 +45,12 @@ def streams_list(*, user: User | AnonymousUser) -> QuerySet[Stream]:
 def stream_products_list(*, stream: Stream) -> QuerySet[StreamProduct]:
     """The stream's tags, pinned first, each with its listing (sold ones included, as sold)."""
     return StreamProduct.objects.filter(stream=stream).select_related("product").order_by("-pinned", "created_at", "id")
+
+
+def stream_with_current_counts(*, stream: Stream) -> Stream:
+    """A live stream's counts from the viewer sets (the row is only written periodically)."""
+    if stream.status == StreamStatus.LIVE:
+        counts = get_viewer_counter().counts(stream_id=str(stream.pk))
+        stream.viewer_count = counts.viewer_count
+        stream.total_views = max(stream.total_views, counts.total_views)
+    return stream

@@ -18,7 +18,7 @@ from rest_framework.views import APIView
 
 from streams import selectors, services
 from streams.filters import StreamFilter
-from streams.models import Stream, StreamStatus
+from streams.models import Stream
 from streams.permissions import IsMediaServer
 from streams.serializers import (
     GoLiveSerializer,
@@ -31,7 +31,6 @@ from streams.serializers import (
     StreamWriteSerializer,
     ViewerCountSerializer,
 )
-from streams.viewers import get_viewer_counter
 
 logger = logging.getLogger(__name__)
 
@@ -67,11 +66,7 @@ class StreamViewSet(
         return selectors.streams_visible_to(user=self.request.user).get(pk=stream.pk)
 
     def retrieve(self, request: Request, *args, **kwargs) -> Response:
-        stream = self.get_object()
-        if stream.status == StreamStatus.LIVE:
-            counts = get_viewer_counter().counts(stream_id=str(stream.pk))
-            stream.viewer_count = counts.viewer_count
-            stream.total_views = max(stream.total_views, counts.total_views)
+        stream = selectors.stream_with_current_counts(stream=self.get_object())
         return Response(StreamSerializer(stream).data)
 
     def create(self, request: Request, *args, **kwargs) -> Response:
