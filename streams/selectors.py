@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 from django.contrib.auth.models import AnonymousUser
-from django.db.models import Case, Count, F, IntegerField, QuerySet, Value, When
+from django.db.models import Case, Count, F, IntegerField, OuterRef, QuerySet, Subquery, Value, When
+from django.db.models.functions import Coalesce
 
 from accounts.models import Block, User
 from streams.models import Stream, StreamProduct, StreamStatus
@@ -19,7 +20,18 @@ _STATUS_RANK = Case(
 
 def streams_visible_to(*, user: User | AnonymousUser) -> QuerySet[Stream]:
     """Every stream, minus those of hosts who blocked ``user`` (to them it does not exist)."""
-    qs = Stream.objects.select_related("user").annotate(products_count=Count("tagged_products", distinct=True))
+    # A correlated count, not a JOIN + GROUP BY over every stream (which made the page and
+    # its COUNT(*) aggregate the whole table).
+    products_count = (
+        StreamProduct.objects.filter(stream=OuterRef("pk"))
+        .order_by()
+        .values("stream")
+        .annotate(n=Count("pk"))
+        .values("n")
+    )
+    qs = Stream.objects.select_related("user").annotate(
+        products_count=Coalesce(Subquery(products_count, output_field=IntegerField()), Value(0))
+    )
     if user.is_authenticated:
         qs = qs.exclude(user__in=Block.objects.filter(blocked=user).values("blocker"))
     return qs
