@@ -13,6 +13,8 @@ keepalive = 5
 max_requests = int(os.environ.get("GUNICORN_MAX_REQUESTS", "2000"))
 max_requests_jitter = 200
 accesslog = os.environ.get("GUNICORN_ACCESSLOG", "-")
+# Path without the query string: media-server hooks carry a secret in it (?secret=, ?key=).
+access_log_format = '%(h)s "%(m)s %(U)s %(H)s" %(s)s %(b)s %(L)ss "%(a)s"'
 errorlog = "-"
 # Uploads of up to 200 MB stream through; do not let a slow client hold a worker forever.
 limit_request_line = 8190

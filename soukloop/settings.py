@@ -381,3 +381,17 @@ SPECTACULAR_SETTINGS["ENUM_NAME_OVERRIDES"].update(
 # Access tokens carry a hash of the password hash: a password change or reset kills them at
 # once, not only the refresh tokens (simplejwt >= 5.3).
 SIMPLE_JWT["CHECK_REVOKE_TOKEN"] = True
+
+# --- streams -------------------------------------------------------------------------------
+# Live viewer counts are written to the stream row at most this often (and when it ends).
+STREAM_VIEWER_PERSIST_SECONDS = env.int("STREAM_VIEWER_PERSIST_SECONDS", default=15)
+# Access logs (runserver, gunicorn via the root logger) print full request lines; the media
+# hooks carry the hook secret and publishing keys in query strings: blank them out.
+LOGGING.setdefault("filters", {})["redact_stream_secrets"] = {"()": "streams.logging.RedactStreamSecrets"}
+LOGGING["handlers"]["console"].setdefault("filters", []).append("redact_stream_secrets")
+LOGGING["loggers"]["django.server"] = {
+    "handlers": ["console"],
+    "level": "INFO",
+    "propagate": False,
+    "filters": ["redact_stream_secrets"],
+}

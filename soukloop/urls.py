@@ -4,6 +4,7 @@ from django.contrib import admin
 from django.urls import include, path, re_path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
+from soukloop import views
 from soukloop.health import HealthView
 
 api_v1 = [
@@ -22,6 +23,9 @@ urlpatterns = [
     path("api/v1/", include(api_v1)),
     path("admin/", admin.site.urls),
 ]
+# Unknown API paths answer in the contract's error shape even with DEBUG on (Django's
+# technical 404 page would otherwise replace handler404).
+urlpatterns += [re_path(r"^api/", views.not_found)]
 
 if settings.DEBUG and settings.STORAGE_BACKEND == "local":
     # Public listing media only; identity documents live under PRIVATE_MEDIA_ROOT, never routed.

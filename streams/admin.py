@@ -1,6 +1,20 @@
-from django.contrib import admin
+from django.contrib import admin, messages
+from django.db import models
+from django.db.models import QuerySet
+from django.http import HttpRequest
+from django.utils.translation import gettext_lazy as _
+from django.utils.translation import ngettext
 
-from streams.models import Stream
+from streams import services
+from streams.models import Stream, StreamProduct, StreamStatus
+
+
+class StreamProductInline(admin.TabularInline):
+    model = StreamProduct
+    extra = 0
+    raw_id_fields = ("product",)
+    fields = ("product", "x", "y", "pinned", "created_at")
+    readonly_fields = ("created_at",)
 
 
 @admin.register(Stream)
@@ -10,6 +24,27 @@ class StreamAdmin(admin.ModelAdmin):
     search_fields = ("title", "user__username")
     list_select_related = ("user",)
     raw_id_fields = ("user",)
-    # The stream key is a publishing credential: never shown, not even to staff.
+    # The stream key is a publishing credential: never shown, not even to staff (and only its
+    # hash is stored).
     exclude = ("stream_key",)
     readonly_fields = ("viewer_count", "total_views", "duration_seconds", "started_at", "ended_at", "last_heartbeat_at")
+    inlines = (StreamProductInline,)
+    formfield_overrides = {models.URLField: {"assume_scheme": "https"}}
+    actions = ("end_streams",)
+
+    @admin.action(description=_("End selected live streams"), permissions=("change",))
+    def end_streams(self, request: HttpRequest, queryset: QuerySet[Stream]) -> None:
+        ended = 0
+        for stream in queryset.exclude(status=StreamStatus.ENDED):
+            services.stream_end_by_staff(stream=stream)
+            ended += 1
+        self.message_user(request, ngettext("%d stream ended.", "%d streams ended.", ended) % ended, messages.SUCCESS)
+
+
+@admin.register(StreamProduct)
+class StreamProductAdmin(admin.ModelAdmin):
+    list_display = ("stream", "product", "pinned", "x", "y", "created_at")
+    list_filter = ("pinned",)
+    list_select_related = ("stream", "product")
+    raw_id_fields = ("stream", "product")
+    search_fields = ("stream__title", "product__title")

@@ -30,7 +30,9 @@ class Stream(BaseModel):
     )
     stream_type = models.CharField(max_length=10, choices=StreamType.choices, default=StreamType.LIVE)
     rtmp_url = models.CharField(max_length=500, blank=True)
-    # Secret: shown only to the owner on go-live; null until the first go-live.
+    # SHA-256 (hex) of the publishing secret, never the secret itself: the owner sees the key
+    # once, in the go-live response; a leaked database or admin screen cannot publish.
+    # Null until the first go-live; replaced on every go-live (rotation).
     stream_key = models.CharField(max_length=64, unique=True, null=True, blank=True)
     hls_url = models.CharField(max_length=500, blank=True)
     thumbnail_url = models.URLField(max_length=500, blank=True)
@@ -44,6 +46,11 @@ class Stream(BaseModel):
 
     class Meta:
         ordering = ["-created_at", "-id"]
+        indexes = [
+            # "live now, most watched first" and "upcoming, soonest first".
+            models.Index(fields=["status", "-viewer_count"], name="streams_status_viewers_idx"),
+            models.Index(fields=["status", "scheduled_for"], name="streams_status_sched_idx"),
+        ]
         constraints = [
             models.CheckConstraint(condition=Q(viewer_count__gte=0), name="streams_stream_viewer_count_non_negative"),
             models.CheckConstraint(condition=Q(total_views__gte=0), name="streams_stream_total_views_non_negative"),
@@ -52,3 +59,31 @@ class Stream(BaseModel):
 
     def __str__(self) -> str:
         return self.title
+
+
+MAX_TAGGED_PRODUCTS_PER_STREAM = 50
+
+
+class StreamProduct(BaseModel):
+    """A listing shown on the stream: where on the frame (``x``, ``y`` in 0..1) and whether it
+    is the one pinned item (at most one per stream, enforced by a partial unique constraint)."""
+
+    stream = models.ForeignKey(Stream, on_delete=models.CASCADE, related_name="tagged_products")
+    product = models.ForeignKey("catalog.Product", on_delete=models.CASCADE, related_name="stream_tags")
+    x = models.FloatField()
+    y = models.FloatField()
+    pinned = models.BooleanField(default=False)
+
+    class Meta:
+        ordering = ["-pinned", "created_at", "id"]
+        constraints = [
+            models.UniqueConstraint(fields=["stream", "product"], name="streams_streamproduct_unique"),
+            models.UniqueConstraint(
+                fields=["stream"], condition=Q(pinned=True), name="streams_streamproduct_one_pinned"
+            ),
+            models.CheckConstraint(condition=Q(x__gte=0, x__lte=1), name="streams_streamproduct_x_in_frame"),
+            models.CheckConstraint(condition=Q(y__gte=0, y__lte=1), name="streams_streamproduct_y_in_frame"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.stream_id} · {self.product_id}"

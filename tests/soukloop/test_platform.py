@@ -163,3 +163,12 @@ def test_api_timestamps_are_utc_while_the_admin_keeps_dubai_time(rf):
 
     assert seen["/api/v1/products/"] == str(datetime.UTC)
     assert seen["/admin/"] == "Asia/Dubai"
+
+
+def test_unknown_api_path_is_json_even_with_debug_on(api_client, settings):
+    settings.DEBUG = True
+
+    response = api_client.get("/api/v1/nothing/here")
+
+    assert response.status_code == 404
+    assert response.json()["errors"][0]["code"] == "not_found"
