@@ -361,3 +361,8 @@ FIELD_ENCRYPTION_KEYS = env.list("FIELD_ENCRYPTION_KEYS", default=[_DEV_FIELD_KE
 if not DEBUG and _DEV_FIELD_KEY in FIELD_ENCRYPTION_KEYS:
     raise ImproperlyConfigured("FIELD_ENCRYPTION_KEYS must be set when DEBUG is false.")
 MAX_DOCUMENT_UPLOAD_BYTES = env.int("MAX_DOCUMENT_UPLOAD_BYTES", default=10 * 1024 * 1024)
+
+# --- verification -----
+# Keys the HMAC that finds one Emirates ID on two accounts without decrypting. Set it
+# explicitly before rotating SECRET_KEY (empty = derived from SECRET_KEY).
+VERIFICATION_DIGEST_KEY = env("VERIFICATION_DIGEST_KEY", default="")
