@@ -142,7 +142,7 @@ def verification_submit(
 def _decide(
     *, verification: Verification, by: User, status: str, reason: str = "", code: str = "", ip: str | None
 ) -> Verification:
-    locked = Verification.objects.select_for_update().select_related("reviewed_by").get(pk=verification.pk)
+    locked = Verification.objects.select_for_update(of=("self",)).select_related("reviewed_by").get(pk=verification.pk)
     if locked.status != SubmissionStatus.PENDING:
         reviewer = locked.reviewed_by.username if locked.reviewed_by else _("another moderator")
         decided_at = timezone.localtime(locked.reviewed_at).strftime("%Y-%m-%d %H:%M") if locked.reviewed_at else "-"

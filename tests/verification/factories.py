@@ -27,7 +27,8 @@ class VerificationFactory(factory.django.DjangoModelFactory):
     class Params:
         number = factory.Sequence(lambda n: valid_emirates_id(serial=1000000 + n))
 
-    user = factory.SubFactory(SellerFactory)
+    # No password hashing (argon2 is slow by design): these people authenticate by token in tests.
+    user = factory.SubFactory(SellerFactory, password=None)
     verification_type = VerificationType.EMIRATES_ID
     status = SubmissionStatus.PENDING
     emirates_id_number = factory.LazyAttribute(lambda o: crypto.encrypt(o.number))

@@ -85,7 +85,8 @@ def test_filters_by_status_type_authority_emirate_and_date(mod_client):
     assert ids({"verification_type__exact": "trade_license"}) == {licence_jafza.pk, licence_rakez.pk}
     assert ids({"issuing_authority__exact": "jafza"}) == {licence_jafza.pk}
     assert ids({"emirate": "ras_al_khaimah"}) == {licence_rakez.pk}
-    week_ago = (timezone.localdate() - datetime.timedelta(days=7)).isoformat()
+    midnight = timezone.localtime().replace(hour=0, minute=0, second=0, microsecond=0)
+    week_ago = str(midnight - datetime.timedelta(days=7))  # what the "Past 7 days" link sends
     assert ids({"submitted_at__gte": week_ago}) == {id_pending.pk, licence_jafza.pk, rejected.pk}
 
 
