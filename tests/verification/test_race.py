@@ -16,57 +16,53 @@ from verification.models import SubmissionStatus, Verification, VerificationAudi
 
 @pytest.mark.postgres
 @pytest.mark.django_db(transaction=True)
-@pytest.mark.parametrize("rounds", [5])
-def test_concurrent_approve_and_reject_leave_exactly_one_decision(rounds):
-    for _ in range(rounds):
-        # given one pending submission and two moderators
-        verification = VerificationFactory(emirates_id_front="", emirates_id_back="")
-        approver = UserFactory(is_staff=True, password=None)
-        rejecter = UserFactory(is_staff=True, password=None)
-        barrier = threading.Barrier(2)
-        outcomes: dict[str, str] = {}
+@pytest.mark.parametrize("attempt", range(5))
+def test_concurrent_approve_and_reject_leave_exactly_one_decision(attempt):
+    # given one pending submission and two moderators
+    verification = VerificationFactory(emirates_id_front="", emirates_id_back="")
+    approver = UserFactory(is_staff=True, password=None)
+    rejecter = UserFactory(is_staff=True, password=None)
+    barrier = threading.Barrier(2)
+    outcomes: dict[str, str] = {}
 
-        def decide(name: str, call) -> None:
-            try:
-                barrier.wait(timeout=10)
-                call()
-                outcomes[name] = "decided"
-            except Conflict as exc:
-                outcomes[name] = exc.code
-            except Exception as exc:  # surfaces in the assertion instead of dying in the thread
-                outcomes[name] = repr(exc)
-            finally:
-                connection.close()
+    def decide(name: str, call) -> None:
+        try:
+            barrier.wait(timeout=10)
+            call()
+            outcomes[name] = "decided"
+        except Conflict as exc:
+            outcomes[name] = exc.code
+        except Exception as exc:  # surfaces in the assertion instead of dying in the thread
+            outcomes[name] = repr(exc)
+        finally:
+            connection.close()
 
-        threads = [
-            threading.Thread(
-                target=decide,
-                args=("approve", lambda: services.verification_approve(verification=verification, by=approver)),
-            ),
-            threading.Thread(
-                target=decide,
-                args=(
-                    "reject",
-                    lambda: services.verification_reject(verification=verification, by=rejecter, code="unreadable"),
-                ),
-            ),
-        ]
-        # when both decide at once
-        for thread in threads:
-            thread.start()
-        for thread in threads:
-            thread.join(timeout=30)
-        # then one decided, the other was told it was already decided
-        assert sorted(outcomes.values()) == ["decided", "verification_already_decided"], outcomes
-        verification.refresh_from_db()
-        winner = approver if outcomes["approve"] == "decided" else rejecter
-        expected = SubmissionStatus.APPROVED if winner == approver else SubmissionStatus.REJECTED
-        assert verification.status == expected
-        assert verification.reviewed_by == winner
-        verification.user.refresh_from_db()
-        assert verification.user.verification_status == expected
-        decisions = VerificationAuditLog.objects.filter(verification=verification, action__in=["approved", "rejected"])
-        assert decisions.count() == 1
+    def approve() -> None:
+        services.verification_approve(verification=verification, by=approver)
+
+    def reject() -> None:
+        services.verification_reject(verification=verification, by=rejecter, code="unreadable")
+
+    threads = [
+        threading.Thread(target=decide, args=("approve", approve)),
+        threading.Thread(target=decide, args=("reject", reject)),
+    ]
+    # when both decide at once
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=30)
+    # then one decided, the other was told it was already decided
+    assert sorted(outcomes.values()) == ["decided", "verification_already_decided"], outcomes
+    verification.refresh_from_db()
+    winner = approver if outcomes["approve"] == "decided" else rejecter
+    expected = SubmissionStatus.APPROVED if winner == approver else SubmissionStatus.REJECTED
+    assert verification.status == expected
+    assert verification.reviewed_by == winner
+    verification.user.refresh_from_db()
+    assert verification.user.verification_status == expected
+    decisions = VerificationAuditLog.objects.filter(verification=verification, action__in=["approved", "rejected"])
+    assert decisions.count() == 1
 
 
 @pytest.mark.postgres
