@@ -34,6 +34,7 @@ from verification.models import (
     Verification,
     VerificationAuditLog,
 )
+from verification.selectors import verification_queue_stats
 
 LONG_WAIT_HOURS = 24
 OTHER_REASON = "other"
@@ -191,7 +192,18 @@ class VerificationAdmin(admin.ModelAdmin):
 
     @admin.display(description=_("Emirates ID"))
     def masked_id_number(self, obj: Verification) -> str:
-        return obj.emirates_id_masked or "—"
+        return format_html('<span style="white-space:nowrap">{}</span>', obj.emirates_id_masked or "—")
+
+    def changelist_view(self, request: HttpRequest, extra_context=None):
+        stats = verification_queue_stats()
+        if stats.pending:
+            title = _("Review queue: %(n)s pending, the oldest waiting %(span)s") % {
+                "n": stats.pending,
+                "span": timesince(stats.oldest_submitted_at, stats.now),
+            }
+        else:
+            title = _("Review queue: nothing pending")
+        return super().changelist_view(request, {"title": title, **(extra_context or {})})
 
     # --- the change view (read-only; full ID number and documents behind permissions) -----
     @admin.display(description=_("contact"))
