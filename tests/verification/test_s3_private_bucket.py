@@ -87,7 +87,8 @@ def test_documents_go_to_the_private_bucket_and_stream_through_the_admin(s3_stor
     # and a moderator gets the bytes through the admin view, not a bucket URL
     client = Client()
     client.force_login(moderator)
-    served = client.get(reverse("admin:verification_verification_document", args=[verification.pk, "emirates_id_front"]))
+    url = reverse("admin:verification_verification_document", args=[verification.pk, "emirates_id_front"])
+    served = client.get(url)
     assert served.status_code == 200
     assert b"".join(served.streaming_content) == front
     assert PRIVATE_BUCKET not in response.content.decode()
