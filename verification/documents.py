@@ -54,10 +54,6 @@ def sniff_pdf(file: IO[bytes]) -> str | None:
     return PDF if PDF_MAGIC in head else None
 
 
-def sniff_content_type(file: IO[bytes]) -> str | None:
-    return sniff_pdf(file) or sniff_image(file)
-
-
 def validate_document(file, *, attr: str, allow_pdf: bool) -> str:
     """Check size and real type of an uploaded document; returns its content type or a 400."""
     if file.size > settings.MAX_DOCUMENT_UPLOAD_BYTES:

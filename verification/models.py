@@ -168,6 +168,12 @@ class Verification(BaseModel):
                 condition=Q(status__in=["pending", "approved"]),
                 name="verification_one_active_per_user",
             ),
+            # One Emirates ID backs at most one open or approved submission, whoever sent it.
+            models.UniqueConstraint(
+                fields=["emirates_id_digest"],
+                condition=Q(status__in=["pending", "approved"]) & ~Q(emirates_id_digest=""),
+                name="verification_one_active_per_emirates_id",
+            ),
             models.CheckConstraint(
                 condition=Q(verification_type__in=VerificationType.values), name="verification_type_valid"
             ),

@@ -28,6 +28,8 @@ from verification.models import (
 from verification.notifications import notify_decision
 
 logger = logging.getLogger(__name__)
+_PENDING = _("Your verification is already under review; you can resubmit only if it is rejected.")
+_ID_IN_USE = _("This Emirates ID is already linked to another account. Contact support if this is a mistake.")
 
 
 @dataclass(frozen=True)
@@ -74,10 +76,7 @@ def verification_submit(
         user=user, status__in=[SubmissionStatus.PENDING, SubmissionStatus.APPROVED]
     ).first()
     if active is not None and active.status == SubmissionStatus.PENDING:
-        raise Conflict(
-            _("Your verification is already under review; you can resubmit only if it is rejected."),
-            code="verification_pending",
-        )
+        raise Conflict(_PENDING, code="verification_pending")
     if active is not None:
         raise Conflict(_("You are already verified."), code="already_verified")
 
@@ -92,10 +91,7 @@ def verification_submit(
             .exists()
         )
         if in_use:
-            raise Conflict(
-                _("This Emirates ID is already linked to another account. Contact support if this is a mistake."),
-                code="emirates_id_in_use",
-            )
+            raise Conflict(_ID_IN_USE, code="emirates_id_in_use")
         verification.emirates_id_number = crypto.encrypt(emirates_id_number)
         verification.emirates_id_last4 = last4(emirates_id_number)
         verification.emirates_id_digest = id_digest
@@ -123,11 +119,10 @@ def verification_submit(
             with transaction.atomic():
                 verification.save()
         except IntegrityError as exc:
-            # Only reachable if the row lock was bypassed; the partial unique index holds.
-            raise Conflict(
-                _("Your verification is already under review; you can resubmit only if it is rejected."),
-                code="verification_pending",
-            ) from exc
+            # Two requests at the same moment; the partial unique indexes decide which one lost.
+            if "emirates_id" in str(exc):
+                raise Conflict(_ID_IN_USE, code="emirates_id_in_use") from exc
+            raise Conflict(_PENDING, code="verification_pending") from exc
         get_user_model().objects.filter(pk=user.pk).update(verification_status=VerificationStatus.PENDING)
         audit_log(verification=verification, actor=user, action=AuditAction.SUBMITTED, ip=ip)
     except BaseException:

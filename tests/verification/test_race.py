@@ -104,3 +104,46 @@ def test_concurrent_submissions_by_one_person_open_only_one():
         thread.join(timeout=30)
     assert sorted(outcomes) == ["created", "verification_pending", "verification_pending"]
     assert Verification.objects.filter(user=user).count() == 1
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True)
+def test_one_emirates_id_sent_by_two_accounts_at_once_opens_one_submission():
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    from tests.verification.conftest import image_bytes
+    from tests.verification.factories import valid_emirates_id
+    from verification.services import Document
+
+    number = valid_emirates_id(serial=9090901)
+    people = [UserFactory(password=None) for _ in range(3)]
+    barrier = threading.Barrier(len(people))
+    outcomes: list[str] = []
+
+    def submit(person) -> None:
+        try:
+            barrier.wait(timeout=10)
+            sides = {
+                side: Document(
+                    file=SimpleUploadedFile(f"{side}.jpg", image_bytes(), "image/jpeg"), content_type="image/jpeg"
+                )
+                for side in ("emirates_id_front", "emirates_id_back")
+            }
+            services.verification_submit(
+                user=person, verification_type="emirates_id", emirates_id_number=number, **sides
+            )
+            outcomes.append("created")
+        except Conflict as exc:
+            outcomes.append(exc.code)
+        except Exception as exc:
+            outcomes.append(repr(exc))
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=submit, args=(person,)) for person in people]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=30)
+    assert sorted(outcomes) == ["created", "emirates_id_in_use", "emirates_id_in_use"], outcomes
+    assert Verification.objects.count() == 1
