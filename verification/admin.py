@@ -315,6 +315,10 @@ class VerificationAdmin(admin.ModelAdmin):
             **(extra_context or {}),
             "can_review": self.has_review_permission(request) and obj is not None and obj.status == "pending",
             "action_checkbox_name": admin.helpers.ACTION_CHECKBOX_NAME,
+            "decision_buttons": [
+                ("approve_selected", _("Approve"), "default"),
+                ("reject_selected", _("Reject…"), "deletelink"),
+            ],
         }
         return super().change_view(request, object_id, form_url, extra_context)
 
