@@ -169,11 +169,12 @@ class VerificationAdmin(admin.ModelAdmin):
         return [pending_first.asc(), "submitted_at"]
 
     def get_search_results(self, request: HttpRequest, queryset: QuerySet, search_term: str):
-        queryset, may_have_duplicates = super().get_search_results(request, queryset, search_term)
+        found, may_have_duplicates = super().get_search_results(request, queryset, search_term)
         phone = _as_uae_phone(search_term)
         if phone:
-            queryset |= self.model.objects.filter(user__phone=phone)
-        return queryset, may_have_duplicates
+            # ``queryset`` already carries the list filters; widen the search within them only.
+            found |= queryset.filter(user__phone=phone)
+        return found, may_have_duplicates
 
     @admin.display(description=_("person"), ordering="user__username")
     def applicant(self, obj: Verification) -> str:

@@ -98,6 +98,8 @@ def test_search_by_username_email_and_local_phone(mod_client):
     for term in ("khalid_r", "khalid@example.ae", "0501112233", "+971501112233"):
         response = mod_client.get(CHANGELIST, {"q": term})
         assert [v.pk for v in listed(response)] == [mine.pk], term
+    # a phone search stays within the list filters
+    assert listed(mod_client.get(CHANGELIST, {"q": "0501112233", "status__exact": "rejected"})) == []
 
 
 @pytest.mark.django_db

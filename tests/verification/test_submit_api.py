@@ -175,6 +175,24 @@ def test_id_photos_are_sniffed_by_content(auth_client, seller, field, upload, co
 
 
 @pytest.mark.django_db
+def test_an_image_with_too_many_pixels_is_refused(auth_client, seller, settings):
+    # a decompression bomb is small on the wire and huge in memory: the pixel cap stops it
+    settings.MAX_IMAGE_PIXELS = 5000  # the 64x40 back side passes, 200x200 does not
+    huge = SimpleUploadedFile("front.png", image_bytes("PNG", size=(200, 200)), "image/png")
+    response = auth_client(seller).post(
+        URL,
+        {
+            "verification_type": "emirates_id",
+            "emirates_id_number": valid_emirates_id(),
+            **{**id_sides(), "emirates_id_front": huge},
+        },
+        format="multipart",
+    )
+    assert response.status_code == 400
+    assert error_codes(response) == {"emirates_id_front": "file_type"}
+
+
+@pytest.mark.django_db
 def test_an_oversized_document_is_refused(auth_client, seller, settings):
     settings.MAX_DOCUMENT_UPLOAD_BYTES = 1024
     big = SimpleUploadedFile("licence.pdf", PDF_BYTES + b"0" * 2048, "application/pdf")
