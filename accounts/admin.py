@@ -3,6 +3,7 @@ from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
 from django.contrib.gis.admin import GISModelAdmin
 from django.utils.translation import gettext_lazy as _
 
+from accounts import services
 from accounts.models import Block, Follow, User
 
 
@@ -18,9 +19,13 @@ class UserAdmin(DjangoUserAdmin, GISModelAdmin):
         "verification_status",
         "created_at",
     )
-    list_filter = ("role", "is_verified", "verification_status", "is_staff", "is_active")
+    list_filter = ("role", "is_verified", "verification_status", "is_staff", "is_active", "created_at")
     search_fields = ("username", "email", "phone", "full_name")
     ordering = ("-created_at",)
+    date_hierarchy = "created_at"
+    list_per_page = 50
+    show_full_result_count = False  # COUNT(*) over a large users table on every page is not free
+    actions = ("deactivate_and_sign_out",)
     readonly_fields = ("created_at", "updated_at", "last_login", "last_login_at", "date_joined")
     fieldsets = (
         (None, {"fields": ("username", "password")}),
@@ -34,6 +39,24 @@ class UserAdmin(DjangoUserAdmin, GISModelAdmin):
     add_fieldsets = (
         (None, {"classes": ("wide",), "fields": ("username", "email", "phone", "role", "password1", "password2")}),
     )
+
+    def get_search_results(self, request, queryset, search_term):
+        """A phone typed as 050 123 4567 finds the +971501234567 stored in E.164."""
+        from accounts.phones import try_normalize_phone
+
+        queryset, may_have_duplicates = super().get_search_results(request, queryset, search_term)
+        phone = try_normalize_phone(search_term) if search_term else None
+        if phone:
+            queryset |= self.model.objects.filter(phone=phone)
+        return queryset, may_have_duplicates
+
+    @admin.action(description=_("Deactivate and sign out everywhere"), permissions=["change"])
+    def deactivate_and_sign_out(self, request, queryset):
+        count = 0
+        for user in queryset.exclude(pk=request.user.pk):
+            services.user_deactivate(user=user)
+            count += 1
+        self.message_user(request, _("%(count)d account(s) deactivated.") % {"count": count})
 
 
 @admin.register(Follow)

@@ -1,8 +1,11 @@
+"""Reads for people: profiles with stats, follower/following lists, block checks."""
+
 from __future__ import annotations
 
-from django.db.models import Q
+from django.db.models import Count, Exists, IntegerField, OuterRef, Q, QuerySet, Subquery, Value
+from django.db.models.functions import Coalesce
 
-from accounts.models import Block, User
+from accounts.models import Block, Follow, User
 
 
 def is_blocked_between(*, user_a: User, user_b: User) -> bool:
@@ -13,3 +16,58 @@ def is_blocked_between(*, user_a: User, user_b: User) -> bool:
 def has_blocked(*, blocker: User, blocked: User) -> bool:
     """True when ``blocker`` has blocked ``blocked`` (the blocked one must not reach them)."""
     return Block.objects.filter(blocker=blocker, blocked=blocked).exists()
+
+
+def _count(queryset: QuerySet, *, outer_field: str) -> Coalesce:
+    """A correlated ``COUNT(*)`` subquery: one per stat, so counts never multiply each other."""
+    counted = (
+        queryset.filter(**{outer_field: OuterRef("pk")})
+        .order_by()
+        .values(outer_field)
+        .annotate(n=Count("*"))
+        .values("n")
+    )
+    return Coalesce(Subquery(counted, output_field=IntegerField()), Value(0))
+
+
+def _available_products_count() -> Coalesce:
+    """Listings a profile shows: available and not deleted. The model is reached through the
+    reverse relation ``products`` (accounts sits below catalog and never imports it)."""
+    relation = User._meta.get_field("products")
+    products = relation.related_model._default_manager.filter(is_available=True, deleted_at__isnull=True)
+    return _count(products, outer_field=relation.field.name)
+
+
+def user_profile_get(*, username: str, viewer: User | None = None) -> User | None:
+    """An active person by username (any case) with ``followers_count``, ``following_count``,
+    ``products_count`` and, for a signed-in viewer, ``is_followed_by_viewer``."""
+    qs = User.objects.filter(username__iexact=username, is_active=True).annotate(
+        followers_count=_count(Follow.objects.all(), outer_field="following"),
+        following_count=_count(Follow.objects.all(), outer_field="follower"),
+        products_count=_available_products_count(),
+    )
+    if viewer is not None and viewer.is_authenticated:
+        qs = qs.annotate(is_followed_by_viewer=Exists(Follow.objects.filter(follower=viewer, following=OuterRef("pk"))))
+    return qs.first()
+
+
+def user_get_active(*, username: str) -> User | None:
+    return User.objects.filter(username__iexact=username, is_active=True).first()
+
+
+def followers_of(*, user: User) -> QuerySet[Follow]:
+    """Who follows ``user``, newest first; the follower row comes in the same query."""
+    return (
+        Follow.objects.filter(following=user, follower__is_active=True)
+        .select_related("follower")
+        .order_by("-created_at", "-id")
+    )
+
+
+def following_of(*, user: User) -> QuerySet[Follow]:
+    """Whom ``user`` follows, newest first."""
+    return (
+        Follow.objects.filter(follower=user, following__is_active=True)
+        .select_related("following")
+        .order_by("-created_at", "-id")
+    )

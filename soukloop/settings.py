@@ -44,6 +44,7 @@ INSTALLED_APPS = [
     "rest_framework_simplejwt.token_blacklist",
     "django_filters",
     "drf_spectacular",
+    "drf_spectacular_sidecar",
     "drf_standardized_errors",
     "soukloop",
     "accounts",
@@ -58,6 +59,7 @@ MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.locale.LocaleMiddleware",
+    "soukloop.middleware.ApiTimezoneMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
@@ -277,6 +279,10 @@ SPECTACULAR_SETTINGS = {
     "DESCRIPTION": "The mobile API of Souk Loop, the hyperlocal marketplace for the UAE.",
     "VERSION": "1.0.0",
     "SERVE_INCLUDE_SCHEMA": False,
+    # Swagger UI's files come from the package, not a CDN: /api/docs/ works offline.
+    "SWAGGER_UI_DIST": "SIDECAR",
+    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    "REDOC_DIST": "SIDECAR",
     "SCHEMA_PATH_PREFIX": r"/api/v1",
     "COMPONENT_SPLIT_REQUEST": True,
     "ENUM_NAME_OVERRIDES": {
@@ -362,6 +368,19 @@ if not DEBUG and _DEV_FIELD_KEY in FIELD_ENCRYPTION_KEYS:
     raise ImproperlyConfigured("FIELD_ENCRYPTION_KEYS must be set when DEBUG is false.")
 MAX_DOCUMENT_UPLOAD_BYTES = env.int("MAX_DOCUMENT_UPLOAD_BYTES", default=10 * 1024 * 1024)
 
+# --- accounts -----
+# Django's reset tokens (single use: they die with the old password hash) live this long.
+PASSWORD_RESET_TIMEOUT = PASSWORD_RESET_TTL_SECONDS
+# ``role`` appears with all four values (profiles) and with the three a person may pick.
+SPECTACULAR_SETTINGS["ENUM_NAME_OVERRIDES"].update(
+    {
+        "RoleEnum": "accounts.models.Role.choices",
+        "SelfAssignableRoleEnum": "accounts.serializers.SELF_ASSIGNABLE_ROLE_CHOICES",
+    }
+)
+# Access tokens carry a hash of the password hash: a password change or reset kills them at
+# once, not only the refresh tokens (simplejwt >= 5.3).
+SIMPLE_JWT["CHECK_REVOKE_TOKEN"] = True
 # --- verification -----
 # Keys the HMAC that finds one Emirates ID on two accounts without decrypting. Set it
 # explicitly before rotating SECRET_KEY (empty = derived from SECRET_KEY).

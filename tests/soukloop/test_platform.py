@@ -131,3 +131,35 @@ def test_moderators_reach_the_admin_without_being_superusers(client, moderator):
     assert not moderator.is_superuser
     assert client.get(reverse("admin:index")).status_code == 200
     assert client.get(reverse("admin:catalog_product_changelist")).status_code == 200
+
+
+def test_routes_answer_with_and_without_trailing_slash():
+    from django.urls import resolve
+
+    from soukloop.routers import OptionalSlashRouter
+
+    router = OptionalSlashRouter()
+
+    assert router.trailing_slash == "/?"
+    assert resolve("/healthz").url_name == resolve("/healthz/").url_name == "healthz"
+
+
+def test_api_timestamps_are_utc_while_the_admin_keeps_dubai_time(rf):
+    import datetime
+
+    from django.utils import timezone
+
+    from soukloop.middleware import ApiTimezoneMiddleware
+
+    seen: dict[str, str] = {}
+
+    def view(request):
+        seen[request.path] = timezone.get_current_timezone_name()
+        return None
+
+    middleware = ApiTimezoneMiddleware(view)
+    middleware(rf.get("/api/v1/products/"))
+    middleware(rf.get("/admin/"))
+
+    assert seen["/api/v1/products/"] == str(datetime.UTC)
+    assert seen["/admin/"] == "Asia/Dubai"

@@ -1,0 +1,435 @@
+"""Writes for people: sign-up, sign-in, OTP, passwords, profile, follows and blocks.
+
+Keyword-only, typed, atomic; they raise ``soukloop.errors``. SMS and email leave the
+process only after the surrounding transaction commits (``transaction.on_commit``).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hmac
+import secrets
+import time
+from datetime import timedelta
+from typing import Any
+
+from django.conf import settings
+from django.contrib.auth import password_validation
+from django.contrib.auth.tokens import PasswordResetTokenGenerator
+from django.core.cache import cache
+from django.core.exceptions import FieldDoesNotExist
+from django.core.exceptions import ValidationError as DjangoValidationError
+from django.core.mail import send_mail
+from django.db import IntegrityError, transaction
+from django.db.models import Exists, OuterRef, Q, QuerySet
+from django.utils import timezone
+from django.utils.encoding import force_bytes, force_str
+from django.utils.http import urlsafe_base64_decode, urlsafe_base64_encode
+from django.utils.translation import gettext as _
+
+from accounts import limits
+from accounts.models import Block, Follow, Role, User
+from accounts.phones import normalize_phone, try_normalize_phone
+from accounts.sms import send_sms
+from accounts.tokens import Unauthorized, tokens_revoke_all
+from soukloop.errors import NotFound, TooManyRequests, ValidationError
+from soukloop.geo import make_point, validate_lat_lng
+
+SELF_ASSIGNABLE_ROLES = (Role.BUYER, Role.SELLER, Role.BOTH)
+PROFILE_FIELDS = ("full_name", "bio", "avatar_url", "neighborhood", "building_name", "role")
+
+_LOGIN_SCOPE = "login_fail"
+_OTP_SEND_SCOPE = "otp_send"
+_HOUR = 3600
+
+
+# --- Registration ------------------------------------------------------------------------
+
+
+def _check_password(password: str, *, user: User, attr: str) -> None:
+    try:
+        password_validation.validate_password(password, user=user)
+    except DjangoValidationError as exc:
+        raise ValidationError(" ".join(exc.messages), code="password_invalid", attr=attr) from exc
+
+
+def _raise_if_taken(*, email: str, username: str, phone: str | None, exclude_pk: Any = None) -> None:
+    others = User.objects.exclude(pk=exclude_pk) if exclude_pk else User.objects.all()
+    if others.filter(email__iexact=email).exists():
+        raise ValidationError(_("An account with this email already exists."), code="email_taken", attr="email")
+    if others.filter(username__iexact=username).exists():
+        raise ValidationError(_("This username is taken."), code="username_taken", attr="username")
+    if phone and others.filter(phone=phone).exists():
+        raise ValidationError(_("An account with this phone number already exists."), code="phone_taken", attr="phone")
+
+
+@transaction.atomic
+def user_register(*, email: str, username: str, password: str, phone: str, full_name: str = "", role: str) -> User:
+    """Create an unverified account and send an OTP to its phone (after commit)."""
+    if role not in SELF_ASSIGNABLE_ROLES:
+        raise ValidationError(_("Choose buyer, seller or both."), code="invalid_role", attr="role")
+    try:
+        phone = normalize_phone(phone)
+    except ValueError as exc:
+        raise ValidationError(_("Enter a valid phone number."), code="invalid_phone", attr="phone") from exc
+    email = email.strip().lower()
+    user = User(email=email, username=username, phone=phone, full_name=full_name, role=role)
+    _check_password(password, user=user, attr="password")
+    user.set_password(password)
+    _raise_if_taken(email=email, username=username, phone=phone)
+    try:
+        with transaction.atomic():
+            user.save()
+    except IntegrityError as exc:
+        # Lost a race with a simultaneous sign-up: say which field, as the check above would have.
+        _raise_if_taken(email=email, username=username, phone=phone)
+        raise ValidationError(_("An account with these details already exists."), code="duplicate") from exc
+    # The account exists either way; if the phone's hourly limit is spent, they ask again later.
+    with contextlib.suppress(TooManyRequests):
+        otp_send(phone=phone)
+    return user
+
+
+# --- Sign-in -----------------------------------------------------------------------------
+
+
+def _identifier_key(identifier: str) -> str:
+    phone = try_normalize_phone(identifier) if "@" not in identifier else None
+    return phone or identifier.strip().lower()
+
+
+def _find_by_identifier(identifier: str) -> User | None:
+    identifier = identifier.strip()
+    if not identifier:
+        return None
+    if "@" in identifier:
+        return User.objects.filter(email__iexact=identifier).first()
+    phone = try_normalize_phone(identifier)
+    match = Q(username__iexact=identifier) | Q(phone=phone) if phone else Q(username__iexact=identifier)
+    candidates = list(User.objects.filter(match)[:2])
+    # A username wins over a phone-shaped username of someone else only when nobody owns the phone.
+    by_phone = [u for u in candidates if phone and u.phone == phone]
+    return by_phone[0] if by_phone else (candidates[0] if candidates else None)
+
+
+def user_authenticate(*, identifier: str, password: str) -> User:
+    """Email, username or phone + password. One message for every kind of wrong.
+
+    ``LOGIN_MAX_FAILURES`` failures for one identifier within ``LOGIN_LOCKOUT_SECONDS`` lock
+    it for ``LOGIN_LOCKOUT_SECONDS`` (429 with Retry-After), even for the right password.
+    """
+    key = _identifier_key(identifier)
+    wait = limits.locked_for(scope=_LOGIN_SCOPE, identifier=key)
+    if wait:
+        raise TooManyRequests(_("Too many failed sign-in attempts. Try again later."), wait=wait, code="login_locked")
+    user = _find_by_identifier(identifier)
+    if user is None:
+        User().set_password(password)  # same hashing cost as a real check: no timing oracle
+        ok = False
+    else:
+        ok = user.check_password(password) and user.is_active
+    if not ok:
+        window = settings.LOGIN_LOCKOUT_SECONDS
+        failures = limits.hit(scope=_LOGIN_SCOPE, identifier=key, window_seconds=window)
+        if failures.count >= settings.LOGIN_MAX_FAILURES:
+            limits.lock(scope=_LOGIN_SCOPE, identifier=key, seconds=window)
+        raise Unauthorized(_("Invalid credentials."), code="invalid_credentials")
+    limits.reset(scope=_LOGIN_SCOPE, identifier=key, window_seconds=settings.LOGIN_LOCKOUT_SECONDS)
+    now = timezone.now()
+    User.objects.filter(pk=user.pk).update(last_login_at=now, last_login=now)
+    user.last_login_at = user.last_login = now
+    return user
+
+
+# --- One-time codes ----------------------------------------------------------------------
+
+
+def _otp_target(*, phone: str | None, email: str | None) -> tuple[str, str]:
+    """(kind, normalised identifier); exactly one of phone/email."""
+    if bool(phone) == bool(email):
+        raise ValidationError(_("Send either a phone number or an email."), code="phone_or_email")
+    if phone:
+        try:
+            return "phone", normalize_phone(phone)
+        except ValueError as exc:
+            raise ValidationError(_("Enter a valid phone number."), code="invalid_phone", attr="phone") from exc
+    return "email", email.strip().lower()
+
+
+def _otp_hash(identifier: str, code: str) -> str:
+    return hmac.new(settings.SECRET_KEY.encode(), f"otp:{identifier}:{code}".encode(), "sha256").hexdigest()
+
+
+def _otp_key(identifier: str) -> str:
+    return limits.cache_key("otp", limits.digest(identifier))
+
+
+def _user_for_target(kind: str, identifier: str) -> User | None:
+    qs = User.objects.filter(is_active=True)
+    return (qs.filter(phone=identifier) if kind == "phone" else qs.filter(email__iexact=identifier)).first()
+
+
+@transaction.atomic
+def otp_send(*, phone: str | None = None, email: str | None = None) -> None:
+    """Send a fresh 6-digit code (the previous one dies). 3 per identifier per hour.
+
+    Unknown identifiers count against the limit too and get no message: the answer is the
+    same either way, so the endpoint does not reveal who has an account.
+    """
+    kind, identifier = _otp_target(phone=phone, email=email)
+    sends = limits.hit(scope=_OTP_SEND_SCOPE, identifier=identifier, window_seconds=_HOUR)
+    if sends.count > settings.OTP_MAX_SENDS_PER_HOUR:
+        raise TooManyRequests(
+            _("Too many codes requested. Try again later."), wait=sends.retry_after, code="otp_rate_limited"
+        )
+    user = _user_for_target(kind, identifier)
+    if user is None:
+        return
+    code = f"{secrets.randbelow(1_000_000):06d}"
+    ttl = settings.OTP_TTL_SECONDS
+    cache.set(
+        _otp_key(identifier),
+        {"hash": _otp_hash(identifier, code), "expires_at": time.time() + ttl, "nonce": secrets.token_hex(8)},
+        timeout=ttl,
+    )
+    minutes = max(1, ttl // 60)
+    body = _("Your Souk Loop code is %(code)s. It expires in %(minutes)d minutes. Never share it.") % {
+        "code": code,
+        "minutes": minutes,
+    }
+    if kind == "phone":
+        phone_to = user.phone
+        transaction.on_commit(lambda: send_sms(to=phone_to, body=body))
+    else:
+        subject, email_to = _("Your Souk Loop code"), user.email
+        transaction.on_commit(
+            lambda: send_mail(subject, body, settings.DEFAULT_FROM_EMAIL, [email_to], fail_silently=False)
+        )
+
+
+@transaction.atomic
+def otp_verify(*, code: str, phone: str | None = None, email: str | None = None) -> User:
+    """Check a code in constant time; ``OTP_MAX_ATTEMPTS`` wrong tries burn it."""
+    kind, identifier = _otp_target(phone=phone, email=email)
+    invalid = ValidationError(_("The code is wrong or has expired."), code="otp_invalid", attr="otp_code")
+    stored = cache.get(_otp_key(identifier))
+    if not stored or stored["expires_at"] <= time.time():
+        raise invalid
+    attempts = limits.atomic_incr(
+        limits.cache_key("otp_attempts", limits.digest(identifier), stored["nonce"]),
+        timeout=settings.OTP_TTL_SECONDS + 60,
+    )
+    if attempts > settings.OTP_MAX_ATTEMPTS:
+        cache.delete(_otp_key(identifier))
+        raise invalid
+    candidate = code.strip() if isinstance(code, str) else ""
+    if not hmac.compare_digest(stored["hash"], _otp_hash(identifier, candidate)):
+        if attempts >= settings.OTP_MAX_ATTEMPTS:
+            cache.delete(_otp_key(identifier))
+            raise ValidationError(_("Too many wrong codes. Request a new code."), code="otp_burnt", attr="otp_code")
+        raise invalid
+    user = _user_for_target(kind, identifier)
+    if user is None:
+        raise invalid
+    cache.delete(_otp_key(identifier))  # single use
+    User.objects.filter(pk=user.pk).update(is_verified=True, updated_at=timezone.now())
+    user.is_verified = True
+    return user
+
+
+# --- Passwords ---------------------------------------------------------------------------
+
+_reset_tokens = PasswordResetTokenGenerator()  # validity: PASSWORD_RESET_TIMEOUT (1 h here)
+
+
+@transaction.atomic
+def password_reset_request(*, email: str) -> None:
+    """Email a single-use reset token when the account exists; silent otherwise."""
+    email = (email or "").strip()
+    user = User.objects.filter(email__iexact=email, is_active=True).first()
+    if user is None:
+        # Similar work to the real path (a token HMAC), so timing says little.
+        _reset_tokens.make_token(User(pk=None, password="", email=email))
+        return
+    token = f"{urlsafe_base64_encode(force_bytes(user.pk))}.{_reset_tokens.make_token(user)}"
+    minutes = settings.PASSWORD_RESET_TIMEOUT // 60
+    subject = _("Reset your Souk Loop password")
+    body = _(
+        "Someone asked to reset the password of your Souk Loop account.\n\n"
+        "Your reset token: %(token)s\n\nIt works once, for %(minutes)d minutes. "
+        "If this was not you, ignore this email."
+    ) % {"token": token, "minutes": minutes}
+    to = user.email
+    transaction.on_commit(lambda: send_mail(subject, body, settings.DEFAULT_FROM_EMAIL, [to], fail_silently=False))
+
+
+@transaction.atomic
+def password_reset_confirm(*, token: str, new_password: str) -> User:
+    """Set the new password; the token dies with the old password hash (single use)."""
+    invalid = ValidationError(_("The reset link is invalid or has expired."), code="reset_token_invalid", attr="token")
+    uid_b64, _sep, raw = (token or "").partition(".")
+    try:
+        uid = force_str(urlsafe_base64_decode(uid_b64))
+        user = User.objects.select_for_update().filter(pk=uid, is_active=True).first()
+    except (ValueError, TypeError, OverflowError, DjangoValidationError):
+        user = None
+    if user is None or not _reset_tokens.check_token(user, raw):
+        raise invalid
+    return _set_password_signing_out_everywhere(user, new_password)
+
+
+@transaction.atomic
+def password_change(*, user: User, current_password: str, new_password: str) -> User:
+    user = User.objects.select_for_update().get(pk=user.pk)
+    if not user.check_password(current_password):
+        raise ValidationError(_("The current password is wrong."), code="wrong_password", attr="current_password")
+    return _set_password_signing_out_everywhere(user, new_password)
+
+
+def _set_password_signing_out_everywhere(user: User, new_password: str) -> User:
+    _check_password(new_password, user=user, attr="new_password")
+    user.set_password(new_password)
+    user.save(update_fields=["password", "updated_at"])
+    tokens_revoke_all(user=user)
+    return user
+
+
+@transaction.atomic
+def user_deactivate(*, user: User) -> None:
+    """Sign the person out everywhere; their refresh tokens answer 401 from now on."""
+    User.objects.filter(pk=user.pk).update(is_active=False, updated_at=timezone.now())
+    tokens_revoke_all(user=user)
+
+
+# --- Profile -----------------------------------------------------------------------------
+
+
+@transaction.atomic
+def user_update_profile(*, user: User, **changes: Any) -> User:
+    """Only ``PROFILE_FIELDS``; anything else is ignored, ``role`` never becomes admin."""
+    fields = [name for name in PROFILE_FIELDS if name in changes]
+    if "role" in fields and changes["role"] not in SELF_ASSIGNABLE_ROLES:
+        raise ValidationError(_("Choose buyer, seller or both."), code="invalid_role", attr="role")
+    for name in fields:
+        setattr(user, name, changes[name])
+    if fields:
+        user.save(update_fields=[*fields, "updated_at"])
+    return user
+
+
+@transaction.atomic
+def user_set_location(
+    *,
+    user: User,
+    latitude: float,
+    longitude: float,
+    neighborhood: str | None = None,
+    building_name: str | None = None,
+) -> User:
+    try:
+        lat, lng = validate_lat_lng(latitude, longitude)
+    except ValueError as exc:
+        field = str(exc) if str(exc) in ("latitude", "longitude") else "latitude"
+        raise ValidationError(_("Coordinates are out of range."), code="invalid_coordinates", attr=field) from exc
+    user.location = make_point(latitude=lat, longitude=lng)
+    fields = ["location", "updated_at"]
+    if neighborhood is not None:
+        user.neighborhood = neighborhood
+        fields.append("neighborhood")
+    if building_name is not None:
+        user.building_name = building_name
+        fields.append("building_name")
+    user.save(update_fields=fields)
+    return user
+
+
+# --- Follows and blocks ------------------------------------------------------------------
+
+
+def _blocked_either_way(a: User, b: User) -> bool:
+    return Block.objects.filter(Q(blocker=a, blocked=b) | Q(blocker=b, blocked=a)).exists()
+
+
+@transaction.atomic
+def follow_create(*, follower: User, following: User) -> None:
+    """Idempotent. Following someone in a block with you looks like they are not there."""
+    if follower.pk == following.pk:
+        raise ValidationError(_("You cannot follow yourself."), code="cannot_follow_self")
+    if _blocked_either_way(follower, following):
+        raise NotFound()
+    try:
+        with transaction.atomic():
+            Follow.objects.get_or_create(follower=follower, following=following)
+    except IntegrityError:
+        pass  # a simultaneous identical follow won; the end state is the same
+
+
+@transaction.atomic
+def follow_delete(*, follower: User, following: User) -> None:
+    if follower.pk == following.pk:
+        raise ValidationError(_("You cannot unfollow yourself."), code="cannot_follow_self")
+    Follow.objects.filter(follower=follower, following=following).delete()
+
+
+@transaction.atomic
+def block_create(*, blocker: User, blocked: User) -> None:
+    """Idempotent; also ends follows both ways."""
+    if blocker.pk == blocked.pk:
+        raise ValidationError(_("You cannot block yourself."), code="cannot_block_self")
+    try:
+        with transaction.atomic():
+            Block.objects.get_or_create(blocker=blocker, blocked=blocked)
+    except IntegrityError:
+        pass
+    Follow.objects.filter(Q(follower=blocker, following=blocked) | Q(follower=blocked, following=blocker)).delete()
+
+
+@transaction.atomic
+def block_delete(*, blocker: User, blocked: User) -> None:
+    if blocker.pk == blocked.pk:
+        raise ValidationError(_("You cannot unblock yourself."), code="cannot_block_self")
+    Block.objects.filter(blocker=blocker, blocked=blocked).delete()
+
+
+# --- Housekeeping ------------------------------------------------------------------------
+
+# Reverse relations that mean a person has a history here; named, never imported.
+HISTORY_RELATIONS = (
+    "products",
+    "messages_sent",
+    "purchases",
+    "sales",
+    "buying_conversations",
+    "selling_conversations",
+    "offers_made",
+    "offers_received",
+    "verifications",
+    "streams",
+)
+
+
+def purgeable_users(*, days: int) -> QuerySet[User]:
+    """Never-verified, non-staff accounts older than ``days`` with no history at all."""
+    qs = User.objects.filter(
+        is_verified=False,
+        is_staff=False,
+        is_superuser=False,
+        created_at__lt=timezone.now() - timedelta(days=days),
+    )
+    for name in HISTORY_RELATIONS:
+        try:
+            remote = User._meta.get_field(name)
+        except FieldDoesNotExist:  # an app that is not installed has no history to keep
+            continue
+        qs = qs.filter(~Exists(remote.related_model.objects.filter(**{remote.field.name: OuterRef("pk")})))
+    return qs
+
+
+@transaction.atomic
+def users_purge_unverified(*, days: int) -> int:
+    """Delete what ``purgeable_users`` selects, rows locked so a new listing cannot race it."""
+    ids = list(purgeable_users(days=days).select_for_update().values_list("pk", flat=True))
+    if ids:
+        # Re-applies the history filters on the locked rows inside the same transaction.
+        purgeable_users(days=days).filter(pk__in=ids).delete()
+    return len(ids)
