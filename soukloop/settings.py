@@ -381,7 +381,10 @@ SPECTACULAR_SETTINGS["ENUM_NAME_OVERRIDES"].update(
 # Access tokens carry a hash of the password hash: a password change or reset kills them at
 # once, not only the refresh tokens (simplejwt >= 5.3).
 SIMPLE_JWT["CHECK_REVOKE_TOKEN"] = True
+
 # --- verification -----
 # Keys the HMAC that finds one Emirates ID on two accounts without decrypting. Set it
 # explicitly before rotating SECRET_KEY (empty = derived from SECRET_KEY).
 VERIFICATION_DIGEST_KEY = env("VERIFICATION_DIGEST_KEY", default="")
+# A submission's ``status`` in the API (``none`` before any) is the profile's verification_status.
+SPECTACULAR_SETTINGS["ENUM_NAME_OVERRIDES"]["VerificationStatusEnum"] = "accounts.models.VerificationStatus.choices"

@@ -21,6 +21,7 @@ from django.utils.timesince import timesince
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 
+from accounts.phones import try_normalize_phone
 from soukloop.errors import Conflict
 from soukloop.errors import ValidationError as DomainValidationError
 from verification import crypto, services
@@ -170,7 +171,7 @@ class VerificationAdmin(admin.ModelAdmin):
 
     def get_search_results(self, request: HttpRequest, queryset: QuerySet, search_term: str):
         found, may_have_duplicates = super().get_search_results(request, queryset, search_term)
-        phone = _as_uae_phone(search_term)
+        phone = try_normalize_phone(search_term) if any(ch.isdigit() for ch in search_term) else None
         if phone:
             # ``queryset`` already carries the list filters; widen the search within them only.
             found |= queryset.filter(user__phone=phone)
@@ -421,21 +422,6 @@ class VerificationAdmin(admin.ModelAdmin):
             "media": self.media + form.media,
         }
         return TemplateResponse(request, "admin/verification/verification/reject.html", context)
-
-
-def _as_uae_phone(term: str) -> str | None:
-    import phonenumbers
-
-    term = (term or "").strip()
-    if not term or not any(ch.isdigit() for ch in term):
-        return None
-    try:
-        number = phonenumbers.parse(term, "AE")
-    except phonenumbers.NumberParseException:
-        return None
-    if not phonenumbers.is_valid_number(number):
-        return None
-    return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
 
 
 @admin.register(VerificationAuditLog)
