@@ -51,6 +51,8 @@ class Command(BaseCommand):
             for kind, count in per_type.items():
                 self.stdout.write(f"  {kind}: {count}")
         if max_wait_hours is not None and stats.oldest_wait and stats.oldest_wait > timedelta(hours=max_wait_hours):
+            waited = str(stats.oldest_wait).split(".")[0]  # h:mm:ss, exact where the hours round
             raise CommandError(
-                f"oldest pending verification has waited {oldest_hours} h (limit {max_wait_hours} h)", returncode=1
+                f"oldest pending verification has waited {waited} ({oldest_hours} h; limit {max_wait_hours} h)",
+                returncode=1,
             )
