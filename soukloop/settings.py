@@ -395,3 +395,10 @@ LOGGING["loggers"]["django.server"] = {
     "propagate": False,
     "filters": ["redact_stream_secrets"],
 }
+
+# --- verification -----
+# Keys the HMAC that finds one Emirates ID on two accounts without decrypting. Set it
+# explicitly before rotating SECRET_KEY (empty = derived from SECRET_KEY).
+VERIFICATION_DIGEST_KEY = env("VERIFICATION_DIGEST_KEY", default="")
+# A submission's ``status`` in the API (``none`` before any) is the profile's verification_status.
+SPECTACULAR_SETTINGS["ENUM_NAME_OVERRIDES"]["VerificationStatusEnum"] = "accounts.models.VerificationStatus.choices"

@@ -1,0 +1,119 @@
+"""Races on PostgreSQL with real threads: two moderators deciding one submission, one
+person submitting twice, one Emirates ID sent from two accounts. One outcome stands."""
+
+from __future__ import annotations
+
+import datetime
+import threading
+from collections.abc import Callable
+
+import pytest
+from django.core.files.uploadedfile import SimpleUploadedFile
+from django.db import connection
+
+from soukloop.errors import Conflict
+from tests.factories import UserFactory
+from tests.verification.conftest import PDF_BYTES, image_bytes
+from tests.verification.factories import VerificationFactory, valid_emirates_id
+from verification import services
+from verification.models import SubmissionStatus, Verification, VerificationAuditLog
+from verification.services import Document
+
+
+def run_at_once(calls: list[Callable[[], object]]) -> list[str]:
+    """Start every call in its own thread at the same instant; each outcome is "done", the
+    Conflict code, or the repr of anything else (so a crash shows in the assertion)."""
+    barrier = threading.Barrier(len(calls))
+    outcomes: list[str] = [""] * len(calls)
+
+    def run(index: int, call: Callable[[], object]) -> None:
+        try:
+            barrier.wait(timeout=10)
+            call()
+            outcomes[index] = "done"
+        except Conflict as exc:
+            outcomes[index] = exc.code
+        except Exception as exc:
+            outcomes[index] = repr(exc)
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=run, args=(i, call)) for i, call in enumerate(calls)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=30)
+    return outcomes
+
+
+def id_photos() -> dict[str, Document]:
+    return {
+        side: Document(file=SimpleUploadedFile(f"{side}.jpg", image_bytes(), "image/jpeg"), content_type="image/jpeg")
+        for side in ("emirates_id_front", "emirates_id_back")
+    }
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.parametrize("attempt", range(5))
+def test_concurrent_approve_and_reject_leave_exactly_one_decision(attempt):
+    # given one pending submission and two moderators
+    verification = VerificationFactory(emirates_id_front="", emirates_id_back="")
+    approver = UserFactory(is_staff=True, password=None)
+    rejecter = UserFactory(is_staff=True, password=None)
+    # when both decide at once
+    approved, rejected = run_at_once(
+        [
+            lambda: services.verification_approve(verification=verification, by=approver),
+            lambda: services.verification_reject(verification=verification, by=rejecter, code="unreadable"),
+        ]
+    )
+    # then one decided, the other was told it was already decided
+    assert sorted([approved, rejected]) == ["done", "verification_already_decided"]
+    winner, expected = (
+        (approver, SubmissionStatus.APPROVED) if approved == "done" else (rejecter, SubmissionStatus.REJECTED)
+    )
+    verification.refresh_from_db()
+    assert (verification.status, verification.reviewed_by) == (expected, winner)
+    verification.user.refresh_from_db()
+    assert verification.user.verification_status == expected
+    decisions = VerificationAuditLog.objects.filter(verification=verification, action__in=["approved", "rejected"])
+    assert decisions.count() == 1
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True)
+def test_concurrent_submissions_by_one_person_open_only_one():
+    user = UserFactory(password=None)
+
+    def submit(n: int) -> Callable[[], object]:
+        return lambda: services.verification_submit(
+            user=user,
+            verification_type="trade_license",
+            trade_license_number=f"LIC-{n}",
+            issuing_authority="dmcc",
+            trade_license_expiry=datetime.date(2030, 1, 1),
+            trade_license_document=Document(
+                file=SimpleUploadedFile("l.pdf", PDF_BYTES, "application/pdf"), content_type="application/pdf"
+            ),
+        )
+
+    outcomes = run_at_once([submit(n) for n in range(3)])
+    assert sorted(outcomes) == ["done", "verification_pending", "verification_pending"]
+    assert Verification.objects.filter(user=user).count() == 1
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True)
+def test_one_emirates_id_sent_by_two_accounts_at_once_opens_one_submission():
+    number = valid_emirates_id(serial=9090901)
+    people = [UserFactory(password=None) for _ in range(3)]
+
+    def submit(person) -> Callable[[], object]:
+        return lambda: services.verification_submit(
+            user=person, verification_type="emirates_id", emirates_id_number=number, **id_photos()
+        )
+
+    outcomes = run_at_once([submit(person) for person in people])
+    assert sorted(outcomes) == ["done", "emirates_id_in_use", "emirates_id_in_use"]
+    assert Verification.objects.count() == 1
