@@ -202,7 +202,7 @@ else:
             "OPTIONS": {"location": str(MEDIA_ROOT), "base_url": MEDIA_URL},
         },
         "private": {
-            "BACKEND": "django.core.files.storage.FileSystemStorage",
+            "BACKEND": "soukloop.storage.PrivateFileSystemStorage",
             "OPTIONS": {"location": str(PRIVATE_MEDIA_ROOT), "base_url": None},
         },
         "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},

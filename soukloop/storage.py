@@ -1,6 +1,14 @@
 """Where files go: public listing media vs. private identity documents."""
 
-from django.core.files.storage import Storage, storages
+from django.core.files.storage import FileSystemStorage, Storage, storages
+
+
+class PrivateFileSystemStorage(FileSystemStorage):
+    """Local disk for identity documents: no URL exists for them (FileSystemStorage would
+    fall back to MEDIA_URL). Staff read them through the permission-checked admin view."""
+
+    def url(self, name: str | None) -> str:
+        raise ValueError("Private documents have no public URL.")
 
 
 def private_storage() -> Storage:

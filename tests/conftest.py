@@ -59,7 +59,7 @@ def _outgoing_messages_in_memory(settings, tmp_path):
             "OPTIONS": {"location": str(tmp_path / "media"), "base_url": settings.MEDIA_URL},
         },
         "private": {
-            "BACKEND": "django.core.files.storage.FileSystemStorage",
+            "BACKEND": "soukloop.storage.PrivateFileSystemStorage",
             "OPTIONS": {"location": str(tmp_path / "private"), "base_url": None},
         },
     }

@@ -172,3 +172,10 @@ def test_unknown_api_path_is_json_even_with_debug_on(api_client, settings):
 
     assert response.status_code == 404
     assert response.json()["errors"][0]["code"] == "not_found"
+
+
+def test_private_documents_have_no_url():
+    from django.core.files.storage import storages
+
+    with pytest.raises(ValueError, match="no public URL"):
+        storages["private"].url("verification/x/doc")

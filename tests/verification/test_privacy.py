@@ -31,9 +31,11 @@ def test_documents_live_outside_public_media_and_no_url_serves_them(client, auth
     # then the file is in private storage, not under MEDIA_ROOT
     assert (private_root / name).is_file()
     assert not (Path(settings.MEDIA_ROOT) / name).exists()
-    # and no URL reaches it: not the one the storage would make, not /media/, not a traversal
-    guessed = storages["private"].url(name)
-    for path in (guessed, f"/media/{name}", f"/media/../private/{name}", f"/{name}", f"/private/{name}"):
+    # and the storage will not even make a URL for it
+    with pytest.raises(ValueError):
+        storages["private"].url(name)
+    # and no guessed URL reaches it: not /media/, not a traversal
+    for path in (f"/media/{name}", f"/media/../private/{name}", f"/{name}", f"/private/{name}"):
         response = client.get(path)
         assert response.status_code in (400, 404), path  # 400: Django refuses the traversal outright
         assert image_bytes() not in b"".join(getattr(response, "streaming_content", [response.content]))
