@@ -112,6 +112,9 @@ class FakeStripe:
         if parts[:1] == ["_stand_in"] and len(parts) == 4 and parts[1] == "payment_intents":
             outcome = self.settle(parts[2], succeed=parts[3] == "succeed")
             return (200, outcome) if outcome else (404, {"error": {"type": "invalid_request_error"}})
+        if parts[:1] == ["_stand_in"] and len(parts) == 4 and parts[1] == "accounts" and parts[3] == "complete":
+            outcome = self.complete_onboarding(parts[2])
+            return (200, outcome) if outcome else (404, {"error": {"type": "invalid_request_error"}})
         if parts[:1] != ["v1"]:
             return 404, {"error": {"type": "invalid_request_error", "message": "Unknown path"}}
         resource, rest = parts[1], parts[2:]
@@ -247,6 +250,22 @@ class FakeStripe:
         else:
             intent.update(status="requires_payment_method", last_payment_error={"code": "card_declined"})
             event = self.event("payment_intent.payment_failed", intent)
+        if self.webhook_url:
+            threading.Thread(target=self.deliver, args=(event,), daemon=True).start()
+        return event
+
+    def complete_onboarding(self, account_id: str) -> dict[str, Any] | None:
+        """The seller finishes Stripe's hosted onboarding: the account can take charges and payouts."""
+        account = self.accounts.get(account_id)
+        if account is None:
+            return None
+        account.update(
+            charges_enabled=True,
+            payouts_enabled=True,
+            details_submitted=True,
+            requirements={"currently_due": [], "past_due": [], "disabled_reason": None},
+        )
+        event = self.event("account.updated", account)
         if self.webhook_url:
             threading.Thread(target=self.deliver, args=(event,), daemon=True).start()
         return event
