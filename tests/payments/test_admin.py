@@ -7,6 +7,7 @@ import pytest
 
 from payments.models import PayoutStatus, Transaction, TransactionStatus
 from tests.factories import ProductFactory, UserFactory
+from tests.payments.events import dispute_created
 
 pytestmark = pytest.mark.django_db
 
@@ -64,13 +65,10 @@ def test_staff_refund_action_refunds_through_stripe(admin_client, fake_stripe, p
 
 
 def test_disputes_are_visible_in_the_admin(admin_client, fake_stripe, post_event, paid):
-    dispute = {
-        "id": "dp_1",
-        "object": "dispute",
-        "charge": paid.stripe_charge_id,
-        "payment_intent": paid.stripe_payment_intent_id,
-    }
-    post_event(fake_stripe, fake_stripe.event("charge.dispute.created", dispute))
+    post_event(
+        fake_stripe,
+        dispute_created(fake_stripe, charge_id=paid.stripe_charge_id, intent_id=paid.stripe_payment_intent_id),
+    )
 
     disputed = admin_client.get(CHANGELIST, {"disputed": "yes"}).content.decode()
     undisputed = admin_client.get(CHANGELIST, {"disputed": "no"}).content.decode()

@@ -9,6 +9,7 @@ from django.utils import timezone
 
 from payments.models import PayoutBlock, PayoutStatus, Transaction
 from tests.factories import UserFactory
+from tests.payments.events import dispute_created
 
 pytestmark = pytest.mark.django_db
 
@@ -99,13 +100,10 @@ def test_release_payouts_waits_for_the_hold_then_releases_once(fake_stripe, onbo
 
 
 def test_disputed_payment_is_never_released(auth_client, fake_stripe, post_event, onboarded_seller, paid, buyer):
-    dispute = {
-        "id": "dp_1",
-        "object": "dispute",
-        "charge": paid.stripe_charge_id,
-        "payment_intent": paid.stripe_payment_intent_id,
-    }
-    post_event(fake_stripe, fake_stripe.event("charge.dispute.created", dispute))
+    post_event(
+        fake_stripe,
+        dispute_created(fake_stripe, charge_id=paid.stripe_charge_id, intent_id=paid.stripe_payment_intent_id),
+    )
 
     response = _confirm(auth_client, buyer, paid)
     with time_machine.travel(timezone.now() + timedelta(days=30)):

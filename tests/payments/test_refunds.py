@@ -4,6 +4,7 @@ import pytest
 
 from payments.models import PayoutStatus, TransactionStatus
 from tests.factories import UserFactory
+from tests.payments.events import charge_refunded
 
 pytestmark = pytest.mark.django_db
 
@@ -24,18 +25,8 @@ def test_seller_refunds_before_release(auth_client, fake_stripe, post_event, pai
     assert call.params["payment_intent"] == paid.stripe_payment_intent_id
     assert call.idempotency_key == f"soukloop-refund-{paid.pk}"
     # and Stripe's charge.refunded that follows changes nothing
-    charge = {
-        "id": paid.stripe_charge_id,
-        "object": "charge",
-        "payment_intent": paid.stripe_payment_intent_id,
-        "amount": 14900,
-        "amount_refunded": 14900,
-        "currency": "aed",
-        "refunded": True,
-    }
-    assert post_event(fake_stripe, fake_stripe.event("charge.refunded", charge)).json()["outcome"] == (
-        "ignored_refunded"
-    )
+    event = charge_refunded(fake_stripe, charge_id=paid.stripe_charge_id, intent_id=paid.stripe_payment_intent_id)
+    assert post_event(fake_stripe, event).json()["outcome"] == ("ignored_refunded")
 
 
 def test_staff_may_refund(auth_client, fake_stripe, paid, moderator):

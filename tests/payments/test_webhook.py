@@ -10,6 +10,7 @@ from catalog.models import Product
 from messaging.models import Message, MessageType, Offer, OfferStatus
 from payments.models import PayoutBlock, PayoutStatus, StripeEvent, Transaction, TransactionStatus
 from tests.factories import UserFactory
+from tests.payments.events import charge_refunded, dispute_created
 from tests.payments.factories import OfferFactory
 
 pytestmark = pytest.mark.django_db
@@ -187,18 +188,11 @@ def test_unknown_intent_is_acknowledged_and_recorded(fake_stripe, post_event):
 
 
 def test_charge_refunded_marks_refunded_and_cancels_the_payout(fake_stripe, post_event, paid):
-    charge = {
-        "id": paid.stripe_charge_id,
-        "object": "charge",
-        "payment_intent": paid.stripe_payment_intent_id,
-        "amount": 14900,
-        "amount_refunded": 14900,
-        "currency": "aed",
-        "refunded": True,
-        "refunds": {"data": [{"id": "re_dashboard"}]},
-    }
+    event = charge_refunded(
+        fake_stripe, charge_id=paid.stripe_charge_id, intent_id=paid.stripe_payment_intent_id, refund_id="re_dashboard"
+    )
 
-    response = post_event(fake_stripe, fake_stripe.event("charge.refunded", charge))
+    response = post_event(fake_stripe, event)
 
     assert response.json()["outcome"] == "refunded"
     paid.refresh_from_db()
@@ -208,19 +202,11 @@ def test_charge_refunded_marks_refunded_and_cancels_the_payout(fake_stripe, post
 
 
 def test_partial_refund_does_not_flip_the_transaction(fake_stripe, post_event, paid):
-    charge = {
-        "id": paid.stripe_charge_id,
-        "object": "charge",
-        "payment_intent": paid.stripe_payment_intent_id,
-        "amount": 14900,
-        "amount_refunded": 1000,
-        "currency": "aed",
-        "refunded": False,
-    }
-
-    assert post_event(fake_stripe, fake_stripe.event("charge.refunded", charge)).json()["outcome"] == (
-        "partial_refund_ignored"
+    event = charge_refunded(
+        fake_stripe, charge_id=paid.stripe_charge_id, intent_id=paid.stripe_payment_intent_id, amount_refunded=1000
     )
+
+    assert post_event(fake_stripe, event).json()["outcome"] == ("partial_refund_ignored")
     paid.refresh_from_db()
     assert paid.status == TransactionStatus.COMPLETED
 
@@ -230,17 +216,7 @@ def test_refund_event_before_success_event_ends_refunded_and_item_unsold(
 ):
     tx, intent = _start(checkout, fake_stripe, buyer, product)
     succeeded = fake_stripe.settle(intent["id"])
-    charge = {
-        "id": intent["latest_charge"],
-        "object": "charge",
-        "payment_intent": intent["id"],
-        "amount": 14900,
-        "amount_refunded": 14900,
-        "currency": "aed",
-        "refunded": True,
-    }
-
-    post_event(fake_stripe, fake_stripe.event("charge.refunded", charge))
+    post_event(fake_stripe, charge_refunded(fake_stripe, charge_id=intent["latest_charge"], intent_id=intent["id"]))
     response = post_event(fake_stripe, succeeded)
 
     assert response.json()["outcome"] == "already_refunded"
@@ -250,16 +226,10 @@ def test_refund_event_before_success_event_ends_refunded_and_item_unsold(
 
 
 def test_dispute_freezes_the_payout(fake_stripe, post_event, paid):
-    dispute = {
-        "id": "dp_1",
-        "object": "dispute",
-        "charge": paid.stripe_charge_id,
-        "payment_intent": paid.stripe_payment_intent_id,
-        "amount": 14900,
-        "reason": "fraudulent",
-    }
-
-    response = post_event(fake_stripe, fake_stripe.event("charge.dispute.created", dispute))
+    response = post_event(
+        fake_stripe,
+        dispute_created(fake_stripe, charge_id=paid.stripe_charge_id, intent_id=paid.stripe_payment_intent_id),
+    )
 
     assert response.json()["outcome"] == "payout_frozen"
     paid.refresh_from_db()
