@@ -10,7 +10,7 @@ from rest_framework.test import APIClient
 
 from accounts.models import User
 from catalog.models import Product
-from payments.models import ConnectAccount
+from payments.models import ConnectAccount, Transaction
 from payments.testing.fake_stripe import FakeStripe
 from tests.factories import ProductFactory
 
@@ -73,11 +73,8 @@ def paid(checkout, fake_stripe, post_event, buyer, product):
     """Given a completed purchase of ``product`` by ``buyer`` (through checkout and the webhook)."""
     response = checkout(buyer, product_id=str(product.pk))
     assert response.status_code == 201, response.content
-    intent_id = fake_stripe.calls("POST", "/v1/payment_intents")[-1]
-    intent = next(iter(fake_stripe.payment_intents.values()))
-    event = fake_stripe.settle(intent["id"], succeed=True)
-    assert post_event(fake_stripe, event).status_code == 200
-    assert intent_id is not None
-    from payments.models import Transaction
-
-    return Transaction.objects.get(pk=response.json()["transaction_id"])
+    tx = Transaction.objects.get(pk=response.json()["transaction_id"])
+    event = fake_stripe.settle(tx.stripe_payment_intent_id, succeed=True)
+    assert post_event(fake_stripe, event).json()["outcome"] == "completed"
+    tx.refresh_from_db()
+    return tx

@@ -10,15 +10,6 @@ from messaging.models import Conversation, Offer, OfferStatus
 from tests.factories import ProductFactory, UserFactory
 
 
-class ConversationFactory(factory.django.DjangoModelFactory):
-    class Meta:
-        model = Conversation
-
-    product = factory.SubFactory(ProductFactory)
-    buyer = factory.SubFactory(UserFactory)
-    seller = factory.SelfAttribute("product.seller")
-
-
 class OfferFactory(factory.django.DjangoModelFactory):
     class Meta:
         model = Offer

@@ -4,10 +4,10 @@ from decimal import Decimal
 
 import pytest
 
-from messaging.models import Offer, OfferStatus
+from messaging.models import OfferStatus
 from payments.models import Transaction, TransactionStatus
 from tests.factories import ProductFactory, UserFactory
-from tests.payments.factories import ConversationFactory, OfferFactory
+from tests.payments.factories import OfferFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -150,8 +150,30 @@ def test_checkout_of_seller_without_payouts_is_allowed(checkout, fake_stripe, bu
     assert checkout(buyer, product_id=str(product.pk)).status_code == 201
 
 
-def test_offer_factory_makes_consistent_offers(buyer, product):
-    offer = OfferFactory(product=product, buyer=buyer)
-    assert offer.seller_id == product.seller_id
-    assert Offer.objects.filter(conversation=offer.conversation).count() == 1
-    assert ConversationFactory._meta.model is offer.conversation.__class__
+def test_same_buyer_switching_from_list_price_to_an_offer_is_409(checkout, fake_stripe, buyer, product):
+    offer = OfferFactory(product=product, buyer=buyer, status=OfferStatus.ACCEPTED)
+    checkout(buyer, product_id=str(product.pk))
+
+    response = checkout(buyer, offer_id=str(offer.pk))
+
+    assert response.status_code == 409
+    assert response.json()["errors"][0]["code"] == "checkout_in_progress"
+
+
+def test_buyer_blocked_by_the_seller_sees_404(checkout, fake_stripe, buyer, product):
+    from accounts.models import Block
+
+    Block.objects.create(blocker=product.seller, blocked=buyer)
+
+    assert checkout(buyer, product_id=str(product.pk)).status_code == 404
+    assert Transaction.objects.count() == 0
+
+
+def test_reserved_message_in_arabic(auth_client, checkout, fake_stripe, buyer, product):
+    checkout(buyer, product_id=str(product.pk))
+
+    response = auth_client(UserFactory()).post(
+        "/api/v1/payments/checkout/", {"product_id": str(product.pk)}, format="json", HTTP_ACCEPT_LANGUAGE="ar"
+    )
+
+    assert response.json()["errors"][0]["detail"] == "شخص آخر يدفع ثمن هذا المنتج الآن. حاول مرة أخرى بعد بضع دقائق."

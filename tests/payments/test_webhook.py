@@ -236,3 +236,38 @@ def test_dispute_freezes_the_payout(fake_stripe, post_event, paid):
     assert paid.disputed_at is not None
     assert paid.payout_status == PayoutStatus.HELD
     assert paid.payout_blocked_reason == PayoutBlock.DISPUTED
+
+
+def test_validly_signed_garbage_is_400(fake_stripe, post_event, api_client):
+    payload = "not json at all"
+
+    response = api_client.post(
+        "/api/v1/payments/webhook/",
+        data=payload,
+        content_type="application/json",
+        HTTP_STRIPE_SIGNATURE=fake_stripe.sign(payload),
+    )
+
+    assert response.status_code == 400
+    assert StripeEvent.objects.count() == 0
+
+
+def test_event_types_we_do_not_handle_are_recorded_and_acknowledged(fake_stripe, post_event):
+    event = fake_stripe.event("customer.created", {"id": "cus_1"})
+
+    response = post_event(fake_stripe, event)
+
+    assert response.status_code == 200
+    assert StripeEvent.objects.get(event_id=event["id"]).outcome == "unhandled_type"
+
+
+def test_dispute_before_success_still_freezes_the_payout(checkout, fake_stripe, post_event, buyer, product):
+    tx, intent = _start(checkout, fake_stripe, buyer, product)
+    succeeded = fake_stripe.settle(intent["id"])
+
+    post_event(fake_stripe, dispute_created(fake_stripe, charge_id=intent["latest_charge"], intent_id=intent["id"]))
+    post_event(fake_stripe, succeeded)
+
+    tx.refresh_from_db()
+    assert tx.status == TransactionStatus.COMPLETED
+    assert tx.payout_blocked_reason == PayoutBlock.DISPUTED
