@@ -54,6 +54,7 @@ def post_event(api_client) -> Callable[..., object]:
         header = signature if signature is not None else fake.sign(payload, timestamp=timestamp)
         return api_client.post(WEBHOOK_URL, data=payload, content_type="application/json", HTTP_STRIPE_SIGNATURE=header)
 
+    post.client = api_client
     return post
 
 

@@ -271,3 +271,27 @@ def test_dispute_before_success_still_freezes_the_payout(checkout, fake_stripe, 
     tx.refresh_from_db()
     assert tx.status == TransactionStatus.COMPLETED
     assert tx.payout_blocked_reason == PayoutBlock.DISPUTED
+
+
+def test_effects_that_fail_roll_the_event_back_so_stripes_retry_applies_it(
+    checkout, fake_stripe, post_event, buyer, product
+):
+    # given a late success for an item now held by someone else, and Stripe's refund API down
+    tx, intent = _start(checkout, fake_stripe, buyer, product)
+    post_event(fake_stripe, fake_stripe.settle(intent["id"], succeed=False))
+    assert checkout(UserFactory(), product_id=str(product.pk)).status_code == 201
+    fake_stripe.payment_intents[intent["id"]]["status"] = "requires_payment_method"
+    late = fake_stripe.settle(intent["id"], succeed=True)
+    fake_stripe.fail_next("POST", "/v1/refunds", 500)
+
+    # when the event is delivered: 503 and no record of it
+    post_event.client.raise_request_exception = False
+    first = post_event(fake_stripe, late)
+    assert first.status_code == 503
+    assert not StripeEvent.objects.filter(event_id=late["id"]).exists()
+
+    # then Stripe's retry applies it
+    retry = post_event(fake_stripe, late)
+    assert retry.json()["outcome"] == "refunded_late_payment"
+    tx.refresh_from_db()
+    assert tx.status == TransactionStatus.REFUNDED
