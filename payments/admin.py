@@ -1,10 +1,34 @@
-from django.contrib import admin
+from __future__ import annotations
 
-from payments.models import Transaction
+from django.contrib import admin, messages
+from django.db.models import Count, Q, Sum
+from django.utils.translation import gettext_lazy as _
+from django.utils.translation import ngettext
+
+from payments.models import ConnectAccount, PayoutStatus, StripeEvent, Transaction
+from payments.services import transaction_refund
+from soukloop.errors import DomainError
+
+
+class DisputedFilter(admin.SimpleListFilter):
+    title = _("Disputed")
+    parameter_name = "disputed"
+
+    def lookups(self, request, model_admin):
+        return [("yes", _("Yes")), ("no", _("No"))]
+
+    def queryset(self, request, queryset):
+        if self.value() == "yes":
+            return queryset.filter(disputed_at__isnull=False)
+        if self.value() == "no":
+            return queryset.filter(disputed_at__isnull=True)
+        return queryset
 
 
 @admin.register(Transaction)
 class TransactionAdmin(admin.ModelAdmin):
+    """Finance: every payment, filterable, with totals of the filtered set and a refund action."""
+
     list_display = (
         "id",
         "product",
@@ -15,10 +39,84 @@ class TransactionAdmin(admin.ModelAdmin):
         "seller_payout",
         "status",
         "payout_status",
+        "payout_blocked_reason",
+        "disputed_at",
         "created_at",
     )
-    list_filter = ("status", "payout_status", "feed_type", "created_at")
+    list_filter = ("status", "payout_status", DisputedFilter, "payout_blocked_reason", "feed_type", "created_at")
     search_fields = ("buyer__username", "seller__username", "product__title", "stripe_payment_intent_id")
     list_select_related = ("product", "buyer", "seller")
     raw_id_fields = ("buyer", "seller", "product", "offer")
     date_hierarchy = "created_at"
+    actions = ["refund_selected"]
+    readonly_fields = [f.name for f in Transaction._meta.fields]
+
+    def has_add_permission(self, request) -> bool:
+        return False
+
+    def has_delete_permission(self, request, obj=None) -> bool:
+        return False
+
+    def changelist_view(self, request, extra_context=None):
+        response = super().changelist_view(request, extra_context=extra_context)
+        changelist = getattr(response, "context_data", {}).get("cl")
+        if changelist is not None:
+            response.context_data["finance_totals"] = changelist.queryset.order_by().aggregate(
+                total_count=Count("id"),
+                total_amount=Sum("amount"),
+                total_fees=Sum("platform_fee"),
+                total_payouts=Sum("seller_payout"),
+                total_released=Sum("seller_payout", filter=Q(payout_status=PayoutStatus.RELEASED)),
+                total_held=Sum("seller_payout", filter=Q(payout_status=PayoutStatus.HELD, status="completed")),
+            )
+        return response
+
+    @admin.action(description=_("Refund the selected payments"), permissions=["change"])
+    def refund_selected(self, request, queryset):
+        refunded = 0
+        for tx_id in queryset.values_list("pk", flat=True):
+            try:
+                transaction_refund(transaction_id=tx_id, by=request.user)
+            except DomainError as exc:
+                self.message_user(request, _("%(tx)s: %(error)s") % {"tx": tx_id, "error": exc.detail}, messages.ERROR)
+            else:
+                refunded += 1
+        if refunded:
+            self.message_user(
+                request,
+                ngettext("%(count)d payment refunded.", "%(count)d payments refunded.", refunded) % {"count": refunded},
+                messages.SUCCESS,
+            )
+
+
+@admin.register(ConnectAccount)
+class ConnectAccountAdmin(admin.ModelAdmin):
+    list_display = (
+        "user",
+        "stripe_account_id",
+        "charges_enabled",
+        "payouts_enabled",
+        "details_submitted",
+        "updated_at",
+    )
+    list_filter = ("charges_enabled", "payouts_enabled", "details_submitted")
+    search_fields = ("user__username", "stripe_account_id")
+    list_select_related = ("user",)
+    readonly_fields = [f.name for f in ConnectAccount._meta.fields]
+
+    def has_add_permission(self, request) -> bool:
+        return False
+
+
+@admin.register(StripeEvent)
+class StripeEventAdmin(admin.ModelAdmin):
+    list_display = ("event_id", "type", "object_id", "outcome", "received_at")
+    list_filter = ("type", "outcome")
+    search_fields = ("event_id", "object_id")
+    readonly_fields = [f.name for f in StripeEvent._meta.fields]
+
+    def has_add_permission(self, request) -> bool:
+        return False
+
+    def has_change_permission(self, request, obj=None) -> bool:
+        return False

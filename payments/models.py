@@ -23,6 +23,20 @@ class PayoutStatus(models.TextChoices):
     CANCELLED = "cancelled", _("Cancelled")
 
 
+class FailureReason(models.TextChoices):
+    PAYMENT_FAILED = "payment_failed", _("The payment was declined")
+    CHECKOUT_EXPIRED = "checkout_expired", _("The checkout was abandoned")
+    PAYMENT_PROVIDER_ERROR = "provider_error", _("The payment provider could not be reached")
+
+
+class PayoutBlock(models.TextChoices):
+    """Why a held payout has not been released yet (empty: nothing blocks it)."""
+
+    NONE = "", _("Nothing")
+    SELLER_NOT_ONBOARDED = "seller_not_onboarded", _("The seller has not finished Stripe onboarding")
+    DISPUTED = "disputed", _("The buyer disputed the payment")
+
+
 class Transaction(BaseModel):
     """One purchase: the buyer pays the platform, the seller's share is held, then transferred."""
 
@@ -46,6 +60,14 @@ class Transaction(BaseModel):
     stripe_transfer_id = models.CharField(max_length=255, blank=True)
     payment_method = models.CharField(max_length=50, blank=True)
     completed_at = models.DateTimeField(null=True, blank=True)
+    failure_reason = models.CharField(max_length=20, choices=FailureReason.choices, blank=True)
+    receipt_confirmed_at = models.DateTimeField(null=True, blank=True)
+    payout_blocked_reason = models.CharField(max_length=25, choices=PayoutBlock.choices, blank=True)
+    payout_released_at = models.DateTimeField(null=True, blank=True)
+    refunded_at = models.DateTimeField(null=True, blank=True)
+    stripe_refund_id = models.CharField(max_length=255, blank=True)
+    disputed_at = models.DateTimeField(null=True, blank=True, db_index=True)
+    stripe_dispute_id = models.CharField(max_length=255, blank=True)
 
     class Meta:
         ordering = ["-created_at", "-id"]
@@ -75,3 +97,44 @@ class Transaction(BaseModel):
 
     def __str__(self) -> str:
         return f"{self.amount} {self.currency} for {self.product_id} ({self.status})"
+
+
+class ConnectAccount(BaseModel):
+    """The payments-side record of a seller's Stripe Connect (Express) account.
+
+    Kept current from ``account.updated``; ``last_event_at`` drops events older than the
+    state already applied (Stripe does not deliver in order).
+    """
+
+    user = models.OneToOneField(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="connect_account")
+    stripe_account_id = models.CharField(max_length=255, unique=True)
+    charges_enabled = models.BooleanField(default=False)
+    payouts_enabled = models.BooleanField(default=False)
+    details_submitted = models.BooleanField(default=False)
+    disabled_reason = models.CharField(max_length=100, blank=True)
+    requirements_due = models.JSONField(default=list, blank=True)
+    last_event_at = models.DateTimeField(null=True, blank=True)
+
+    def __str__(self) -> str:
+        return self.stripe_account_id
+
+    @property
+    def can_receive_payouts(self) -> bool:
+        return self.payouts_enabled
+
+
+class StripeEvent(models.Model):
+    """Each webhook event applied, written in the same DB transaction as its effects."""
+
+    event_id = models.CharField(max_length=255, primary_key=True)
+    type = models.CharField(max_length=100, db_index=True)
+    object_id = models.CharField(max_length=255, blank=True, db_index=True)
+    stripe_created_at = models.DateTimeField(null=True, blank=True)
+    outcome = models.CharField(max_length=255, blank=True)
+    received_at = models.DateTimeField(auto_now_add=True, db_index=True)
+
+    class Meta:
+        ordering = ["-received_at"]
+
+    def __str__(self) -> str:
+        return f"{self.type} {self.event_id}"

@@ -402,3 +402,7 @@ LOGGING["loggers"]["django.server"] = {
 VERIFICATION_DIGEST_KEY = env("VERIFICATION_DIGEST_KEY", default="")
 # A submission's ``status`` in the API (``none`` before any) is the profile's verification_status.
 SPECTACULAR_SETTINGS["ENUM_NAME_OVERRIDES"]["VerificationStatusEnum"] = "accounts.models.VerificationStatus.choices"
+
+# --- payments -----
+# Automatic retries of failed network calls to Stripe (safe: every write carries an idempotency key).
+STRIPE_MAX_NETWORK_RETRIES = env.int("STRIPE_MAX_NETWORK_RETRIES", default=2)

@@ -1,0 +1,60 @@
+from __future__ import annotations
+
+from dataclasses import dataclass
+from decimal import Decimal
+
+from django.db.models import Count, Q, QuerySet, Sum
+
+from accounts.models import User
+from payments.models import ConnectAccount, PayoutBlock, PayoutStatus, Transaction, TransactionStatus
+
+
+def transactions_for_user(*, user: User, role: str | None = None) -> QuerySet[Transaction]:
+    """The user's purchases and sales (``role`` = buyer/seller narrows it), newest first."""
+    if role == "buyer":
+        mine = Q(buyer=user)
+    elif role == "seller":
+        mine = Q(seller=user)
+    else:
+        mine = Q(buyer=user) | Q(seller=user)
+    return Transaction.objects.filter(mine).select_related("product", "buyer", "seller").order_by("-created_at", "-id")
+
+
+@dataclass(frozen=True)
+class ConnectStatus:
+    account_created: bool
+    charges_enabled: bool
+    payouts_enabled: bool
+    details_submitted: bool
+    disabled_reason: str
+    requirements_due: list[str]
+    payouts_waiting_count: int
+    payouts_waiting_amount: Decimal
+    payouts_waiting_reason: str
+
+
+def connect_status(*, user: User) -> ConnectStatus:
+    """Where the seller stands with Stripe, and how much is waiting for them and why."""
+    account = ConnectAccount.objects.filter(user=user).first()
+    waiting = Transaction.objects.filter(
+        seller=user, status=TransactionStatus.COMPLETED, payout_status=PayoutStatus.HELD
+    ).aggregate(
+        count=Count("id"),
+        amount=Sum("seller_payout"),
+        not_onboarded=Count("id", filter=Q(payout_blocked_reason=PayoutBlock.SELLER_NOT_ONBOARDED)),
+    )
+    payouts_enabled = bool(account and account.payouts_enabled)
+    reason = ""
+    if waiting["count"] and not payouts_enabled:
+        reason = PayoutBlock.SELLER_NOT_ONBOARDED
+    return ConnectStatus(
+        account_created=account is not None,
+        charges_enabled=bool(account and account.charges_enabled),
+        payouts_enabled=payouts_enabled,
+        details_submitted=bool(account and account.details_submitted),
+        disabled_reason=account.disabled_reason if account else "",
+        requirements_due=list(account.requirements_due) if account else [],
+        payouts_waiting_count=waiting["count"],
+        payouts_waiting_amount=waiting["amount"] or Decimal("0.00"),
+        payouts_waiting_reason=reason,
+    )

@@ -1,0 +1,312 @@
+"""A small in-memory stand-in for the parts of the Stripe API Souk Loop uses.
+
+Used two ways:
+- in tests, mounted on pytest-httpserver: ``httpserver.expect_request(re.compile("^/")).respond_with_handler(fake)``;
+- standalone for demos/walkthroughs: ``python -m payments.testing.fake_stripe --port 12111
+  --webhook-url http://127.0.0.1:8105/api/v1/payments/webhook/`` then point ``STRIPE_API_BASE`` at it.
+  ``POST /_stand_in/payment_intents/<id>/succeed`` (or ``/fail``) plays the buyer paying and
+  delivers the signed webhook, as Stripe would.
+
+It records every request (method, path, form params, idempotency key) so tests can assert
+what was sent, and honours idempotency keys like Stripe (same key → same response).
+Test-only: never imported by the application.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import secrets
+import threading
+import time
+import urllib.request
+from dataclasses import dataclass, field
+from typing import Any
+
+from stripe import WebhookSignature
+from werkzeug.wrappers import Request, Response
+
+
+@dataclass
+class RecordedRequest:
+    method: str
+    path: str
+    params: dict[str, str]
+    idempotency_key: str | None
+    authorization: str | None
+
+
+def _metadata(params: dict[str, str]) -> dict[str, str]:
+    return {k[len("metadata[") : -1]: v for k, v in params.items() if k.startswith("metadata[")}
+
+
+def _id(prefix: str) -> str:
+    return f"{prefix}_{secrets.token_hex(8)}"
+
+
+@dataclass
+class FakeStripe:
+    webhook_secret: str = "whsec_soukloop_local"  # noqa: S105 (the dev default in settings, not a secret)
+    webhook_url: str | None = None
+    requests: list[RecordedRequest] = field(default_factory=list)
+    payment_intents: dict[str, dict[str, Any]] = field(default_factory=dict)
+    accounts: dict[str, dict[str, Any]] = field(default_factory=dict)
+    transfers: dict[str, dict[str, Any]] = field(default_factory=dict)
+    refunds: dict[str, dict[str, Any]] = field(default_factory=dict)
+    # (method, path prefix) → HTTP status to answer the next matching request with.
+    failures: dict[tuple[str, str], int] = field(default_factory=dict)
+    _idempotent: dict[str, tuple[int, dict[str, Any]]] = field(default_factory=dict)
+    _lock: threading.Lock = field(default_factory=threading.Lock)
+
+    # --- what tests look at -------------------------------------------------------------
+    def calls(self, method: str, path_prefix: str) -> list[RecordedRequest]:
+        return [r for r in self.requests if r.method == method and r.path.startswith(path_prefix)]
+
+    def fail_next(self, method: str, path_prefix: str, status: int = 500) -> None:
+        self.failures[(method, path_prefix)] = status
+
+    # --- the HTTP side ------------------------------------------------------------------
+    def __call__(self, request: Request) -> Response:
+        params = request.form.to_dict() if request.method == "POST" else request.args.to_dict()
+        record = RecordedRequest(
+            method=request.method,
+            path=request.path,
+            params=params,
+            idempotency_key=request.headers.get("Idempotency-Key"),
+            authorization=request.headers.get("Authorization"),
+        )
+        with self._lock:
+            self.requests.append(record)
+            if not (record.authorization or "").startswith("Bearer sk_"):
+                return self._error(401, "authentication_error", "No valid API key provided.")
+            for (method, prefix), status in list(self.failures.items()):
+                if method == request.method and request.path.startswith(prefix):
+                    del self.failures[(method, prefix)]
+                    return self._error(status, "api_error", "Simulated failure.")
+            cache_key = f"{request.method} {record.idempotency_key}" if record.idempotency_key else None
+            if request.method == "POST" and cache_key in self._idempotent:
+                status, body = self._idempotent[cache_key]
+                return self._json(body, status, replayed=True)
+            status, body = self._route(request.method, request.path, params)
+            if request.method == "POST" and cache_key:
+                self._idempotent[cache_key] = (status, body)
+        return self._json(body, status)
+
+    def _json(self, body: dict[str, Any], status: int = 200, *, replayed: bool = False) -> Response:
+        response = Response(json.dumps(body), status=status, content_type="application/json")
+        response.headers["Request-Id"] = _id("req")
+        if replayed:
+            response.headers["Idempotent-Replayed"] = "true"
+        return response
+
+    def _error(self, status: int, kind: str, message: str, code: str | None = None) -> Response:
+        error = {"type": kind, "message": message}
+        if code:
+            error["code"] = code
+        response = self._json({"error": error}, status)
+        response.headers["Stripe-Should-Retry"] = "false"
+        return response
+
+    def _route(self, method: str, path: str, params: dict[str, str]) -> tuple[int, dict[str, Any]]:
+        parts = path.strip("/").split("/")
+        if parts[:1] == ["_stand_in"] and len(parts) == 4 and parts[1] == "payment_intents":
+            outcome = self.settle(parts[2], succeed=parts[3] == "succeed")
+            return (200, outcome) if outcome else (404, {"error": {"type": "invalid_request_error"}})
+        if parts[:1] == ["_stand_in"] and len(parts) == 4 and parts[1] == "accounts" and parts[3] == "complete":
+            outcome = self.complete_onboarding(parts[2])
+            return (200, outcome) if outcome else (404, {"error": {"type": "invalid_request_error"}})
+        if parts[:1] != ["v1"]:
+            return 404, {"error": {"type": "invalid_request_error", "message": "Unknown path"}}
+        resource, rest = parts[1], parts[2:]
+        handler = getattr(self, f"_{method.lower()}_{resource}", None)
+        if handler is None:
+            return 404, {"error": {"type": "invalid_request_error", "message": f"Unknown {resource}"}}
+        return handler(rest, params)
+
+    def _missing(self, kind: str, object_id: str) -> tuple[int, dict[str, Any]]:
+        return 404, {
+            "error": {"type": "invalid_request_error", "code": "resource_missing", "message": f"No such {kind}"}
+        }
+
+    # accounts
+    def _post_accounts(self, rest: list[str], params: dict[str, str]) -> tuple[int, dict[str, Any]]:
+        account = {
+            "id": _id("acct"),
+            "object": "account",
+            "type": params.get("type", "express"),
+            "country": params.get("country"),
+            "email": params.get("email"),
+            "charges_enabled": False,
+            "payouts_enabled": False,
+            "details_submitted": False,
+            "requirements": {
+                "currently_due": ["external_account", "individual.id_number"],
+                "past_due": [],
+                "disabled_reason": "requirements.past_due",
+            },
+            "metadata": _metadata(params),
+        }
+        self.accounts[account["id"]] = account
+        return 200, account
+
+    def _get_accounts(self, rest: list[str], params: dict[str, str]) -> tuple[int, dict[str, Any]]:
+        account = self.accounts.get(rest[0]) if rest else None
+        return (200, account) if account else self._missing("account", rest[0] if rest else "")
+
+    def _post_account_links(self, rest: list[str], params: dict[str, str]) -> tuple[int, dict[str, Any]]:
+        if params.get("account") not in self.accounts:
+            return self._missing("account", params.get("account", ""))
+        return 200, {
+            "object": "account_link",
+            "url": f"https://connect.stripe.com/setup/e/{params['account']}/{secrets.token_urlsafe(12)}",
+            "expires_at": int(time.time()) + 300,
+            "created": int(time.time()),
+        }
+
+    # payment intents
+    def _post_payment_intents(self, rest: list[str], params: dict[str, str]) -> tuple[int, dict[str, Any]]:
+        if rest:
+            intent = self.payment_intents.get(rest[0])
+            if intent is None:
+                return self._missing("payment_intent", rest[0])
+            if rest[1:] == ["cancel"]:
+                if intent["status"] in ("succeeded", "canceled", "processing"):
+                    return 400, {
+                        "error": {
+                            "type": "invalid_request_error",
+                            "code": "payment_intent_unexpected_state",
+                            "message": f"This PaymentIntent's status is {intent['status']}.",
+                        }
+                    }
+                intent["status"] = "canceled"
+                intent["cancellation_reason"] = params.get("cancellation_reason")
+            return 200, intent
+        intent_id = _id("pi")
+        intent = {
+            "id": intent_id,
+            "object": "payment_intent",
+            "amount": int(params["amount"]),
+            "amount_received": 0,
+            "currency": params["currency"],
+            "status": "requires_payment_method",
+            "client_secret": f"{intent_id}_secret_{secrets.token_hex(8)}",
+            "transfer_group": params.get("transfer_group"),
+            "metadata": _metadata(params),
+            "payment_method_types": ["card"],
+            "latest_charge": None,
+            "created": int(time.time()),
+        }
+        self.payment_intents[intent_id] = intent
+        return 200, intent
+
+    def _get_payment_intents(self, rest: list[str], params: dict[str, str]) -> tuple[int, dict[str, Any]]:
+        intent = self.payment_intents.get(rest[0]) if rest else None
+        return (200, intent) if intent else self._missing("payment_intent", rest[0] if rest else "")
+
+    # transfers and refunds
+    def _post_transfers(self, rest: list[str], params: dict[str, str]) -> tuple[int, dict[str, Any]]:
+        if params.get("destination") not in self.accounts:
+            return self._missing("account", params.get("destination", ""))
+        transfer = {
+            "id": _id("tr"),
+            "object": "transfer",
+            "amount": int(params["amount"]),
+            "currency": params["currency"],
+            "destination": params["destination"],
+            "transfer_group": params.get("transfer_group"),
+            "source_transaction": params.get("source_transaction"),
+            "metadata": _metadata(params),
+        }
+        self.transfers[transfer["id"]] = transfer
+        return 200, transfer
+
+    def _post_refunds(self, rest: list[str], params: dict[str, str]) -> tuple[int, dict[str, Any]]:
+        intent = self.payment_intents.get(params.get("payment_intent", ""))
+        if intent is None:
+            return self._missing("payment_intent", params.get("payment_intent", ""))
+        if intent["status"] != "succeeded":
+            return 400, {"error": {"type": "invalid_request_error", "code": "charge_not_captured"}}
+        refund = {
+            "id": _id("re"),
+            "object": "refund",
+            "amount": int(params.get("amount", intent["amount_received"])),
+            "payment_intent": intent["id"],
+            "charge": intent["latest_charge"],
+            "status": "succeeded",
+            "metadata": _metadata(params),
+        }
+        self.refunds[refund["id"]] = refund
+        return 200, refund
+
+    # --- playing Stripe's side: payments and events --------------------------------------
+    def settle(self, intent_id: str, *, succeed: bool = True) -> dict[str, Any] | None:
+        """The buyer pays (or the card is declined): update the intent, build (and deliver) the event."""
+        intent = self.payment_intents.get(intent_id)
+        if intent is None:
+            return None
+        if succeed:
+            intent.update(status="succeeded", amount_received=intent["amount"], latest_charge=_id("ch"))
+            event = self.event("payment_intent.succeeded", intent)
+        else:
+            intent.update(status="requires_payment_method", last_payment_error={"code": "card_declined"})
+            event = self.event("payment_intent.payment_failed", intent)
+        if self.webhook_url:
+            threading.Thread(target=self.deliver, args=(event,), daemon=True).start()
+        return event
+
+    def complete_onboarding(self, account_id: str) -> dict[str, Any] | None:
+        """The seller finishes Stripe's hosted onboarding: the account can take charges and payouts."""
+        account = self.accounts.get(account_id)
+        if account is None:
+            return None
+        account.update(
+            charges_enabled=True,
+            payouts_enabled=True,
+            details_submitted=True,
+            requirements={"currently_due": [], "past_due": [], "disabled_reason": None},
+        )
+        event = self.event("account.updated", account)
+        if self.webhook_url:
+            threading.Thread(target=self.deliver, args=(event,), daemon=True).start()
+        return event
+
+    def event(self, event_type: str, obj: dict[str, Any], *, created: int | None = None) -> dict[str, Any]:
+        return {
+            "id": _id("evt"),
+            "object": "event",
+            "type": event_type,
+            "created": created or int(time.time()),
+            "livemode": False,
+            "data": {"object": json.loads(json.dumps(obj))},
+        }
+
+    def sign(self, payload: str, *, timestamp: int | None = None) -> str:
+        return WebhookSignature.generate_signature_header(payload, self.webhook_secret, timestamp)
+
+    def deliver(self, event: dict[str, Any]) -> int:
+        payload = json.dumps(event)
+        request = urllib.request.Request(  # noqa: S310 (a URL given on the command line)
+            self.webhook_url or "",
+            data=payload.encode(),
+            headers={"Content-Type": "application/json", "Stripe-Signature": self.sign(payload)},
+            method="POST",
+        )
+        with urllib.request.urlopen(request, timeout=10) as response:  # noqa: S310
+            return response.status
+
+
+def main() -> None:
+    from werkzeug.serving import run_simple
+
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--host", default="127.0.0.1")
+    parser.add_argument("--port", type=int, default=12111)
+    parser.add_argument("--webhook-url", default=None)
+    parser.add_argument("--webhook-secret", default="whsec_soukloop_local")
+    args = parser.parse_args()
+    fake = FakeStripe(webhook_secret=args.webhook_secret, webhook_url=args.webhook_url)
+    run_simple(args.host, args.port, Request.application(fake), threaded=True)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,108 @@
+from __future__ import annotations
+
+import uuid
+
+from drf_spectacular.utils import OpenApiParameter, extend_schema, inline_serializer
+from rest_framework import mixins, serializers, status, viewsets
+from rest_framework.decorators import action
+from rest_framework.permissions import AllowAny
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from payments import selectors, services
+from payments.fees import compute_fees
+from payments.serializers import (
+    CheckoutInputSerializer,
+    CheckoutSerializer,
+    ConnectStatusSerializer,
+    FeesQuerySerializer,
+    FeesSerializer,
+    OnboardingLinkSerializer,
+    TransactionSerializer,
+)
+
+WebhookAckSerializer = inline_serializer(
+    "WebhookAck", fields={"received": serializers.BooleanField(), "outcome": serializers.CharField()}
+)
+
+
+class FeesView(APIView):
+    """What the platform keeps and what the seller gets for a price (a preview before listing)."""
+
+    permission_classes = [AllowAny]
+
+    @extend_schema(parameters=[FeesQuerySerializer], responses=FeesSerializer)
+    def get(self, request: Request) -> Response:
+        query = FeesQuerySerializer(data=request.query_params)
+        query.is_valid(raise_exception=True)
+        fees = compute_fees(**query.validated_data)
+        return Response(FeesSerializer(fees).data)
+
+
+class ConnectOnboardView(APIView):
+    @extend_schema(request=None, responses=OnboardingLinkSerializer)
+    def post(self, request: Request) -> Response:
+        url = services.connect_onboarding_link(user=request.user)
+        return Response(OnboardingLinkSerializer({"url": url}).data)
+
+
+class ConnectStatusView(APIView):
+    @extend_schema(responses=ConnectStatusSerializer)
+    def get(self, request: Request) -> Response:
+        return Response(ConnectStatusSerializer(selectors.connect_status(user=request.user)).data)
+
+
+class CheckoutView(APIView):
+    @extend_schema(request=CheckoutInputSerializer, responses={201: CheckoutSerializer})
+    def post(self, request: Request) -> Response:
+        data = CheckoutInputSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        checkout = services.checkout_start(buyer=request.user, **data.validated_data)
+        # 201 for a retry too: it returns the same transaction and client secret.
+        return Response(CheckoutSerializer(checkout).data, status=status.HTTP_201_CREATED)
+
+
+class StripeWebhookView(APIView):
+    """Stripe calls this; the signature on the raw body is the authentication."""
+
+    authentication_classes: list = []
+    permission_classes = [AllowAny]
+    throttle_classes: list = []
+
+    @extend_schema(request=None, responses={200: WebhookAckSerializer})
+    def post(self, request: Request) -> Response:
+        event = services.webhook_verify(payload=request.body, signature=request.headers.get("Stripe-Signature"))
+        outcome = services.webhook_event_apply(event=event)
+        return Response({"received": True, "outcome": outcome})
+
+
+@extend_schema(
+    parameters=[
+        OpenApiParameter("role", str, enum=["buyer", "seller"], description="Only purchases or only sales."),
+    ]
+)
+class TransactionViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
+    """The user's purchases and sales. Someone else's transaction is 404."""
+
+    serializer_class = TransactionSerializer
+    filter_backends: list = []
+    lookup_value_regex = "[0-9a-fA-F]{8}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{12}"
+
+    def get_queryset(self):
+        role = self.request.query_params.get("role")
+        return selectors.transactions_for_user(
+            user=self.request.user, role=role if role in ("buyer", "seller") else None
+        )
+
+    @extend_schema(request=None, responses=TransactionSerializer)
+    @action(detail=True, methods=["post"], url_path="confirm-receipt")
+    def confirm_receipt(self, request: Request, pk: str | None = None) -> Response:
+        tx = services.transaction_confirm_receipt(transaction_id=uuid.UUID(str(pk)), buyer=request.user)
+        return Response(TransactionSerializer(tx).data)
+
+    @extend_schema(request=None, responses=TransactionSerializer)
+    @action(detail=True, methods=["post"])
+    def refund(self, request: Request, pk: str | None = None) -> Response:
+        tx = services.transaction_refund(transaction_id=uuid.UUID(str(pk)), by=request.user)
+        return Response(TransactionSerializer(tx).data)

@@ -1,0 +1,179 @@
+from __future__ import annotations
+
+from decimal import Decimal
+
+import pytest
+
+from messaging.models import OfferStatus
+from payments.models import Transaction, TransactionStatus
+from tests.factories import ProductFactory, UserFactory
+from tests.payments.factories import OfferFactory
+
+pytestmark = pytest.mark.django_db
+
+
+def test_checkout_at_list_price_creates_pending_transaction_and_payment_intent_in_fils(
+    checkout, fake_stripe, buyer, product
+):
+    # given a listing at 149.00 AED on the discover feed (10%)
+    # when the buyer checks out
+    response = checkout(buyer, product_id=str(product.pk))
+
+    # then a pending transaction holds the item and the client gets the intent's secret
+    assert response.status_code == 201
+    body = response.json()
+    assert body["amount"] == "149.00"
+    assert body["platform_fee"] == "14.90"
+    assert body["seller_payout"] == "134.10"
+    assert body["currency"] == "AED"
+    tx = Transaction.objects.get(pk=body["transaction_id"])
+    assert tx.status == TransactionStatus.PENDING
+    (call,) = fake_stripe.calls("POST", "/v1/payment_intents")
+    assert call.params["amount"] == "14900"
+    assert call.params["currency"] == "aed"
+    assert call.params["transfer_group"] == str(tx.pk)
+    assert call.params["metadata[transaction_id]"] == str(tx.pk)
+    assert call.idempotency_key == f"soukloop-checkout-{tx.pk}"
+    intent = fake_stripe.payment_intents[tx.stripe_payment_intent_id]
+    assert body["client_secret"] == intent["client_secret"]
+
+
+def test_same_buyer_retry_returns_the_same_transaction(checkout, fake_stripe, buyer, product):
+    first = checkout(buyer, product_id=str(product.pk)).json()
+    second = checkout(buyer, product_id=str(product.pk))
+
+    assert second.status_code == 201
+    assert second.json()["transaction_id"] == first["transaction_id"]
+    assert second.json()["client_secret"] == first["client_secret"]
+    assert Transaction.objects.count() == 1
+    assert len(fake_stripe.calls("POST", "/v1/payment_intents")) == 1
+
+
+def test_second_buyer_gets_409_while_the_item_is_held(checkout, fake_stripe, buyer, product):
+    checkout(buyer, product_id=str(product.pk))
+    response = checkout(UserFactory(), product_id=str(product.pk))
+
+    assert response.status_code == 409
+    assert response.json()["errors"][0]["code"] == "product_reserved"
+    assert Transaction.objects.count() == 1
+
+
+def test_sold_item_is_409(checkout, fake_stripe, paid, product):
+    response = checkout(UserFactory(), product_id=str(product.pk))
+
+    assert response.status_code == 409
+    assert response.json()["errors"][0]["code"] == "product_sold"
+
+
+def test_sold_item_message_in_arabic(auth_client, fake_stripe, paid, product):
+    response = auth_client(UserFactory()).post(
+        "/api/v1/payments/checkout/", {"product_id": str(product.pk)}, format="json", HTTP_ACCEPT_LANGUAGE="ar"
+    )
+
+    assert response.status_code == 409
+    assert response.json()["errors"][0]["detail"] == "تم بيع هذا المنتج بالفعل."
+
+
+def test_seller_cannot_buy_own_listing(checkout, fake_stripe, seller, product):
+    response = checkout(seller, product_id=str(product.pk))
+
+    assert response.status_code == 400
+    assert response.json()["errors"][0]["code"] == "own_product"
+    assert not fake_stripe.requests
+
+
+@pytest.mark.parametrize("body", [{}, {"product_id": "not-a-uuid"}, "both"])
+def test_bad_input_is_400(checkout, fake_stripe, buyer, product, body):
+    if body == "both":
+        body = {"product_id": str(product.pk), "offer_id": str(product.pk)}
+    response = checkout(buyer, **body)
+
+    assert response.status_code == 400
+    assert Transaction.objects.count() == 0
+
+
+def test_unknown_or_deleted_listing_is_404(checkout, fake_stripe, buyer):
+    from django.utils import timezone
+
+    deleted = ProductFactory(deleted_at=timezone.now())
+    assert checkout(buyer, product_id=str(deleted.pk)).status_code == 404
+    assert checkout(buyer, product_id="00000000-0000-0000-0000-000000000000").status_code == 404
+
+
+def test_anonymous_checkout_is_401(api_client, product):
+    assert api_client.post("/api/v1/payments/checkout/", {"product_id": str(product.pk)}).status_code == 401
+
+
+def test_accepted_offer_is_paid_at_the_agreed_counter_price(checkout, fake_stripe, buyer, product):
+    # given an offer of 100 countered at 120 and accepted by the buyer
+    offer = OfferFactory(
+        product=product,
+        buyer=buyer,
+        offered_price=Decimal("100.00"),
+        counter_price=Decimal("120.00"),
+        status=OfferStatus.ACCEPTED,
+    )
+
+    response = checkout(buyer, offer_id=str(offer.pk))
+
+    assert response.status_code == 201
+    assert response.json()["amount"] == "120.00"
+    assert fake_stripe.calls("POST", "/v1/payment_intents")[0].params["amount"] == "12000"
+    assert Transaction.objects.get().offer_id == offer.pk
+
+
+def test_someone_elses_offer_is_404_and_an_open_offer_is_409(checkout, fake_stripe, buyer, product):
+    accepted = OfferFactory(product=product, buyer=buyer, status=OfferStatus.ACCEPTED)
+    pending = OfferFactory(product=ProductFactory(seller=product.seller), buyer=buyer, status=OfferStatus.PENDING)
+
+    assert checkout(UserFactory(), offer_id=str(accepted.pk)).status_code == 404
+    response = checkout(buyer, offer_id=str(pending.pk))
+    assert response.status_code == 409
+    assert response.json()["errors"][0]["code"] == "offer_not_accepted"
+
+
+def test_stripe_failure_leaves_nothing_written_and_the_item_free(checkout, fake_stripe, buyer, product):
+    # given Stripe answers the PaymentIntent creation with a server error
+    fake_stripe.fail_next("POST", "/v1/payment_intents", 500)
+
+    response = checkout(buyer, product_id=str(product.pk))
+
+    # then 503, no transaction, and another checkout works at once
+    assert response.status_code == 503
+    assert response.json()["errors"][0]["code"] == "payment_provider_unavailable"
+    assert Transaction.objects.count() == 0
+    assert checkout(UserFactory(), product_id=str(product.pk)).status_code == 201
+
+
+def test_checkout_of_seller_without_payouts_is_allowed(checkout, fake_stripe, buyer, product):
+    # the seller has no Connect account yet: the buyer may still pay; the payout waits
+    assert checkout(buyer, product_id=str(product.pk)).status_code == 201
+
+
+def test_same_buyer_switching_from_list_price_to_an_offer_is_409(checkout, fake_stripe, buyer, product):
+    offer = OfferFactory(product=product, buyer=buyer, status=OfferStatus.ACCEPTED)
+    checkout(buyer, product_id=str(product.pk))
+
+    response = checkout(buyer, offer_id=str(offer.pk))
+
+    assert response.status_code == 409
+    assert response.json()["errors"][0]["code"] == "checkout_in_progress"
+
+
+def test_buyer_blocked_by_the_seller_sees_404(checkout, fake_stripe, buyer, product):
+    from accounts.models import Block
+
+    Block.objects.create(blocker=product.seller, blocked=buyer)
+
+    assert checkout(buyer, product_id=str(product.pk)).status_code == 404
+    assert Transaction.objects.count() == 0
+
+
+def test_reserved_message_in_arabic(auth_client, checkout, fake_stripe, buyer, product):
+    checkout(buyer, product_id=str(product.pk))
+
+    response = auth_client(UserFactory()).post(
+        "/api/v1/payments/checkout/", {"product_id": str(product.pk)}, format="json", HTTP_ACCEPT_LANGUAGE="ar"
+    )
+
+    assert response.json()["errors"][0]["detail"] == "شخص آخر يدفع ثمن هذا المنتج الآن. حاول مرة أخرى بعد بضع دقائق."

@@ -1,0 +1,105 @@
+"""Real concurrency on PostgreSQL: threads, each with its own DB connection."""
+
+from __future__ import annotations
+
+import threading
+from collections import Counter
+from concurrent.futures import ThreadPoolExecutor
+
+import pytest
+from django.db import connection
+from rest_framework.test import APIClient
+from rest_framework_simplejwt.tokens import AccessToken
+
+from accounts.models import User
+from messaging.models import Message
+from payments.models import StripeEvent, Transaction, TransactionStatus
+from tests.payments.conftest import CHECKOUT_URL, WEBHOOK_URL
+
+pytestmark = [pytest.mark.postgres, pytest.mark.django_db(transaction=True)]
+
+# PostgreSQL here allows 100 connections, shared with other test runs: 40 threads at once
+# carry the 100 checkouts (each thread holds one connection).
+THREADS = 40
+BUYERS = 100
+
+
+def _client(user: User) -> APIClient:
+    client = APIClient()
+    client.credentials(HTTP_AUTHORIZATION=f"Bearer {AccessToken.for_user(user)}")
+    client.raise_request_exception = False
+    return client
+
+
+def _run_concurrently(calls: list, threads: int) -> list:
+    barrier = threading.Barrier(min(threads, len(calls)))
+    chunks = [calls[i::threads] for i in range(threads)]
+
+    def work(chunk):
+        try:
+            barrier.wait(timeout=30)
+            return [call() for call in chunk]
+        finally:
+            connection.close()
+
+    with ThreadPoolExecutor(max_workers=threads) as pool:
+        return [result for chunk_results in pool.map(work, [c for c in chunks if c]) for result in chunk_results]
+
+
+def test_100_concurrent_checkouts_make_exactly_one_transaction(fake_stripe, product):
+    # given 100 different buyers
+    buyers = User.objects.bulk_create(
+        [User(username=f"racer{i}", email=f"racer{i}@example.ae", password="!") for i in range(BUYERS)]
+    )
+    body = {"product_id": str(product.pk)}
+
+    # when they all check out the same item at once
+    responses = _run_concurrently(
+        [lambda b=b: _client(b).post(CHECKOUT_URL, body, format="json") for b in buyers], THREADS
+    )
+
+    # then exactly one holds it, the rest get 409, nobody gets a 5xx
+    statuses = Counter(r.status_code for r in responses)
+    assert statuses == {201: 1, 409: BUYERS - 1}
+    assert Transaction.objects.filter(product=product).count() == 1
+    assert len(fake_stripe.calls("POST", "/v1/payment_intents")) == 1
+
+
+def test_concurrent_duplicate_webhook_deliveries_apply_once(fake_stripe, buyer, product):
+    # given a pending checkout and its success event
+    tx_id = _client(buyer).post(CHECKOUT_URL, {"product_id": str(product.pk)}, format="json").json()["transaction_id"]
+    tx = Transaction.objects.get(pk=tx_id)
+    event = fake_stripe.settle(tx.stripe_payment_intent_id)
+    import json
+
+    payload = json.dumps(event)
+    signature = fake_stripe.sign(payload)
+
+    def deliver():
+        return APIClient().post(
+            WEBHOOK_URL, data=payload, content_type="application/json", HTTP_STRIPE_SIGNATURE=signature
+        )
+
+    # when Stripe delivers it 20 times at once
+    responses = _run_concurrently([deliver] * 20, 20)
+
+    # then it is applied once
+    outcomes = Counter(r.json()["outcome"] for r in responses)
+    assert {r.status_code for r in responses} == {200}
+    assert outcomes == {"completed": 1, "duplicate": 19}
+    assert StripeEvent.objects.filter(event_id=event["id"]).count() == 1
+    assert Transaction.objects.get(pk=tx_id).status == TransactionStatus.COMPLETED
+    assert Message.objects.filter(conversation__product=product).count() == 1
+
+
+def test_concurrent_confirm_receipt_and_release_transfer_once(fake_stripe, onboarded_seller, paid, buyer):
+    from payments.services import payouts_release_due
+
+    calls = [lambda: _client(buyer).post(f"/api/v1/transactions/{paid.pk}/confirm-receipt/")] * 5
+    calls += [payouts_release_due] * 5
+
+    _run_concurrently(calls, 10)
+
+    assert Transaction.objects.get(pk=paid.pk).payout_status == "released"
+    transfers = fake_stripe.calls("POST", "/v1/transfers")
+    assert len(fake_stripe.transfers) == 1, transfers

@@ -1,0 +1,72 @@
+from __future__ import annotations
+
+import pytest
+
+from payments.models import PayoutStatus, TransactionStatus
+from tests.factories import UserFactory
+from tests.payments.events import charge_refunded
+
+pytestmark = pytest.mark.django_db
+
+
+def _refund(auth_client, user, tx):
+    client = auth_client(user)
+    client.raise_request_exception = False
+    return client.post(f"/api/v1/transactions/{tx.pk}/refund/")
+
+
+def test_seller_refunds_before_release(auth_client, fake_stripe, post_event, paid, seller):
+    response = _refund(auth_client, seller, paid)
+
+    assert response.status_code == 200
+    assert response.json()["status"] == "refunded"
+    assert response.json()["payout_status"] == "cancelled"
+    (call,) = fake_stripe.calls("POST", "/v1/refunds")
+    assert call.params["payment_intent"] == paid.stripe_payment_intent_id
+    assert call.idempotency_key == f"soukloop-refund-{paid.pk}"
+    # and Stripe's charge.refunded that follows changes nothing
+    event = charge_refunded(fake_stripe, charge_id=paid.stripe_charge_id, intent_id=paid.stripe_payment_intent_id)
+    assert post_event(fake_stripe, event).json()["outcome"] == ("ignored_refunded")
+
+
+def test_staff_may_refund(auth_client, fake_stripe, paid, moderator):
+    response = _refund(auth_client, moderator, paid)
+
+    assert response.status_code == 200
+    assert response.json()["status"] == TransactionStatus.REFUNDED
+
+
+def test_refund_after_release_is_409(auth_client, fake_stripe, onboarded_seller, paid, buyer, seller):
+    auth_client(buyer).post(f"/api/v1/transactions/{paid.pk}/confirm-receipt/")
+
+    response = _refund(auth_client, seller, paid)
+
+    assert response.status_code == 409
+    assert response.json()["errors"][0]["code"] == "payout_released"
+    assert not fake_stripe.calls("POST", "/v1/refunds")
+
+
+def test_buyer_cannot_refund_and_stranger_gets_404(auth_client, fake_stripe, paid, buyer):
+    assert _refund(auth_client, buyer, paid).status_code == 403
+    assert _refund(auth_client, UserFactory(), paid).status_code == 404
+    assert not fake_stripe.calls("POST", "/v1/refunds")
+
+
+def test_second_refund_is_409(auth_client, fake_stripe, paid, seller):
+    _refund(auth_client, seller, paid)
+    response = _refund(auth_client, seller, paid)
+
+    assert response.status_code == 409
+    assert response.json()["errors"][0]["code"] == "already_refunded"
+    assert len(fake_stripe.calls("POST", "/v1/refunds")) == 1
+
+
+def test_stripe_refund_failure_changes_nothing(auth_client, fake_stripe, paid, seller):
+    fake_stripe.fail_next("POST", "/v1/refunds", 500)
+
+    response = _refund(auth_client, seller, paid)
+
+    assert response.status_code == 503
+    paid.refresh_from_db()
+    assert paid.status == TransactionStatus.COMPLETED
+    assert paid.payout_status == PayoutStatus.HELD
