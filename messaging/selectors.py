@@ -1,0 +1,92 @@
+"""Reads for messaging: always from one participant's side, in a constant number of queries."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+from django.db.models import Case, F, Q, QuerySet, Value, When
+from django.db.models.fields import BooleanField, CharField, PositiveIntegerField
+from django.db.models.functions import Coalesce
+from django.utils import timezone
+
+from accounts.models import User
+from messaging.models import OPEN_OFFER_STATUSES, Conversation, Message, Offer, OfferStatus
+from soukloop.errors import NotFound
+
+
+def _as_uuid(value: Any) -> uuid.UUID | None:
+    try:
+        return value if isinstance(value, uuid.UUID) else uuid.UUID(str(value))
+    except (TypeError, ValueError, AttributeError):
+        return None
+
+
+def conversations_for_user(*, user: User, archived: bool | None = None) -> QuerySet[Conversation]:
+    """The caller's conversations, newest activity first, annotated with their side's
+    ``unread_count`` and ``is_archived``; ``archived`` filters on the caller's flag."""
+    qs = (
+        Conversation.objects.filter(Q(buyer=user) | Q(seller=user))
+        .select_related("buyer", "seller", "product", "last_message")
+        .annotate(
+            unread_count=Case(
+                When(buyer=user, then=F("buyer_unread_count")),
+                default=F("seller_unread_count"),
+                output_field=PositiveIntegerField(),
+            ),
+            is_archived=Case(
+                When(buyer=user, then=F("buyer_archived")),
+                default=F("seller_archived"),
+                output_field=BooleanField(),
+            ),
+            activity_at=Coalesce("last_message_at", "created_at"),
+        )
+        .order_by("-activity_at", "-id")
+    )
+    if archived is not None:
+        qs = qs.filter(is_archived=archived)
+    return qs
+
+
+def conversation_for_participant(*, user: User, conversation_id: Any) -> Conversation:
+    """One of the caller's conversations; anyone else's (or none) → 404, never 403."""
+    pk = _as_uuid(conversation_id)
+    conversation = conversations_for_user(user=user).filter(pk=pk).first() if pk else None
+    if conversation is None:
+        raise NotFound(code="conversation_not_found")
+    return conversation
+
+
+def messages_for_conversation(*, conversation: Conversation) -> QuerySet[Message]:
+    return Message.objects.filter(conversation=conversation).select_related("sender").order_by("-created_at", "-id")
+
+
+def _effective_status() -> Case:
+    """An open offer past its ``expires_at`` reads as ``expired`` before the command runs."""
+    return Case(
+        When(status__in=OPEN_OFFER_STATUSES, expires_at__lte=timezone.now(), then=Value(OfferStatus.EXPIRED.value)),
+        default=F("status"),
+        output_field=CharField(),
+    )
+
+
+def offers_for_user(*, user: User, role: str | None = None, status: str | None = None) -> QuerySet[Offer]:
+    """Offers the caller made (``role=buyer``), received (``role=seller``) or both."""
+    if role == "buyer":
+        qs = Offer.objects.filter(buyer=user)
+    elif role == "seller":
+        qs = Offer.objects.filter(seller=user)
+    else:
+        qs = Offer.objects.filter(Q(buyer=user) | Q(seller=user))
+    qs = qs.select_related("product", "buyer", "seller").annotate(effective_status=_effective_status())
+    if status:
+        qs = qs.filter(effective_status=status)
+    return qs.order_by("-created_at", "-id")
+
+
+def offer_for_participant(*, user: User, offer_id: Any) -> Offer:
+    pk = _as_uuid(offer_id)
+    offer = offers_for_user(user=user).filter(pk=pk).first() if pk else None
+    if offer is None:
+        raise NotFound(code="offer_not_found")
+    return offer
