@@ -9,6 +9,7 @@ from django.db.models import Case, F, Q, QuerySet, Value, When
 from django.db.models.fields import BooleanField, CharField, PositiveIntegerField
 from django.db.models.functions import Coalesce
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from accounts.models import User
 from messaging.models import OPEN_OFFER_STATUSES, Conversation, Message, Offer, OfferStatus
@@ -53,7 +54,7 @@ def conversation_for_participant(*, user: User, conversation_id: Any) -> Convers
     pk = _as_uuid(conversation_id)
     conversation = conversations_for_user(user=user).filter(pk=pk).first() if pk else None
     if conversation is None:
-        raise NotFound(code="conversation_not_found")
+        raise NotFound(_("Conversation not found."), code="conversation_not_found")
     return conversation
 
 
@@ -88,5 +89,5 @@ def offer_for_participant(*, user: User, offer_id: Any) -> Offer:
     pk = _as_uuid(offer_id)
     offer = offers_for_user(user=user).filter(pk=pk).first() if pk else None
     if offer is None:
-        raise NotFound(code="offer_not_found")
+        raise NotFound(_("Offer not found."), code="offer_not_found")
     return offer

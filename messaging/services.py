@@ -15,7 +15,7 @@ from django.db.models import Case, F, Q, QuerySet, Value, When
 from django.db.models.fields import DateTimeField, UUIDField
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_noop as N_
+from django.utils.translation import gettext_noop
 
 from accounts.models import User
 from accounts.selectors import has_blocked
@@ -51,7 +51,7 @@ def _as_uuid(value: Any) -> uuid.UUID | None:
         return None
 
 
-def _stored_text(message: str, **params: Any) -> str:  # message marked with N_()
+def _stored_text(message: str, **params: Any) -> str:  # message marked with gettext_noop()
     """Chat text the platform writes is stored once for both sides, in the default language;
     clients localise from ``offer_data.event``."""
     with translation.override(settings.LANGUAGE_CODE):
@@ -291,7 +291,7 @@ def _expire_offers(offers: QuerySet[Offer], *, now: datetime | None = None) -> i
             conversation=offer.conversation,
             sender=None,
             message_type=MessageType.SYSTEM,
-            content=_stored_text(N_("Offer expired.")),
+            content=_stored_text(gettext_noop("Offer expired.")),
             offer_data=_offer_data(offer, "expired"),
         )
         expired += 1
@@ -358,7 +358,7 @@ def offer_create(*, buyer: User, product_id: Any, offered_price: Decimal, messag
         conversation=conversation,
         sender=buyer,
         message_type=MessageType.OFFER,
-        content=message or _stored_text(N_("Offer: AED %(price)s"), price=f"{offered_price:.2f}"),
+        content=message or _stored_text(gettext_noop("Offer: AED %(price)s"), price=f"{offered_price:.2f}"),
         offer_data=_offer_data(offer, "created"),
     )
     return offer
@@ -436,7 +436,7 @@ def offer_accept(*, offer: Offer, by: User) -> Offer:
             offer=offer,
             by=by,
             event="accepted",
-            content=_stored_text(N_("Offer accepted: AED %(price)s"), price=f"{offer.agreed_price:.2f}"),
+            content=_stored_text(gettext_noop("Offer accepted: AED %(price)s"), price=f"{offer.agreed_price:.2f}"),
         )
         offers_decline_open_for_product(product=product, except_offer=offer)
     return offer
@@ -452,7 +452,7 @@ def offer_decline(*, offer: Offer, by: User) -> Offer:
         offer.status = OfferStatus.DECLINED
         offer.responded_at = timezone.now()
         offer.save(update_fields=["status", "responded_at", "updated_at"])
-        _record_move(offer=offer, by=by, event=event, content=_stored_text(N_("Offer declined.")))
+        _record_move(offer=offer, by=by, event=event, content=_stored_text(gettext_noop("Offer declined.")))
     return offer
 
 
@@ -478,7 +478,7 @@ def offer_counter(*, offer: Offer, by: User, counter_price: Decimal) -> Offer:
             offer=offer,
             by=by,
             event="countered",
-            content=_stored_text(N_("Counter-offer: AED %(price)s"), price=f"{counter_price:.2f}"),
+            content=_stored_text(gettext_noop("Counter-offer: AED %(price)s"), price=f"{counter_price:.2f}"),
         )
     return offer
 
@@ -492,7 +492,7 @@ def offer_withdraw(*, offer: Offer, by: User) -> Offer:
         offer.status = OfferStatus.WITHDRAWN
         offer.responded_at = timezone.now()
         offer.save(update_fields=["status", "responded_at", "updated_at"])
-        _record_move(offer=offer, by=by, event="withdrawn", content=_stored_text(N_("Offer withdrawn.")))
+        _record_move(offer=offer, by=by, event="withdrawn", content=_stored_text(gettext_noop("Offer withdrawn.")))
     return offer
 
 
@@ -515,7 +515,7 @@ def offers_decline_open_for_product(*, product: Product, except_offer: Offer | N
             conversation=offer.conversation,
             sender=None,
             message_type=MessageType.SYSTEM,
-            content=_stored_text(N_("Offer declined: this listing is no longer available.")),
+            content=_stored_text(gettext_noop("Offer declined: this listing is no longer available.")),
             offer_data=_offer_data(offer, "declined"),
         )
         declined += 1
