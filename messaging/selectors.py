@@ -23,12 +23,38 @@ def _as_uuid(value: Any) -> uuid.UUID | None:
         return None
 
 
+# Only what the lean serializers show: no geography columns to parse, no long descriptions.
+USER_SUMMARY_FIELDS = ("id", "username", "full_name", "avatar_url", "is_verified")
+PRODUCT_SUMMARY_FIELDS = ("id", "title", "price", "currency", "image_urls", "is_available", "deleted_at", "seller_id")
+
+
+def _related_only(prefix: str, fields: tuple[str, ...]) -> list[str]:
+    return [f"{prefix}__{name}" for name in fields]
+
+
 def conversations_for_user(*, user: User, archived: bool | None = None) -> QuerySet[Conversation]:
     """The caller's conversations, newest activity first, annotated with their side's
     ``unread_count`` and ``is_archived``; ``archived`` filters on the caller's flag."""
     qs = (
         Conversation.objects.filter(Q(buyer=user) | Q(seller=user))
         .select_related("buyer", "seller", "product", "last_message")
+        .only(
+            "id",
+            "created_at",
+            "buyer_id",
+            "seller_id",
+            "product_id",
+            "last_message_id",
+            "last_message_at",
+            "buyer_unread_count",
+            "seller_unread_count",
+            "buyer_archived",
+            "seller_archived",
+            *_related_only("buyer", USER_SUMMARY_FIELDS),
+            *_related_only("seller", USER_SUMMARY_FIELDS),
+            *_related_only("product", PRODUCT_SUMMARY_FIELDS),
+            *_related_only("last_message", ("id", "sender_id", "message_type", "content", "created_at")),
+        )
         .annotate(
             unread_count=Case(
                 When(buyer=user, then=F("buyer_unread_count")),
@@ -59,7 +85,12 @@ def conversation_for_participant(*, user: User, conversation_id: Any) -> Convers
 
 
 def messages_for_conversation(*, conversation: Conversation) -> QuerySet[Message]:
-    return Message.objects.filter(conversation=conversation).select_related("sender").order_by("-created_at", "-id")
+    return (
+        Message.objects.filter(conversation=conversation)
+        .select_related("sender")
+        .defer(*_related_only("sender", ("location", "password", "bio")))
+        .order_by("-created_at", "-id")
+    )
 
 
 def _effective_status() -> Case:
@@ -79,7 +110,16 @@ def offers_for_user(*, user: User, role: str | None = None, status: str | None =
         qs = Offer.objects.filter(seller=user)
     else:
         qs = Offer.objects.filter(Q(buyer=user) | Q(seller=user))
-    qs = qs.select_related("product", "buyer", "seller").annotate(effective_status=_effective_status())
+    qs = (
+        qs.select_related("product", "buyer", "seller")
+        .only(
+            *[f.name for f in Offer._meta.concrete_fields],
+            *_related_only("product", PRODUCT_SUMMARY_FIELDS),
+            *_related_only("buyer", USER_SUMMARY_FIELDS),
+            *_related_only("seller", USER_SUMMARY_FIELDS),
+        )
+        .annotate(effective_status=_effective_status())
+    )
     if status:
         qs = qs.filter(effective_status=status)
     return qs.order_by("-created_at", "-id")
