@@ -16,7 +16,7 @@ from messaging.models import OPEN_OFFER_STATUSES, Conversation, Message, Offer, 
 from soukloop.errors import NotFound
 
 
-def _as_uuid(value: Any) -> uuid.UUID | None:
+def as_uuid(value: Any) -> uuid.UUID | None:
     try:
         return value if isinstance(value, uuid.UUID) else uuid.UUID(str(value))
     except (TypeError, ValueError, AttributeError):
@@ -75,13 +75,19 @@ def conversations_for_user(*, user: User, archived: bool | None = None) -> Query
     return qs
 
 
+def _one_or_404(qs: QuerySet, pk: Any, error: NotFound):
+    """One row of the caller's own ``qs``; anyone else's, none, or a malformed id → 404."""
+    uid = as_uuid(pk)
+    row = qs.filter(pk=uid).first() if uid else None
+    if row is None:
+        raise error
+    return row
+
+
 def conversation_for_participant(*, user: User, conversation_id: Any) -> Conversation:
     """One of the caller's conversations; anyone else's (or none) → 404, never 403."""
-    pk = _as_uuid(conversation_id)
-    conversation = conversations_for_user(user=user).filter(pk=pk).first() if pk else None
-    if conversation is None:
-        raise NotFound(_("Conversation not found."), code="conversation_not_found")
-    return conversation
+    error = NotFound(_("Conversation not found."), code="conversation_not_found")
+    return _one_or_404(conversations_for_user(user=user), conversation_id, error)
 
 
 def messages_for_conversation(*, conversation: Conversation) -> QuerySet[Message]:
@@ -126,8 +132,4 @@ def offers_for_user(*, user: User, role: str | None = None, status: str | None =
 
 
 def offer_for_participant(*, user: User, offer_id: Any) -> Offer:
-    pk = _as_uuid(offer_id)
-    offer = offers_for_user(user=user).filter(pk=pk).first() if pk else None
-    if offer is None:
-        raise NotFound(_("Offer not found."), code="offer_not_found")
-    return offer
+    return _one_or_404(offers_for_user(user=user), offer_id, NotFound(_("Offer not found."), code="offer_not_found"))

@@ -4,7 +4,6 @@ after commit; every count and state change is a conditional UPDATE or under a ro
 from __future__ import annotations
 
 import logging
-import uuid
 from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import Any
@@ -32,6 +31,7 @@ from messaging.models import (
     ReportStatus,
     ReportTargetType,
 )
+from messaging.selectors import as_uuid
 from soukloop.errors import Conflict, NotFound, PermissionDenied, ValidationError
 from soukloop.storage import is_own_media_url
 
@@ -42,13 +42,6 @@ MAX_IMAGES_PER_MESSAGE = 10
 MIN_OFFER_PRICE = Decimal("0.01")
 MAX_OFFER_MULTIPLE = Decimal(10)
 USER_MESSAGE_TYPES = (MessageType.TEXT, MessageType.IMAGE)
-
-
-def _as_uuid(value: Any) -> uuid.UUID | None:
-    try:
-        return value if isinstance(value, uuid.UUID) else uuid.UUID(str(value))
-    except (TypeError, ValueError, AttributeError):
-        return None
 
 
 def _stored_text(message: str, **params: Any) -> str:  # message marked with gettext_noop()
@@ -64,7 +57,7 @@ def _stored_text(message: str, **params: Any) -> str:  # message marked with get
 def _reachable_product(*, caller: User, product_id: Any) -> Product:
     """A live listing the caller may talk to its seller about. Absent, deleted, or its seller
     has blocked the caller → the same 404, so a block is never revealed."""
-    pk = _as_uuid(product_id)
+    pk = as_uuid(product_id)
     product = Product.objects.filter(pk=pk, deleted_at__isnull=True).select_related("seller").first() if pk else None
     if product is None or has_blocked(blocker=product.seller, blocked=caller):
         raise NotFound(_("Listing not found."), code="product_not_found")
@@ -270,32 +263,35 @@ def _validate_offer_price(*, price: Decimal, product: Product, attr: str) -> Non
         )
 
 
-def _expire_offers(offers: QuerySet[Offer], *, now: datetime | None = None) -> int:
-    """Expire the open offers of ``offers`` past their ``expires_at``, each with a system
-    message to both sides. A conditional UPDATE per offer makes a second run a no-op."""
-    now = now or timezone.now()
-    due = (
-        offers.filter(status__in=OPEN_OFFER_STATUSES, expires_at__lte=now)
-        .select_related("conversation")
-        .select_for_update(of=("self",))
-        .order_by("expires_at", "id")
-    )
-    expired = 0
-    for offer in due:
+def _close_open_offers(offers: QuerySet[Offer], *, status: str, content: str, now: datetime, **updates: Any) -> int:
+    """Move each still-open offer of ``offers`` to ``status`` with a system message to both
+    sides. A conditional UPDATE per offer makes a second run (or a racing one) a no-op."""
+    closed = 0
+    locked = offers.select_related("conversation").select_for_update(of=("self",)).order_by("created_at", "id")
+    for offer in locked:
         if not Offer.objects.filter(pk=offer.pk, status__in=OPEN_OFFER_STATUSES).update(
-            status=OfferStatus.EXPIRED, updated_at=now
+            status=status, updated_at=now, **updates
         ):
             continue
-        offer.status = OfferStatus.EXPIRED
+        offer.status = status
         _post(
             conversation=offer.conversation,
             sender=None,
             message_type=MessageType.SYSTEM,
-            content=_stored_text(gettext_noop("Offer expired.")),
-            offer_data=_offer_data(offer, "expired"),
+            content=content,
+            offer_data=_offer_data(offer, status),
         )
-        expired += 1
-    return expired
+        closed += 1
+    return closed
+
+
+def _expire_offers(offers: QuerySet[Offer], *, now: datetime | None = None) -> int:
+    """Expire the open offers of ``offers`` past their ``expires_at``."""
+    now = now or timezone.now()
+    due = offers.filter(status__in=OPEN_OFFER_STATUSES, expires_at__lte=now)
+    return _close_open_offers(
+        due, status=OfferStatus.EXPIRED, content=_stored_text(gettext_noop("Offer expired.")), now=now
+    )
 
 
 def offers_expire_due(*, now: datetime | None = None, batch_size: int = 500) -> int:
@@ -504,22 +500,13 @@ def offers_decline_open_for_product(*, product: Product, except_offer: Offer | N
     if except_offer is not None:
         qs = qs.exclude(pk=except_offer.pk)
     now = timezone.now()
-    declined = 0
-    for offer in qs.select_related("conversation").select_for_update(of=("self",)).order_by("created_at", "id"):
-        if not Offer.objects.filter(pk=offer.pk, status__in=OPEN_OFFER_STATUSES).update(
-            status=OfferStatus.DECLINED, responded_at=now, updated_at=now
-        ):
-            continue
-        offer.status = OfferStatus.DECLINED
-        _post(
-            conversation=offer.conversation,
-            sender=None,
-            message_type=MessageType.SYSTEM,
-            content=_stored_text(gettext_noop("Offer declined: this listing is no longer available.")),
-            offer_data=_offer_data(offer, "declined"),
-        )
-        declined += 1
-    return declined
+    return _close_open_offers(
+        qs,
+        status=OfferStatus.DECLINED,
+        content=_stored_text(gettext_noop("Offer declined: this listing is no longer available.")),
+        now=now,
+        responded_at=now,
+    )
 
 
 # --- reports --------------------------------------------------------------------------------
@@ -527,7 +514,7 @@ def offers_decline_open_for_product(*, product: Product, except_offer: Offer | N
 
 def _report_target_owner(*, reporter: User, target_type: str, target_id: Any) -> tuple[bool, Any]:
     """(found, the user answerable for the target). Messages only count for participants."""
-    pk = _as_uuid(target_id)
+    pk = as_uuid(target_id)
     if pk is None:
         return False, None
     if target_type == ReportTargetType.USER:
