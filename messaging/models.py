@@ -133,3 +133,69 @@ class Offer(BaseModel):
         """The price both sides settled on: the seller's counter if the buyer accepted one,
         else the buyer's offer. Meaningful once the offer is ``accepted``."""
         return self.counter_price if self.counter_price is not None else self.offered_price
+
+
+class ReportTargetType(models.TextChoices):
+    USER = "user", _("User")
+    PRODUCT = "product", _("Listing")
+    MESSAGE = "message", _("Message")
+
+
+class ReportReason(models.TextChoices):
+    SPAM = "spam", _("Spam")
+    SCAM = "scam", _("Scam or fraud")
+    PROHIBITED_ITEM = "prohibited_item", _("Prohibited item")
+    COUNTERFEIT = "counterfeit", _("Counterfeit")
+    HARASSMENT = "harassment", _("Harassment or abuse")
+    INAPPROPRIATE = "inappropriate", _("Inappropriate content")
+    OTHER = "other", _("Other")
+
+
+class ReportStatus(models.TextChoices):
+    OPEN = "open", _("Open")
+    RESOLVED = "resolved", _("Resolved")
+    DISMISSED = "dismissed", _("Dismissed")
+
+
+class Report(BaseModel):
+    """Someone flags a user, a listing or a message; moderators work the queue in the admin.
+
+    ``target_id`` keeps what was reported even if it is later deleted; ``reported_user`` is
+    the person answerable for it (the user, the listing's seller, the message's sender), so
+    moderators can see repeat offenders at a glance.
+    """
+
+    reporter = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="reports_made")
+    target_type = models.CharField(max_length=10, choices=ReportTargetType.choices)
+    target_id = models.UUIDField()
+    reported_user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="reports_received"
+    )
+    reason = models.CharField(max_length=20, choices=ReportReason.choices)
+    note = models.TextField(max_length=1000, blank=True)
+    status = models.CharField(max_length=10, choices=ReportStatus.choices, default=ReportStatus.OPEN, db_index=True)
+    resolved_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="reports_handled"
+    )
+    resolved_at = models.DateTimeField(null=True, blank=True)
+    resolution_note = models.TextField(blank=True)
+
+    class Meta:
+        ordering = ["created_at", "id"]  # the queue: oldest first
+        indexes = [models.Index(fields=["status", "created_at"], name="messaging_report_queue_idx")]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(target_type__in=ReportTargetType.values), name="messaging_report_target_type_valid"
+            ),
+            models.CheckConstraint(condition=Q(reason__in=ReportReason.values), name="messaging_report_reason_valid"),
+            models.CheckConstraint(condition=Q(status__in=ReportStatus.values), name="messaging_report_status_valid"),
+            # Reporting the same thing twice while it is open does not grow the queue.
+            models.UniqueConstraint(
+                fields=["reporter", "target_type", "target_id"],
+                condition=Q(status="open"),
+                name="messaging_report_one_open_per_reporter_target",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.get_reason_display()}: {self.target_type} {self.target_id} ({self.status})"

@@ -1,0 +1,135 @@
+"""Reads for messaging: always from one participant's side, in a constant number of queries."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+from django.db.models import Case, F, Q, QuerySet, Value, When
+from django.db.models.fields import BooleanField, CharField, PositiveIntegerField
+from django.db.models.functions import Coalesce
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from accounts.models import User
+from messaging.models import OPEN_OFFER_STATUSES, Conversation, Message, Offer, OfferStatus
+from soukloop.errors import NotFound
+
+
+def as_uuid(value: Any) -> uuid.UUID | None:
+    try:
+        return value if isinstance(value, uuid.UUID) else uuid.UUID(str(value))
+    except (TypeError, ValueError, AttributeError):
+        return None
+
+
+# Only what the lean serializers show: no geography columns to parse, no long descriptions.
+USER_SUMMARY_FIELDS = ("id", "username", "full_name", "avatar_url", "is_verified")
+PRODUCT_SUMMARY_FIELDS = ("id", "title", "price", "currency", "image_urls", "is_available", "deleted_at", "seller_id")
+
+
+def _related_only(prefix: str, fields: tuple[str, ...]) -> list[str]:
+    return [f"{prefix}__{name}" for name in fields]
+
+
+def conversations_for_user(*, user: User, archived: bool | None = None) -> QuerySet[Conversation]:
+    """The caller's conversations, newest activity first, annotated with their side's
+    ``unread_count`` and ``is_archived``; ``archived`` filters on the caller's flag."""
+    qs = (
+        Conversation.objects.filter(Q(buyer=user) | Q(seller=user))
+        .select_related("buyer", "seller", "product", "last_message")
+        .only(
+            "id",
+            "created_at",
+            "buyer_id",
+            "seller_id",
+            "product_id",
+            "last_message_id",
+            "last_message_at",
+            "buyer_unread_count",
+            "seller_unread_count",
+            "buyer_archived",
+            "seller_archived",
+            *_related_only("buyer", USER_SUMMARY_FIELDS),
+            *_related_only("seller", USER_SUMMARY_FIELDS),
+            *_related_only("product", PRODUCT_SUMMARY_FIELDS),
+            *_related_only("last_message", ("id", "sender_id", "message_type", "content", "created_at")),
+        )
+        .annotate(
+            unread_count=Case(
+                When(buyer=user, then=F("buyer_unread_count")),
+                default=F("seller_unread_count"),
+                output_field=PositiveIntegerField(),
+            ),
+            is_archived=Case(
+                When(buyer=user, then=F("buyer_archived")),
+                default=F("seller_archived"),
+                output_field=BooleanField(),
+            ),
+            activity_at=Coalesce("last_message_at", "created_at"),
+        )
+        .order_by("-activity_at", "-id")
+    )
+    if archived is not None:
+        qs = qs.filter(is_archived=archived)
+    return qs
+
+
+def _one_or_404(qs: QuerySet, pk: Any, error: NotFound):
+    """One row of the caller's own ``qs``; anyone else's, none, or a malformed id → 404."""
+    uid = as_uuid(pk)
+    row = qs.filter(pk=uid).first() if uid else None
+    if row is None:
+        raise error
+    return row
+
+
+def conversation_for_participant(*, user: User, conversation_id: Any) -> Conversation:
+    """One of the caller's conversations; anyone else's (or none) → 404, never 403."""
+    error = NotFound(_("Conversation not found."), code="conversation_not_found")
+    return _one_or_404(conversations_for_user(user=user), conversation_id, error)
+
+
+def messages_for_conversation(*, conversation: Conversation) -> QuerySet[Message]:
+    return (
+        Message.objects.filter(conversation=conversation)
+        .select_related("sender")
+        .defer(*_related_only("sender", ("location", "password", "bio")))
+        .order_by("-created_at", "-id")
+    )
+
+
+def _effective_status() -> Case:
+    """An open offer past its ``expires_at`` reads as ``expired`` before the command runs."""
+    return Case(
+        When(status__in=OPEN_OFFER_STATUSES, expires_at__lte=timezone.now(), then=Value(OfferStatus.EXPIRED.value)),
+        default=F("status"),
+        output_field=CharField(),
+    )
+
+
+def offers_for_user(*, user: User, role: str | None = None, status: str | None = None) -> QuerySet[Offer]:
+    """Offers the caller made (``role=buyer``), received (``role=seller``) or both."""
+    if role == "buyer":
+        qs = Offer.objects.filter(buyer=user)
+    elif role == "seller":
+        qs = Offer.objects.filter(seller=user)
+    else:
+        qs = Offer.objects.filter(Q(buyer=user) | Q(seller=user))
+    qs = (
+        qs.select_related("product", "buyer", "seller")
+        .only(
+            *[f.name for f in Offer._meta.concrete_fields],
+            *_related_only("product", PRODUCT_SUMMARY_FIELDS),
+            *_related_only("buyer", USER_SUMMARY_FIELDS),
+            *_related_only("seller", USER_SUMMARY_FIELDS),
+        )
+        .annotate(effective_status=_effective_status())
+    )
+    if status:
+        qs = qs.filter(effective_status=status)
+    return qs.order_by("-created_at", "-id")
+
+
+def offer_for_participant(*, user: User, offer_id: Any) -> Offer:
+    return _one_or_404(offers_for_user(user=user), offer_id, NotFound(_("Offer not found."), code="offer_not_found"))
