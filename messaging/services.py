@@ -310,6 +310,39 @@ def offers_expire_due(*, now: datetime | None = None, batch_size: int = 500) -> 
             total += _expire_offers(Offer.objects.filter(pk__in=ids), now=now)
 
 
+def offers_lapse_unpaid_accepted(*, now: datetime | None = None) -> int:
+    """An accepted offer reserves the listing for its buyer for ``ACCEPTED_OFFER_HOLD_HOURS``.
+    Unpaid after that (no pending or completed checkout), it expires so the listing takes
+    offers and list-price buyers again. Idempotent (``expire_offers`` runs it)."""
+    now = now or timezone.now()
+    cutoff = now - timedelta(hours=settings.ACCEPTED_OFFER_HOLD_HOURS)
+    lapsed = 0
+    with transaction.atomic():
+        # Checkouts are payments' rows; the reverse relation keeps this app from importing it.
+        due = (
+            Offer.objects.filter(status=OfferStatus.ACCEPTED, responded_at__lte=cutoff)
+            .exclude(transactions__status__in=["pending", "completed"])
+            .select_related("conversation")
+            .select_for_update(of=("self",))
+            .order_by("responded_at", "id")
+        )
+        for offer in due:
+            if not Offer.objects.filter(pk=offer.pk, status=OfferStatus.ACCEPTED).update(
+                status=OfferStatus.EXPIRED, updated_at=now
+            ):
+                continue
+            offer.status = OfferStatus.EXPIRED
+            _post(
+                conversation=offer.conversation,
+                sender=None,
+                message_type=MessageType.SYSTEM,
+                content=_stored_text(gettext_noop("The accepted offer was not paid in time and has lapsed.")),
+                offer_data=_offer_data(offer, OfferStatus.EXPIRED),
+            )
+            lapsed += 1
+    return lapsed
+
+
 def _expire_if_due(offer: Offer) -> None:
     """Lazy expiry on a move: persisted in its own transaction, so it sticks even though the
     move is then refused with 409."""

@@ -150,6 +150,17 @@ class Checkout:
     created: bool
 
 
+def _held_by_accepted_offer(*, product: Product, buyer: User) -> bool:
+    """An accepted offer reserves the item for its buyer until it lapses
+    (``ACCEPTED_OFFER_HOLD_HOURS``, see ``messaging.services.offers_lapse_unpaid_accepted``)."""
+    cutoff = timezone.now() - timedelta(hours=settings.ACCEPTED_OFFER_HOLD_HOURS)
+    return (
+        Offer.objects.filter(product=product, status=OfferStatus.ACCEPTED, responded_at__gt=cutoff)
+        .exclude(buyer=buyer)
+        .exists()
+    )
+
+
 @transaction.atomic
 def _checkout_reserve(
     *, buyer: User, product_id: uuid.UUID | None, offer_id: uuid.UUID | None
@@ -185,6 +196,8 @@ def _checkout_reserve(
         )
     if not product.is_available:
         raise Conflict(_("This item has already been sold."), code="product_sold")
+    if offer is None and _held_by_accepted_offer(product=product, buyer=buyer):
+        raise Conflict(_("The seller has accepted another buyer's offer on this item."), code="product_reserved")
     fees = compute_fees(amount=offer.agreed_price if offer else product.price, feed_type=product.feed_type)
     try:
         with transaction.atomic():

@@ -337,6 +337,8 @@ LOGIN_MAX_FAILURES = env.int("LOGIN_MAX_FAILURES", default=5)
 LOGIN_LOCKOUT_SECONDS = env.int("LOGIN_LOCKOUT_SECONDS", default=900)
 
 OFFER_TTL_HOURS = env.int("OFFER_TTL_HOURS", default=48)
+# An accepted offer holds the listing for its buyer this long; unpaid after that it lapses.
+ACCEPTED_OFFER_HOLD_HOURS = env.int("ACCEPTED_OFFER_HOLD_HOURS", default=24)
 PAYOUT_HOLD_DAYS = env.int("PAYOUT_HOLD_DAYS", default=3)
 CHECKOUT_HOLD_MINUTES = env.int("CHECKOUT_HOLD_MINUTES", default=15)
 PLATFORM_FEE_PERCENT_DISCOVER = env.get_value("PLATFORM_FEE_PERCENT_DISCOVER", cast=Decimal, default=Decimal("10"))

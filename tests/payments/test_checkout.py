@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+from datetime import timedelta
 from decimal import Decimal
 
 import pytest
@@ -177,3 +178,21 @@ def test_reserved_message_in_arabic(auth_client, checkout, fake_stripe, buyer, p
     )
 
     assert response.json()["errors"][0]["detail"] == "شخص آخر يدفع ثمن هذا المنتج الآن. حاول مرة أخرى بعد بضع دقائق."
+
+
+def test_another_buyers_accepted_offer_holds_the_item_until_it_lapses(checkout, fake_stripe, buyer, product, settings):
+    import time_machine
+    from django.utils import timezone
+
+    # given the seller accepted someone else's offer an hour ago
+    settings.ACCEPTED_OFFER_HOLD_HOURS = 24
+    OfferFactory(product=product, buyer=UserFactory(), status=OfferStatus.ACCEPTED, responded_at=timezone.now())
+
+    # when I try to buy at list price, the item is reserved for them
+    response = checkout(buyer, product_id=str(product.pk))
+    assert response.status_code == 409
+    assert response.json()["errors"][0]["code"] == "product_reserved"
+
+    # and once their hold is over, I can buy it
+    with time_machine.travel(timezone.now() + timedelta(hours=25), tick=False):
+        assert checkout(buyer, product_id=str(product.pk)).status_code == 201
