@@ -361,3 +361,11 @@ FIELD_ENCRYPTION_KEYS = env.list("FIELD_ENCRYPTION_KEYS", default=[_DEV_FIELD_KE
 if not DEBUG and _DEV_FIELD_KEY in FIELD_ENCRYPTION_KEYS:
     raise ImproperlyConfigured("FIELD_ENCRYPTION_KEYS must be set when DEBUG is false.")
 MAX_DOCUMENT_UPLOAD_BYTES = env.int("MAX_DOCUMENT_UPLOAD_BYTES", default=10 * 1024 * 1024)
+
+# --- catalog -----
+# Trigram word-similarity cut-off for `q` (PostgreSQL): 0.5 lets one-letter typos through
+# ("yezy" scores 0.57 against "Yeezy"; pg_trgm's default 0.6 would miss it). Set per
+# connection so the GIN trigram index still serves the `%>` operator.
+SEARCH_TRIGRAM_WORD_THRESHOLD = env.float("SEARCH_TRIGRAM_WORD_THRESHOLD", default=0.5)
+if IS_POSTGRES:
+    _db["OPTIONS"]["options"] += f" -c pg_trgm.word_similarity_threshold={SEARCH_TRIGRAM_WORD_THRESHOLD}"
