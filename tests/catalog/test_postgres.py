@@ -25,7 +25,7 @@ def run_in_threads(target, count: int) -> list[BaseException]:
         try:
             barrier.wait()
             target(index)
-        except BaseException as exc:  # noqa: BLE001 - collected and asserted on
+        except BaseException as exc:
             errors.append(exc)
         finally:
             connections.close_all()
