@@ -6,6 +6,7 @@ from django.conf import settings
 from django.contrib.gis.db import models
 from django.contrib.postgres.search import SearchVectorField
 from django.db.models import Q
+from django.db.models.functions import Upper
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
@@ -84,6 +85,13 @@ class Product(BaseModel):
                 name="catalog_product_discover_idx",
             ),
             models.Index(fields=["seller", "-created_at"], name="catalog_product_seller_new_idx"),
+            # The community feed's first tiers: same neighbourhood / building, case-insensitive.
+            models.Index(
+                Upper("neighborhood"),
+                Upper("building_name"),
+                condition=Q(feed_type="community", is_available=True, deleted_at__isnull=True),
+                name="catalog_product_community_idx",
+            ),
         ]
         constraints = [
             models.CheckConstraint(condition=Q(price__gt=0), name="catalog_product_price_positive"),

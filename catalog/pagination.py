@@ -9,14 +9,20 @@
 
 from __future__ import annotations
 
+import base64
+import binascii
+import json
+import uuid
 from typing import Any
 
 from django.db.models import QuerySet
+from django.utils.translation import gettext as _
 from rest_framework.pagination import BasePagination
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.utils.urls import remove_query_param, replace_query_param
 
+from soukloop.errors import ValidationError
 from soukloop.pagination import StandardCursorPagination
 
 
@@ -93,5 +99,36 @@ class DiscoverCursorPagination(StandardCursorPagination):
     ordering = ("-hot_score", "-id")
 
 
-class CommunityCursorPagination(StandardCursorPagination):
-    ordering = ("community_rank", "id")
+class CommunityKeysetPagination:
+    """``?cursor=`` holds the last row's (tier, distance, id); ``next`` is null at the end.
+    The feed scrolls forward only, so ``previous`` is always null."""
+
+    page_size = 20
+    max_page_size = 100
+
+    def __init__(self, request: Request) -> None:
+        self.request = request
+        try:
+            size = int(request.query_params.get("page_size", self.page_size))
+        except ValueError:
+            size = self.page_size
+        self.limit = max(1, min(size, self.max_page_size))
+
+    def after(self) -> tuple[int, float, str] | None:
+        raw = self.request.query_params.get("cursor")
+        if not raw:
+            return None
+        try:
+            tier, metres, last_id = json.loads(base64.urlsafe_b64decode(raw.encode()).decode())
+            return int(tier), float(metres), str(uuid.UUID(str(last_id)))
+        except (ValueError, TypeError, UnicodeDecodeError, binascii.Error) as exc:
+            raise ValidationError(_("Invalid cursor."), code="invalid_cursor", attr="cursor") from exc
+
+    def response(self, rows: list[Any], data: list[Any]) -> Response:
+        next_link = None
+        if len(rows) > self.limit:
+            last = rows[self.limit - 1]
+            token = json.dumps([last.community_tier, last.knn_metres, str(last.pk)])
+            cursor = base64.urlsafe_b64encode(token.encode()).decode()
+            next_link = replace_query_param(self.request.build_absolute_uri(), "cursor", cursor)
+        return Response({"next": next_link, "previous": None, "results": data[: self.limit]})

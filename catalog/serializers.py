@@ -254,3 +254,9 @@ class ProductSearchSerializer(serializers.Serializer):
         if "radius_km" in attrs:
             attrs["radius_km"] = min(attrs["radius_km"], float(settings.MAX_SEARCH_RADIUS_KM))
         return attrs
+
+
+class CommunityPageSerializer(serializers.Serializer):
+    next = serializers.URLField(allow_null=True)
+    previous = serializers.URLField(allow_null=True)
+    results = ProductListSerializer(many=True)

@@ -18,9 +18,10 @@ from rest_framework.views import APIView
 from catalog import media, selectors, services
 from catalog.filters import ProductFilter
 from catalog.models import Category, Product
-from catalog.pagination import CommunityCursorPagination, DiscoverCursorPagination, UncountedPagePagination
+from catalog.pagination import CommunityKeysetPagination, DiscoverCursorPagination, UncountedPagePagination
 from catalog.serializers import (
     CategorySerializer,
+    CommunityPageSerializer,
     MediaSerializer,
     MediaUploadSerializer,
     ProductDetailSerializer,
@@ -160,30 +161,27 @@ def _category(request: Request) -> str | None:
     return category
 
 
-class CommunityFeedView(generics.ListAPIView):
+class CommunityFeedView(APIView):
     """Community listings near the caller: same building, then neighbourhood, then distance."""
 
     permission_classes = [AllowAny]
-    serializer_class = ProductListSerializer
-    pagination_class = CommunityCursorPagination
-    filter_backends: list = []
 
     @extend_schema(
         parameters=[
             *FEED_PARAMETERS,
             OpenApiParameter("neighborhood", OpenApiTypes.STR, description="Default: the caller's saved one"),
             OpenApiParameter("building_name", OpenApiTypes.STR, description="Default: the caller's saved one"),
-        ]
+            OpenApiParameter("cursor", OpenApiTypes.STR, description="The `next` link's cursor"),
+            OpenApiParameter("page_size", OpenApiTypes.INT, description="At most 100"),
+        ],
+        responses=CommunityPageSerializer,
     )
-    def get(self, request: Request, *args: Any, **kwargs: Any) -> Response:
-        return super().get(request, *args, **kwargs)
-
-    def get_queryset(self) -> QuerySet[Product]:
-        params = ProductSearchSerializer(data=self.request.query_params)
+    def get(self, request: Request) -> Response:
+        params = ProductSearchSerializer(data=request.query_params)
         params.is_valid(raise_exception=True)
-        user = _user(self.request)
-        neighborhood = self.request.query_params.get("neighborhood", "")
-        building = self.request.query_params.get("building_name", "")
+        user = _user(request)
+        neighborhood = request.query_params.get("neighborhood", "")
+        building = request.query_params.get("building_name", "")
         if "lat" in params.validated_data:
             point = make_point(latitude=params.validated_data["lat"], longitude=params.validated_data["lng"])
         elif user is not None and user.location is not None:
@@ -194,13 +192,17 @@ class CommunityFeedView(generics.ListAPIView):
             raise ValidationError(
                 _("Send lat and lng, or save your location first."), code="location_required", attr="lat"
             )
-        return selectors.community_feed(
+        page = CommunityKeysetPagination(request)
+        rows = selectors.community_feed_page(
             point=point,
             neighborhood=neighborhood[:100],
             building_name=building[:100],
             user=user,
-            category=_category(self.request),
+            category=_category(request),
+            after=page.after(),
+            limit=page.limit,
         )
+        return page.response(rows, ProductListSerializer(rows, many=True).data)
 
 
 class UserProductsView(generics.ListAPIView):

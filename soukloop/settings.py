@@ -369,3 +369,7 @@ MAX_DOCUMENT_UPLOAD_BYTES = env.int("MAX_DOCUMENT_UPLOAD_BYTES", default=10 * 10
 SEARCH_TRIGRAM_WORD_THRESHOLD = env.float("SEARCH_TRIGRAM_WORD_THRESHOLD", default=0.5)
 if IS_POSTGRES:
     _db["OPTIONS"]["options"] += f" -c pg_trgm.word_similarity_threshold={SEARCH_TRIGRAM_WORD_THRESHOLD}"
+# JIT compilation added ~30 ms to the first row of every geo/text query (measured at 100k
+# listings) for queries that run in under 1 ms without it.
+if IS_POSTGRES:
+    _db["OPTIONS"]["options"] += " -c jit=off"

@@ -145,6 +145,12 @@ def test_community_radius_follows_the_setting(api_client, settings):
     assert ids(api_client.get(COMMUNITY, {"lat": DUBAI_MARINA[1], "lng": DUBAI_MARINA[0]})) == []
 
 
+def test_community_rejects_a_forged_cursor(api_client):
+    response = api_client.get(COMMUNITY, {"lat": 25.08, "lng": 55.14, "cursor": "bm90LWpzb24="})
+    assert response.status_code == 400
+    assert response.json()["errors"][0]["attr"] == "cursor"
+
+
 def test_community_needs_a_location(api_client, auth_client, buyer):
     for response in (api_client.get(COMMUNITY), auth_client(buyer).get(COMMUNITY)):
         assert response.status_code == 400
@@ -177,7 +183,8 @@ def test_feed_query_counts_are_constant(auth_client, resident, django_assert_max
     ProductFactory.create_batch(60, seller=seller, feed_type="community", location=at(JLT))
     ProductFactory.create_batch(60, seller=seller, feed_type="discover")
     client = auth_client(resident)
-    with django_assert_max_num_queries(2):
+    # the caller, then one query per tier (building, neighbourhood, the rest): never more
+    with django_assert_max_num_queries(4):
         community = client.get(COMMUNITY, {"page_size": page_size})
     with django_assert_max_num_queries(2):
         discover = client.get(DISCOVER, {"page_size": page_size})
