@@ -1,5 +1,6 @@
 from django.contrib import admin, messages
 from django.contrib.gis.admin import GISModelAdmin
+from django.db import models
 from django.db.models import QuerySet
 from django.http import HttpRequest
 from django.utils.translation import gettext_lazy as _
@@ -49,6 +50,7 @@ class ProductAdmin(GISModelAdmin):
     # GISModelAdmin's OpenLayers map widget edits `location`; centred on Dubai.
     gis_widget_kwargs = {"attrs": {"default_lat": 25.2048, "default_lon": 55.2708, "default_zoom": 11}}
     actions = ["mark_sold"]
+    formfield_overrides = {models.URLField: {"assume_scheme": "https"}}
 
     @admin.action(description=_("Mark selected listings sold"))
     def mark_sold(self, request: HttpRequest, queryset: QuerySet[Product]) -> None:

@@ -28,6 +28,17 @@ def at(lng_lat: tuple[float, float], dx: float = 0.0) -> Point:
     return Point(lng_lat[0] + dx, lng_lat[1], srid=4326)
 
 
+def read_on(client, first: dict) -> list[str]:
+    """The ids of the first page and of every page its ``next`` links lead to."""
+    seen = [r["id"] for r in first["results"]]
+    url = first["next"]
+    while url:
+        page = client.get(url).json()
+        seen += [r["id"] for r in page["results"]]
+        url = page["next"]
+    return seen
+
+
 def aged(days: float, **kwargs):
     with time_machine.travel(timezone.now() - timedelta(days=days), tick=False):
         return ProductFactory(**kwargs)
@@ -75,12 +86,7 @@ def test_discover_pages_stably_while_new_listings_arrive(api_client):
     first = api_client.get(DISCOVER, {"page_size": 3}).json()
     for _ in range(3):
         ProductFactory(seller=seller)
-    seen = [r["id"] for r in first["results"]]
-    url = first["next"]
-    while url:
-        page = api_client.get(url).json()
-        seen += [r["id"] for r in page["results"]]
-        url = page["next"]
+    seen = read_on(api_client, first)
     # then every original listing is seen exactly once, none twice, none skipped
     assert len(seen) == len(set(seen)) == 7
     assert set(seen) == existing
@@ -167,12 +173,7 @@ def test_community_pages_stably_while_new_listings_arrive(api_client):
     first = api_client.get(COMMUNITY, {"lat": DUBAI_MARINA[1], "lng": DUBAI_MARINA[0], "page_size": 3}).json()
     # a new listing right next to the reader arrives (it would sort first)
     ProductFactory(seller=seller, feed_type="community", location=at(DUBAI_MARINA))
-    seen = [r["id"] for r in first["results"]]
-    url = first["next"]
-    while url:
-        page = api_client.get(url).json()
-        seen += [r["id"] for r in page["results"]]
-        url = page["next"]
+    seen = read_on(api_client, first)
     assert len(seen) == len(set(seen)) == 7
     assert set(seen) == existing
 
