@@ -111,6 +111,7 @@ def prepare_database(base_url: str, listings: int) -> str:
     print(f"seed_demo --products {listings}: {time.monotonic() - started:.1f}s (tops up an existing database)")
     with psycopg.connect(url.replace("postgis://", "postgresql://"), autocommit=True) as conn:
         conn.execute("VACUUM ANALYZE catalog_product")
+        conn.execute("VACUUM ANALYZE accounts_user")
         count = conn.execute("SELECT count(*) FROM catalog_product").fetchone()[0]
     if count != listings:
         print(f"note: the database holds {count} listings (seed_demo only tops up)")
