@@ -1,7 +1,28 @@
-from django.contrib import admin
+from django.contrib import admin, messages
 from django.contrib.gis.admin import GISModelAdmin
+from django.db import models
+from django.db.models import QuerySet
+from django.http import HttpRequest
+from django.utils.translation import gettext_lazy as _
 
 from catalog.models import Product, ProductLike
+from catalog.services import product_mark_sold
+from soukloop.errors import Conflict
+
+
+class HiddenFilter(admin.SimpleListFilter):
+    title = _("visibility")
+    parameter_name = "hidden"
+
+    def lookups(self, request, model_admin):
+        return [("no", _("Visible")), ("yes", _("Hidden (deleted with history)"))]
+
+    def queryset(self, request, queryset):
+        if self.value() == "yes":
+            return queryset.filter(deleted_at__isnull=False)
+        if self.value() == "no":
+            return queryset.filter(deleted_at__isnull=True)
+        return queryset
 
 
 @admin.register(Product)
@@ -17,12 +38,30 @@ class ProductAdmin(GISModelAdmin):
         "neighborhood",
         "created_at",
     )
-    list_filter = ("category", "condition", "feed_type", "is_available", "created_at")
-    search_fields = ("title", "description", "seller__username", "neighborhood")
+    list_filter = ("category", "condition", "feed_type", "is_available", HiddenFilter, "neighborhood", "created_at")
+    search_fields = ("title", "description", "seller__username", "seller__email", "neighborhood", "building_name")
     list_select_related = ("seller",)
     raw_id_fields = ("seller",)
-    readonly_fields = ("view_count", "like_count", "created_at", "updated_at")
+    readonly_fields = ("view_count", "like_count", "hot_score", "sold_at", "deleted_at", "created_at", "updated_at")
+    exclude = ("search_vector",)
     date_hierarchy = "created_at"
+    list_per_page = 50
+    show_full_result_count = False  # no COUNT(*) over the whole catalogue on each page
+    # GISModelAdmin's OpenLayers map widget edits `location`; centred on Dubai.
+    gis_widget_kwargs = {"attrs": {"default_lat": 25.2048, "default_lon": 55.2708, "default_zoom": 11}}
+    actions = ["mark_sold"]
+    formfield_overrides = {models.URLField: {"assume_scheme": "https"}}
+
+    @admin.action(description=_("Mark selected listings sold"))
+    def mark_sold(self, request: HttpRequest, queryset: QuerySet[Product]) -> None:
+        sold = 0
+        for product in queryset.filter(is_available=True):
+            try:
+                product_mark_sold(product=product)
+                sold += 1
+            except Conflict:
+                continue
+        self.message_user(request, _("%(count)d listing(s) marked sold.") % {"count": sold}, messages.SUCCESS)
 
 
 @admin.register(ProductLike)

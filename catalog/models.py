@@ -4,7 +4,10 @@ import uuid
 
 from django.conf import settings
 from django.contrib.gis.db import models
+from django.contrib.postgres.search import SearchVectorField
 from django.db.models import Q
+from django.db.models.functions import Upper
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from soukloop.models import BaseModel
@@ -62,6 +65,12 @@ class Product(BaseModel):
     sold_at = models.DateTimeField(null=True, blank=True)
     # Deleting a listing that has conversations or transactions hides it instead.
     deleted_at = models.DateTimeField(null=True, blank=True)
+    # Discover rank (catalog.ranking): freshness in half-lives plus log2 of popularity.
+    # Independent of "now", so it can be stored, indexed and paginated with a keyset.
+    hot_score = models.FloatField(default=0.0, editable=False)
+    # Kept by a PostgreSQL trigger (migration 0002): title A, tags B, description C.
+    # Stays NULL on SpatiaLite, where `q` falls back to icontains.
+    search_vector = SearchVectorField(null=True, blank=True, editable=False)
 
     class Meta:
         ordering = ["-created_at", "-id"]
@@ -69,6 +78,20 @@ class Product(BaseModel):
             models.Index(fields=["category", "feed_type"], name="catalog_product_cat_feed_idx"),
             models.Index(fields=["is_available"], name="catalog_product_available_idx"),
             models.Index(fields=["feed_type", "is_available", "-created_at"], name="catalog_product_feed_new_idx"),
+            # The discover feed's keyset: WHERE visible discover ORDER BY hot_score DESC, id DESC.
+            models.Index(
+                fields=["-hot_score", "-id"],
+                condition=Q(feed_type="discover", is_available=True, deleted_at__isnull=True),
+                name="catalog_product_discover_idx",
+            ),
+            models.Index(fields=["seller", "-created_at"], name="catalog_product_seller_new_idx"),
+            # The community feed's first tiers: same neighbourhood / building, case-insensitive.
+            models.Index(
+                Upper("neighborhood"),
+                Upper("building_name"),
+                condition=Q(feed_type="community", is_available=True, deleted_at__isnull=True),
+                name="catalog_product_community_idx",
+            ),
         ]
         constraints = [
             models.CheckConstraint(condition=Q(price__gt=0), name="catalog_product_price_positive"),
@@ -85,6 +108,17 @@ class Product(BaseModel):
 
     def __str__(self) -> str:
         return self.title
+
+    def save(self, *args, **kwargs) -> None:
+        if self._state.adding and not self.hot_score:
+            # A new listing starts with its freshness alone (catalog.ranking).
+            from catalog.ranking import hot_score
+
+            self.created_at = self.created_at or timezone.now()
+            self.hot_score = hot_score(
+                created_at=self.created_at, like_count=self.like_count, view_count=self.view_count
+            )
+        super().save(*args, **kwargs)
 
 
 class ProductLike(models.Model):

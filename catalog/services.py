@@ -1,12 +1,128 @@
 from __future__ import annotations
 
 from datetime import datetime
+from decimal import Decimal
+from typing import Any
 
-from django.db import transaction
+from django.db import IntegrityError, transaction
+from django.db.models import F, ProtectedError
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
-from catalog.models import Product
-from soukloop.errors import Conflict
+from catalog import ranking
+from catalog.models import Product, ProductLike
+from soukloop.errors import Conflict, PermissionDenied
+from soukloop.geo import make_point
+
+# Fields an owner may change with PATCH (location comes in as latitude/longitude).
+EDITABLE_FIELDS = frozenset(
+    {
+        "title",
+        "description",
+        "price",
+        "original_price",
+        "category",
+        "condition",
+        "feed_type",
+        "neighborhood",
+        "building_name",
+        "image_urls",
+        "video_url",
+        "video_thumbnail_url",
+        "tags",
+    }
+)
+
+
+def _ensure_owner(*, product: Product, user: Any) -> None:
+    if product.seller_id != getattr(user, "pk", None):
+        raise PermissionDenied(_("Only the seller can change this listing."), code="not_product_owner")
+
+
+def ensure_can_sell(*, user: Any) -> None:
+    if not getattr(user, "can_sell", False):
+        raise PermissionDenied(_("Only sellers can list items."), code="seller_role_required")
+
+
+@transaction.atomic
+def product_create(
+    *,
+    seller: Any,
+    title: str,
+    price: Decimal,
+    category: str,
+    condition: str,
+    latitude: float,
+    longitude: float,
+    feed_type: str = "discover",
+    description: str = "",
+    original_price: Decimal | None = None,
+    neighborhood: str = "",
+    building_name: str = "",
+    image_urls: list[str] | None = None,
+    video_url: str = "",
+    video_thumbnail_url: str = "",
+    tags: list[str] | None = None,
+) -> Product:
+    ensure_can_sell(user=seller)
+    product = Product(
+        seller=seller,
+        title=title,
+        description=description,
+        price=price,
+        original_price=original_price,
+        category=category,
+        condition=condition,
+        feed_type=feed_type,
+        location=make_point(latitude=latitude, longitude=longitude),
+        neighborhood=neighborhood or seller.neighborhood or "",
+        building_name=building_name or (seller.building_name if not neighborhood else "") or "",
+        image_urls=list(image_urls or []),
+        video_url=video_url,
+        video_thumbnail_url=video_thumbnail_url,
+        tags=list(tags or []),
+    )
+    product.save(force_insert=True)
+    return product
+
+
+@transaction.atomic
+def product_update(*, product: Product, user: Any, data: dict[str, Any]) -> Product:
+    """Owner-only change. Rows are locked so a concurrent sale cannot be overwritten."""
+    _ensure_owner(product=product, user=user)
+    locked = Product.objects.select_for_update().get(pk=product.pk)
+    if not locked.is_available:
+        raise Conflict(_("A sold listing cannot be changed."), code="product_sold")
+    fields = []
+    for name, value in data.items():
+        if name in EDITABLE_FIELDS:
+            setattr(locked, name, value)
+            fields.append(name)
+    if "latitude" in data and "longitude" in data:
+        locked.location = make_point(latitude=data["latitude"], longitude=data["longitude"])
+        fields.append("location")
+    if fields:
+        locked.save(update_fields=[*fields, "updated_at"])
+    return locked
+
+
+@transaction.atomic
+def product_delete(*, product: Product, user: Any) -> bool:
+    """Delete a listing; one with conversations or transactions is hidden instead, so chat
+    and payment history keep their item. Returns True when the row was really deleted."""
+    _ensure_owner(product=product, user=user)
+    has_history = product.conversations.exists() or product.transactions.exists()
+    if not has_history:
+        try:
+            with transaction.atomic():
+                product.delete()
+            return True
+        except ProtectedError:
+            pass  # another app protects it (e.g. an offer): hide instead
+    Product.objects.filter(pk=product.pk, deleted_at__isnull=True).update(
+        deleted_at=timezone.now(), updated_at=timezone.now()
+    )
+    return False
 
 
 @transaction.atomic
@@ -17,6 +133,48 @@ def product_mark_sold(*, product: Product, sold_at: datetime | None = None) -> P
         is_available=False, sold_at=sold_at, updated_at=timezone.now()
     )
     if not updated:
-        raise Conflict("This item has already been sold.", code="product_sold")
+        raise Conflict(_("This item has already been sold."), code="product_sold")
     product.refresh_from_db(fields=["is_available", "sold_at", "updated_at"])
     return product
+
+
+def product_mark_sold_by_owner(*, product: Product, user: Any) -> Product:
+    _ensure_owner(product=product, user=user)
+    return product_mark_sold(product=product)
+
+
+@transaction.atomic
+def product_like(*, product: Product, user: Any) -> bool:
+    """Idempotent; returns True if this call added the like. The unique constraint settles
+    races: the loser's insert fails and the counter is not bumped twice."""
+    try:
+        with transaction.atomic():
+            ProductLike.objects.create(product=product, user=user)
+    except IntegrityError:
+        return False
+    Product.objects.filter(pk=product.pk).update(
+        like_count=F("like_count") + 1,
+        hot_score=ranking.hot_score_expression(created_at=product.created_at, like_delta=1),
+    )
+    return True
+
+
+@transaction.atomic
+def product_unlike(*, product: Product, user: Any) -> bool:
+    deleted, _detail = ProductLike.objects.filter(product=product, user=user).delete()
+    if not deleted:
+        return False
+    Product.objects.filter(pk=product.pk, like_count__gt=0).update(
+        like_count=F("like_count") - 1,
+        hot_score=ranking.hot_score_expression(created_at=product.created_at, like_delta=-1),
+    )
+    return True
+
+
+def product_register_view(*, product: Product) -> None:
+    """One detail GET, one view: a single UPDATE with F(), so concurrent reads never lose one."""
+    Product.objects.filter(pk=product.pk).update(
+        view_count=F("view_count") + 1,
+        hot_score=ranking.hot_score_expression(created_at=product.created_at, view_delta=1),
+    )
+    product.view_count += 1

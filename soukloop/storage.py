@@ -27,7 +27,9 @@ def media_base_url() -> str:
     """The absolute URL prefix under which public media is served."""
     from django.conf import settings
 
-    base = public_storage().url("")
+    # Some backends (S3 without a custom domain) refuse url(""): ask for a name and cut it off.
+    probe = "x"
+    base = public_storage().url(probe)[: -len(probe)]
     if base.startswith("/"):
         base = settings.PUBLIC_BASE_URL.rstrip("/") + base
     return base

@@ -1,0 +1,229 @@
+"""Catalog benchmark: the listing endpoints against the /healthz floor, on PostGIS.
+
+    .venv/bin/python bench/catalog.py [--listings 100000] [--requests 200] [--concurrency 8]
+
+Creates (once) a PostGIS database per size (``<BENCH_DATABASE_URL>_<listings>``), migrates it,
+loads ``--listings`` demo listings with ``seed_demo``, starts gunicorn on 127.0.0.1:8102
+(DEBUG off, throttles out of the way), then for nearby search, community feed, discover feed,
+``q`` search and ``/healthz`` prints p50/p95 latency over ``--requests`` sequential requests
+and requests/s with ``--concurrency`` clients, each also as a ratio to ``/healthz``. It also
+prints the plan of the nearby query, to show the GiST index at work.
+"""
+
+from __future__ import annotations
+
+import argparse
+import http.client
+import os
+import random
+import statistics
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+from urllib.parse import urlencode, urlparse
+
+ROOT = Path(__file__).resolve().parent.parent
+PYTHON = sys.executable
+HOST, PORT = "127.0.0.1", 8102
+
+# (latitude, longitude) of places people search from.
+POINTS = [
+    (25.0805, 55.1403),  # Dubai Marina
+    (25.0693, 55.1450),  # JLT
+    (25.1972, 55.2744),  # Downtown
+    (25.1850, 55.2650),  # Business Bay
+    (25.0600, 55.2090),  # JVC
+    (25.1130, 55.2000),  # Al Barsha
+    (25.2697, 55.3247),  # Deira
+    (25.2200, 55.4200),  # Mirdif
+]
+QUERIES = ["yeezy", "iphone", "yezy", "sofa", "jordan", "lego", "perfume", "macbook", "rug", "pokemon"]
+
+
+def endpoints() -> dict[str, callable]:
+    rng = random.Random(7)
+
+    def nearby() -> str:
+        lat, lng = rng.choice(POINTS)
+        return "/api/v1/products/?" + urlencode({"lat": lat, "lng": lng, "radius_km": 5, "ordering": "distance"})
+
+    def community() -> str:
+        lat, lng = rng.choice(POINTS)
+        return "/api/v1/feeds/community/?" + urlencode({"lat": lat, "lng": lng})
+
+    def discover() -> str:
+        return "/api/v1/feeds/discover/"
+
+    def search() -> str:
+        return "/api/v1/products/?" + urlencode({"q": rng.choice(QUERIES)})
+
+    def healthz() -> str:
+        return "/healthz"
+
+    return {"nearby": nearby, "community": community, "discover": discover, "q": search, "healthz": healthz}
+
+
+def bench_env(database_url: str) -> dict[str, str]:
+    from cryptography.fernet import Fernet
+
+    env = dict(os.environ)
+    env.update(
+        DATABASE_URL=database_url,
+        REDIS_URL=os.environ.get("REDIS_URL", "redis://127.0.0.1:6379/0"),
+        CACHE_KEY_PREFIX="catalog_bench",
+        DEBUG="false",
+        SECRET_KEY="bench-only-secret-key-" + "x" * 40,
+        FIELD_ENCRYPTION_KEYS=Fernet.generate_key().decode(),
+        SECURE_SSL_REDIRECT="false",
+        ALLOWED_HOSTS="127.0.0.1,localhost",
+        THROTTLE_ANON="100000000/min",
+        THROTTLE_USER="100000000/min",
+        LOG_LEVEL="WARNING",
+        GUNICORN_BIND=f"{HOST}:{PORT}",
+        GUNICORN_ACCESSLOG="/dev/null",
+        GUNICORN_WORKERS=os.environ.get("GUNICORN_WORKERS", "4"),
+    )
+    return env
+
+
+def prepare_database(base_url: str, listings: int) -> str:
+    import psycopg
+
+    parsed = urlparse(base_url)
+    name = f"{parsed.path.lstrip('/')}_{listings}"
+    admin = f"postgresql://{parsed.netloc}/postgres"
+    with psycopg.connect(admin, autocommit=True) as conn:
+        exists = conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", [name]).fetchone()
+        if not exists:
+            conn.execute(f'CREATE DATABASE "{name}"')
+    with psycopg.connect(f"postgresql://{parsed.netloc}/{name}", autocommit=True) as conn:
+        conn.execute("CREATE EXTENSION IF NOT EXISTS postgis")
+        conn.execute("CREATE EXTENSION IF NOT EXISTS pg_trgm")
+    url = parsed._replace(path=f"/{name}").geturl()
+    env = bench_env(url)
+    subprocess.run([PYTHON, "manage.py", "migrate", "--noinput", "-v", "0"], cwd=ROOT, env=env, check=True)
+    started = time.monotonic()
+    subprocess.run(
+        [PYTHON, "manage.py", "seed_demo", "--products", str(listings), "--users", "400"], cwd=ROOT, env=env, check=True
+    )
+    print(f"seed_demo --products {listings}: {time.monotonic() - started:.1f}s (tops up an existing database)")
+    with psycopg.connect(url.replace("postgis://", "postgresql://"), autocommit=True) as conn:
+        conn.execute("VACUUM ANALYZE catalog_product")
+        conn.execute("VACUUM ANALYZE accounts_user")
+        count = conn.execute("SELECT count(*) FROM catalog_product").fetchone()[0]
+    if count != listings:
+        print(f"note: the database holds {count} listings (seed_demo only tops up)")
+    return url
+
+
+def explain_nearby(url: str) -> None:
+    env = bench_env(url)
+    code = (
+        "from catalog import selectors;from soukloop.geo import make_point;from django.db import connection;"
+        "qs=selectors.products_search(selectors.products_for_list(),point=make_point(latitude=25.0805,"
+        "longitude=55.1403),radius_km=5,ordering='distance')[:20];sql,p=qs.query.sql_with_params();"
+        "c=connection.cursor();c.execute('EXPLAIN (ANALYZE, COSTS OFF) '+sql,p);"
+        "print(chr(10).join('    '+r[0] for r in c.fetchall()))"
+    )
+    print("EXPLAIN ANALYZE nearby search (Marina, 5 km, ordering=distance):")
+    subprocess.run([PYTHON, "manage.py", "shell", "-c", code], cwd=ROOT, env=env, check=True)
+
+
+def get(conn: http.client.HTTPConnection, path: str) -> float:
+    started = time.perf_counter()
+    conn.request("GET", path, headers={"Accept": "application/json"})
+    response = conn.getresponse()
+    response.read()
+    elapsed = time.perf_counter() - started
+    if response.status != 200:
+        raise RuntimeError(f"GET {path} -> {response.status}")
+    return elapsed
+
+
+def latency(make_path, requests: int) -> list[float]:
+    conn = http.client.HTTPConnection(HOST, PORT, timeout=30)
+    for _ in range(10):  # warm up every worker's connection and caches
+        get(conn, make_path())
+    samples = [get(conn, make_path()) for _ in range(requests)]
+    conn.close()
+    return samples
+
+
+def throughput(make_path, requests: int, concurrency: int) -> float:
+    paths = [make_path() for _ in range(requests)]
+    lock = threading.Lock()
+
+    def worker() -> None:
+        conn = http.client.HTTPConnection(HOST, PORT, timeout=30)
+        while True:
+            with lock:
+                if not paths:
+                    break
+                path = paths.pop()
+            get(conn, path)
+        conn.close()
+
+    threads = [threading.Thread(target=worker) for _ in range(concurrency)]
+    started = time.perf_counter()
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    return requests / (time.perf_counter() - started)
+
+
+def wait_for_server(timeout: float = 30) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            get(http.client.HTTPConnection(HOST, PORT, timeout=2), "/healthz")
+            return
+        except (OSError, RuntimeError, http.client.HTTPException):
+            time.sleep(0.2)
+    raise RuntimeError("gunicorn did not come up")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--listings", type=int, default=100_000)
+    parser.add_argument("--requests", type=int, default=200)
+    parser.add_argument("--concurrency", type=int, default=8)
+    parser.add_argument(
+        "--database-url",
+        default=os.environ.get("BENCH_DATABASE_URL", "postgis://postgres@127.0.0.1:5432/soukloop_catalog_bench"),
+    )
+    args = parser.parse_args()
+
+    url = prepare_database(args.database_url, args.listings)
+    explain_nearby(url)
+    server = subprocess.Popen(
+        [str(Path(PYTHON).parent / "gunicorn"), "-c", "deploy/gunicorn.conf.py", "soukloop.wsgi:application"],
+        cwd=ROOT,
+        env=bench_env(url),
+    )
+    try:
+        wait_for_server()
+        results: dict[str, tuple[float, float, float]] = {}
+        for name, make_path in endpoints().items():
+            samples = latency(make_path, args.requests)
+            p50 = statistics.median(samples) * 1000
+            p95 = statistics.quantiles(samples, n=20)[18] * 1000
+            rps = throughput(make_path, max(args.requests, 400), args.concurrency)
+            results[name] = (p50, p95, rps)
+        floor_p50, _floor_p95, floor_rps = results["healthz"]
+        print(
+            f"\n{args.listings:,} listings on PostGIS; {args.requests} sequential requests each, "
+            f"then {args.concurrency} concurrent clients; gunicorn {bench_env(url)['GUNICORN_WORKERS']} sync workers"
+        )
+        print(f"{'endpoint':<10} {'p50 ms':>8} {'p95 ms':>8} {'req/s':>8} {'p50/healthz':>12} {'req/s vs healthz':>17}")
+        for name, (p50, p95, rps) in results.items():
+            print(f"{name:<10} {p50:8.2f} {p95:8.2f} {rps:8.0f} {p50 / floor_p50:11.2f}x {rps / floor_rps:16.0%}")
+    finally:
+        server.terminate()
+        server.wait(timeout=30)
+
+
+if __name__ == "__main__":
+    main()

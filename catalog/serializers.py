@@ -1,0 +1,262 @@
+"""Input validation and output shapes for listings.
+
+List endpoints are the hot path: ``ProductListSerializer`` declares its fields for the
+OpenAPI schema but renders each row with one plain dict build from precomputed attributes
+(coordinates and distance come from the database), with no per-row queries.
+"""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from typing import Any
+
+from django.conf import settings
+from django.utils.translation import gettext_lazy as _
+from rest_framework import serializers
+
+from catalog.models import Category, Condition, FeedType, Product
+from soukloop.geo import point_to_dict
+from soukloop.storage import is_own_media_url
+
+MAX_IMAGES = 10
+MAX_TAGS = 10
+MAX_TAG_LENGTH = 30
+
+
+class LocationSerializer(serializers.Serializer):
+    latitude = serializers.FloatField()
+    longitude = serializers.FloatField()
+
+
+class SellerSummarySerializer(serializers.Serializer):
+    id = serializers.UUIDField()
+    username = serializers.CharField()
+    full_name = serializers.CharField()
+    avatar_url = serializers.CharField()
+    is_verified = serializers.BooleanField()
+    verification_status = serializers.CharField()
+
+
+def _money(value: Decimal | None) -> str | None:
+    return None if value is None else f"{value:.2f}"
+
+
+def _dt(value: Any) -> str | None:
+    return None if value is None else serializers.DateTimeField().to_representation(value)
+
+
+def _seller(seller: Any) -> dict[str, Any]:
+    return {
+        "id": str(seller.pk),
+        "username": seller.username,
+        "full_name": seller.full_name,
+        "avatar_url": seller.avatar_url,
+        "is_verified": seller.is_verified,
+        "verification_status": seller.verification_status,
+    }
+
+
+class ProductListSerializer(serializers.Serializer):
+    """One listing in a list (read-only, lean)."""
+
+    id = serializers.UUIDField(read_only=True)
+    title = serializers.CharField(read_only=True)
+    price = serializers.DecimalField(max_digits=12, decimal_places=2, read_only=True)
+    original_price = serializers.DecimalField(max_digits=12, decimal_places=2, read_only=True, allow_null=True)
+    currency = serializers.CharField(read_only=True)
+    category = serializers.ChoiceField(choices=Category.choices, read_only=True)
+    condition = serializers.ChoiceField(choices=Condition.choices, read_only=True)
+    feed_type = serializers.ChoiceField(choices=FeedType.choices, read_only=True)
+    location = LocationSerializer(read_only=True, allow_null=True)
+    neighborhood = serializers.CharField(read_only=True)
+    building_name = serializers.CharField(read_only=True)
+    image_urls = serializers.ListField(child=serializers.URLField(), read_only=True)
+    video_url = serializers.CharField(read_only=True)
+    tags = serializers.ListField(child=serializers.CharField(), read_only=True)
+    is_available = serializers.BooleanField(read_only=True)
+    sold_at = serializers.DateTimeField(read_only=True, allow_null=True)
+    view_count = serializers.IntegerField(read_only=True)
+    like_count = serializers.IntegerField(read_only=True)
+    is_liked = serializers.BooleanField(read_only=True)
+    distance_km = serializers.FloatField(read_only=True, allow_null=True, required=False)
+    seller = SellerSummarySerializer(read_only=True)
+    created_at = serializers.DateTimeField(read_only=True)
+    updated_at = serializers.DateTimeField(read_only=True)
+
+    def to_representation(self, instance: Product) -> dict[str, Any]:
+        lat = getattr(instance, "lat", None)
+        if lat is not None:
+            location = {"latitude": round(lat, 6), "longitude": round(instance.lng, 6)}
+        elif "location" in instance.__dict__:
+            location = point_to_dict(instance.location)
+        else:
+            location = None
+        distance = getattr(instance, "distance", None)
+        return {
+            "id": str(instance.pk),
+            "title": instance.title,
+            "price": _money(instance.price),
+            "original_price": _money(instance.original_price),
+            "currency": instance.currency,
+            "category": instance.category,
+            "condition": instance.condition,
+            "feed_type": instance.feed_type,
+            "location": location,
+            "neighborhood": instance.neighborhood,
+            "building_name": instance.building_name,
+            "image_urls": instance.image_urls,
+            "video_url": instance.video_url,
+            "tags": instance.tags,
+            "is_available": instance.is_available,
+            "sold_at": _dt(instance.sold_at),
+            "view_count": instance.view_count,
+            "like_count": instance.like_count,
+            "is_liked": bool(getattr(instance, "is_liked", False)),
+            "distance_km": None if distance is None else round(distance.km, 3),
+            "seller": _seller(instance.seller),
+            "created_at": _dt(instance.created_at),
+            "updated_at": _dt(instance.updated_at),
+        }
+
+
+class ProductDetailSerializer(ProductListSerializer):
+    description = serializers.CharField(read_only=True)
+    video_thumbnail_url = serializers.CharField(read_only=True)
+
+    def to_representation(self, instance: Product) -> dict[str, Any]:
+        data = super().to_representation(instance)
+        data["description"] = instance.description
+        data["video_thumbnail_url"] = instance.video_thumbnail_url
+        return data
+
+
+class ProductSummarySerializer(serializers.Serializer):
+    """The listing as other apps embed it (chats, offers, transactions, streams)."""
+
+    id = serializers.UUIDField(read_only=True)
+    title = serializers.CharField(read_only=True)
+    price = serializers.DecimalField(max_digits=12, decimal_places=2, read_only=True)
+    currency = serializers.CharField(read_only=True)
+    image_url = serializers.CharField(read_only=True, allow_null=True)
+    is_available = serializers.BooleanField(read_only=True)
+
+    def to_representation(self, instance: Product) -> dict[str, Any]:
+        images = instance.image_urls or []
+        return {
+            "id": str(instance.pk),
+            "title": instance.title,
+            "price": _money(instance.price),
+            "currency": instance.currency,
+            "image_url": images[0] if images else None,
+            "is_available": instance.is_available,
+        }
+
+
+def _own_media(url: str) -> str:
+    if not is_own_media_url(url):
+        raise serializers.ValidationError(
+            _("Upload the file with POST /api/v1/media/ and use the URL it returns."), code="foreign_media_url"
+        )
+    return url
+
+
+class ProductWriteSerializer(serializers.Serializer):
+    """Create (all required fields) and PATCH (partial) input."""
+
+    title = serializers.CharField(min_length=1, max_length=100, trim_whitespace=True)
+    description = serializers.CharField(max_length=5000, required=False, allow_blank=True, default="")
+    price = serializers.DecimalField(
+        max_digits=9, decimal_places=2, min_value=Decimal("0.01"), max_value=Decimal("1000000.00")
+    )
+    original_price = serializers.DecimalField(
+        max_digits=9,
+        decimal_places=2,
+        min_value=Decimal("0.01"),
+        max_value=Decimal("1000000.00"),
+        required=False,
+        allow_null=True,
+    )
+    category = serializers.ChoiceField(choices=Category.choices)
+    condition = serializers.ChoiceField(choices=Condition.choices)
+    feed_type = serializers.ChoiceField(choices=FeedType.choices, default=FeedType.DISCOVER)
+    latitude = serializers.FloatField(min_value=-90, max_value=90)
+    longitude = serializers.FloatField(min_value=-180, max_value=180)
+    neighborhood = serializers.CharField(max_length=100, required=False, allow_blank=True, default="")
+    building_name = serializers.CharField(max_length=100, required=False, allow_blank=True, default="")
+    image_urls = serializers.ListField(
+        child=serializers.URLField(max_length=500), max_length=MAX_IMAGES, required=False, default=list
+    )
+    video_url = serializers.URLField(max_length=500, required=False, allow_blank=True, default="")
+    video_thumbnail_url = serializers.URLField(max_length=500, required=False, allow_blank=True, default="")
+    tags = serializers.ListField(
+        child=serializers.CharField(min_length=1, max_length=MAX_TAG_LENGTH, trim_whitespace=True),
+        max_length=MAX_TAGS,
+        required=False,
+        default=list,
+    )
+
+    def validate_image_urls(self, value: list[str]) -> list[str]:
+        return [_own_media(url) for url in value]
+
+    def validate_video_url(self, value: str) -> str:
+        return _own_media(value) if value else value
+
+    def validate_video_thumbnail_url(self, value: str) -> str:
+        return _own_media(value) if value else value
+
+    def validate_tags(self, value: list[str]) -> list[str]:
+        seen: dict[str, str] = {}
+        for tag in value:
+            seen.setdefault(tag.lower(), tag)
+        return list(seen.values())
+
+    def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
+        instance: Product | None = self.instance
+        price = attrs.get("price", instance.price if instance else None)
+        original = attrs.get("original_price", instance.original_price if instance else None)
+        if original is not None and price is not None and original < price:
+            raise serializers.ValidationError(
+                {"original_price": _("The original price cannot be lower than the price.")},
+                code="original_price_below_price",
+            )
+        if self.partial and ("latitude" in attrs) != ("longitude" in attrs):
+            missing = "longitude" if "latitude" in attrs else "latitude"
+            raise serializers.ValidationError({missing: _("Send latitude and longitude together.")}, code="required")
+        return attrs
+
+
+class CategorySerializer(serializers.Serializer):
+    key = serializers.CharField()
+    label = serializers.CharField()
+
+
+class MediaUploadSerializer(serializers.Serializer):
+    file = serializers.FileField(allow_empty_file=False)
+
+
+class MediaSerializer(serializers.Serializer):
+    url = serializers.CharField()
+    content_type = serializers.CharField()
+    size = serializers.IntegerField()
+
+
+class ProductSearchSerializer(serializers.Serializer):
+    """Query parameters shared by the products list and the feeds (geo part)."""
+
+    lat = serializers.FloatField(required=False, min_value=-90, max_value=90)
+    lng = serializers.FloatField(required=False, min_value=-180, max_value=180)
+    radius_km = serializers.FloatField(required=False, min_value=0.01)
+
+    def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
+        if ("lat" in attrs) != ("lng" in attrs):
+            missing = "lng" if "lat" in attrs else "lat"
+            raise serializers.ValidationError({missing: _("Send lat and lng together.")}, code="required")
+        if "radius_km" in attrs:
+            attrs["radius_km"] = min(attrs["radius_km"], float(settings.MAX_SEARCH_RADIUS_KM))
+        return attrs
+
+
+class CommunityPageSerializer(serializers.Serializer):
+    next = serializers.URLField(allow_null=True)
+    previous = serializers.URLField(allow_null=True)
+    results = ProductListSerializer(many=True)
