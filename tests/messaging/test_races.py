@@ -3,41 +3,17 @@ SpatiaLite: SQLite ignores SELECT ... FOR UPDATE)."""
 
 from __future__ import annotations
 
-import threading
-from collections.abc import Callable
 from decimal import Decimal
 
 import pytest
-from django.db import connection
 
 from messaging.models import Conversation, Message, Offer, OfferStatus
 from messaging.services import conversation_open, message_send, offer_accept, offer_create
 from soukloop.errors import DomainError
+from tests.concurrency import run_together
 from tests.factories import ProductFactory, SellerFactory, UserFactory
 
 pytestmark = [pytest.mark.postgres, pytest.mark.django_db(transaction=True)]
-
-
-def run_together(fns: list[Callable[[], object]]) -> list[object]:
-    """Start every fn at the same moment on its own thread (own DB connection)."""
-    barrier = threading.Barrier(len(fns))
-    results: list[object] = [None] * len(fns)
-
-    def worker(i: int, fn: Callable[[], object]) -> None:
-        try:
-            barrier.wait()
-            results[i] = fn()
-        except Exception as exc:  # the outcome under test, e.g. Conflict
-            results[i] = exc
-        finally:
-            connection.close()
-
-    threads = [threading.Thread(target=worker, args=(i, fn)) for i, fn in enumerate(fns)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join(timeout=60)
-    return results
 
 
 def test_two_devices_accepting_two_offers_at_once_accept_exactly_one():

@@ -2,39 +2,19 @@
 
 from __future__ import annotations
 
-import threading
 from urllib.parse import urlencode
 
 import pytest
-from django.db import connection
 from rest_framework.test import APIClient
 from rest_framework_simplejwt.tokens import AccessToken
 
 from streams.models import StreamProduct, StreamStatus
 from streams.viewers import ViewerCounts, get_viewer_counter, uses_redis
+from tests.concurrency import run_together
 from tests.factories import ProductFactory, UserFactory
 from tests.streams.factories import HostFactory, StreamFactory
 
 pytestmark = [pytest.mark.postgres, pytest.mark.django_db(transaction=True)]
-
-
-def _in_threads(calls):
-    barrier = threading.Barrier(len(calls))
-    results = [None] * len(calls)
-
-    def run(i, call):
-        try:
-            barrier.wait()
-            results[i] = call()
-        finally:
-            connection.close()
-
-    threads = [threading.Thread(target=run, args=(i, call)) for i, call in enumerate(calls)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
-    return results
 
 
 def _client(user) -> APIClient:
@@ -55,7 +35,7 @@ def test_concurrent_pins_leave_exactly_one_pinned():
             _client(host).post(url, {"product_id": str(product.pk), "x": 0.5, "y": 0.5, "pinned": True}).status_code
         )
 
-    statuses = _in_threads([pin(p) for p in products])
+    statuses = run_together([pin(p) for p in products])
     # then every request succeeded and exactly one tag is pinned
     assert statuses == [201] * 6
     assert StreamProduct.objects.filter(stream=stream).count() == 6
@@ -86,7 +66,7 @@ def test_end_racing_publish_never_resurrects_an_ended_stream():
             return _client(host).post(f"/api/v1/streams/{stream.pk}/end/").status_code
 
         # when both land at once
-        statuses = _in_threads([lambda key=key: _publish(key), end, lambda key=key: _publish(key)])
+        statuses = run_together([lambda key=key: _publish(key), end, lambda key=key: _publish(key)])
         # then the end wins whatever the order: publishes after it are refused, not reviving it
         assert statuses[1] == 200
         assert set(statuses[::2]) <= {200, 403}
@@ -102,7 +82,7 @@ def test_concurrent_joins_lose_no_viewer():
     stream = StreamFactory(user=host, status=StreamStatus.LIVE)
     viewers = [UserFactory() for _ in range(16)]
     url = f"/api/v1/streams/{stream.pk}/join/"
-    results = _in_threads([lambda v=v: _client(v).post(url).json() for v in viewers])
+    results = run_together([lambda v=v: _client(v).post(url).json() for v in viewers])
     # then every join counted, and the last answer saw all of them
     assert max(r["viewer_count"] for r in results) == 16
     assert get_viewer_counter().counts(stream_id=str(stream.pk)) == ViewerCounts(viewer_count=16, total_views=16)

@@ -4,14 +4,13 @@ person submitting twice, one Emirates ID sent from two accounts. One outcome sta
 from __future__ import annotations
 
 import datetime
-import threading
 from collections.abc import Callable
 
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
-from django.db import connection
 
 from soukloop.errors import Conflict
+from tests.concurrency import run_together
 from tests.factories import UserFactory
 from tests.verification.conftest import PDF_BYTES, image_bytes
 from tests.verification.factories import VerificationFactory, valid_emirates_id
@@ -21,29 +20,17 @@ from verification.services import Document
 
 
 def run_at_once(calls: list[Callable[[], object]]) -> list[str]:
-    """Start every call in its own thread at the same instant; each outcome is "done", the
-    Conflict code, or the repr of anything else (so a crash shows in the assertion)."""
-    barrier = threading.Barrier(len(calls))
-    outcomes: list[str] = [""] * len(calls)
+    """Each outcome is "done", the Conflict code, or the repr of anything else (so a crash
+    shows in the assertion)."""
 
-    def run(index: int, call: Callable[[], object]) -> None:
-        try:
-            barrier.wait(timeout=10)
-            call()
-            outcomes[index] = "done"
-        except Conflict as exc:
-            outcomes[index] = exc.code
-        except Exception as exc:
-            outcomes[index] = repr(exc)
-        finally:
-            connection.close()
+    def outcome(result: object) -> str:
+        if isinstance(result, Conflict):
+            return result.code
+        if isinstance(result, Exception):
+            return repr(result)
+        return "done"
 
-    threads = [threading.Thread(target=run, args=(i, call)) for i, call in enumerate(calls)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=30)
-    return outcomes
+    return [outcome(result) for result in run_together(calls)]
 
 
 def id_photos() -> dict[str, Document]:
