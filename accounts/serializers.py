@@ -10,7 +10,7 @@ import datetime
 
 from django.contrib.auth.validators import UnicodeUsernameValidator
 from django.utils.translation import gettext_lazy as _
-from drf_spectacular.utils import extend_schema_field
+from drf_spectacular.utils import extend_schema_field, extend_schema_serializer
 from rest_framework import serializers
 
 from accounts.models import User
@@ -19,6 +19,7 @@ from soukloop.geo import point_to_dict
 from soukloop.storage import is_own_media_url
 
 
+@extend_schema_serializer(component_name="UserLocation")
 class LocationSerializer(serializers.Serializer):
     latitude = serializers.FloatField()
     longitude = serializers.FloatField()

@@ -15,8 +15,10 @@ from tests.verification.conftest import image_bytes
 from tests.verification.factories import valid_emirates_id
 from verification.models import DOCUMENT_FIELDS, Verification
 
-PRIVATE_BUCKET = "soukloop-private-test"
-PUBLIC_BUCKET = "soukloop-media-test"
+# moto keeps its buckets per process, across servers: names of our own, so another test's
+# objects can never be mistaken for ours.
+PRIVATE_BUCKET = "soukloop-verification-private-test"
+PUBLIC_BUCKET = "soukloop-verification-media-test"
 CREDENTIALS = {"access_key": "testing", "secret_key": "testing", "region_name": "us-east-1"}
 
 
