@@ -42,6 +42,39 @@ ZERO = timedelta(0)
 # What a list row needs: no description, no search vector, no GEOS point (lat/lng come as floats).
 LIST_DEFER = ("description", "search_vector", "location", "video_thumbnail_url", "deleted_at")
 
+# The columns and annotations a list row is built from (``QuerySet.values(*LIST_VALUES)``):
+# no model instances, no GEOS points, one dict build per row.
+LIST_VALUES = (
+    "id",
+    "title",
+    "price",
+    "original_price",
+    "currency",
+    "category",
+    "condition",
+    "feed_type",
+    "lat",
+    "lng",
+    "neighborhood",
+    "building_name",
+    "image_urls",
+    "video_url",
+    "tags",
+    "is_available",
+    "sold_at",
+    "view_count",
+    "like_count",
+    "is_liked",
+    "created_at",
+    "updated_at",
+    "seller_id",
+    "seller__username",
+    "seller__full_name",
+    "seller__avatar_url",
+    "seller__is_verified",
+    "seller__verification_status",
+)
+
 
 class PointX(Func):
     """Longitude of a point column as a float, computed by the database (no GEOS per row)."""
@@ -90,6 +123,13 @@ def products_for_list(*, user: Any = None, include_sold: bool = False) -> QueryS
         .annotate(lng=PointX("location"), lat=PointY("location"))
     )
     return with_is_liked(qs, user=user)
+
+
+def list_values(qs: QuerySet[Product], *extra: str) -> QuerySet[Product]:
+    """``qs`` as ``LIST_VALUES`` dicts (plus ``distance`` when it was computed, and ``extra``)."""
+    if "distance" in qs.query.annotations:
+        extra = ("distance", *extra)
+    return qs.values(*LIST_VALUES, *extra)
 
 
 def with_is_liked(qs: QuerySet[Product], *, user: Any) -> QuerySet[Product]:
@@ -227,7 +267,7 @@ def community_feed_page(
     category: str | None = None,
     after: tuple[int, float, str] | None = None,
     limit: int = 20,
-) -> list[Product]:
+) -> list[dict[str, Any]]:
     """Community listings within the community radius: same building (tier 0), then same
     neighbourhood (tier 1), then the rest (tier 2), each nearest first.
 
@@ -252,7 +292,7 @@ def community_feed_page(
         2: ~same_hood if neighborhood else Q(),
     }
     base = base.annotate(neighborhood_upper=Upper("neighborhood"), building_upper=Upper("building_name"))
-    rows: list[Product] = []
+    rows: list[dict[str, Any]] = []
     for tier in COMMUNITY_TIERS:
         condition = tier_filters[tier]
         if condition is None or (after is not None and tier < after[0]):
@@ -268,16 +308,19 @@ def community_feed_page(
     return rows
 
 
-def _nearest_first(qs: QuerySet[Product], count: int) -> list[Product]:
+COMMUNITY_VALUES = (*LIST_VALUES, "distance", "knn_metres", "community_tier")
+
+
+def _nearest_first(qs: QuerySet[Product], count: int) -> list[dict[str, Any]]:
     """``count`` rows ordered by (distance, id). On PostGIS the candidates come from a KNN walk
     of the GiST index (the planner would otherwise sort every row in the radius to honour
     the id tie-break); the page is then ordered exactly. Only a run of more than ``slack``
     listings at the very same distance could be cut short."""
     if not is_postgis():
-        return list(qs.order_by("knn_metres", "id")[:count])
+        return list(qs.order_by("knn_metres", "id").values(*COMMUNITY_VALUES)[:count])
     slack = count * 3 + 50
     nearest = qs.order_by("knn_metres").values("pk")[:slack]
-    return list(qs.filter(pk__in=Subquery(nearest)).order_by("knn_metres", "id")[:count])
+    return list(qs.filter(pk__in=Subquery(nearest)).order_by("knn_metres", "id").values(*COMMUNITY_VALUES)[:count])
 
 
 def product_detail(*, product_id: Any, user: Any = None) -> Product | None:
