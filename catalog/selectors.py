@@ -7,6 +7,7 @@ plus trigram word similarity; on SpatiaLite, plain distance ordering and ``icont
 
 from __future__ import annotations
 
+import functools
 from datetime import timedelta
 from typing import Any
 
@@ -125,6 +126,24 @@ def products_for_list(*, user: Any = None, include_sold: bool = False) -> QueryS
     return with_is_liked(qs, user=user)
 
 
+@functools.cache
+def _rows_base(*, anonymous: bool) -> QuerySet[Product]:
+    # Built once per process: the ORM's expression setup is a good part of a list request's
+    # cost. Never evaluated itself (``product_rows`` hands out clones).
+    qs = products_visible().annotate(lng=PointX("location"), lat=PointY("location"))
+    return with_is_liked(qs, user=None) if anonymous else qs
+
+
+def product_rows(*, user: Any = None, include_sold: bool = False) -> QuerySet[Product]:
+    """The base of the list endpoints, meant for ``list_values``: no model instances, so no
+    ``select_related`` or deferred columns to set up (``values`` joins the seller)."""
+    signed_in = user is not None and getattr(user, "is_authenticated", False)
+    qs = _rows_base(anonymous=not signed_in).all()
+    if not include_sold:
+        qs = qs.filter(is_available=True)
+    return with_is_liked(qs, user=user) if signed_in else qs
+
+
 def list_values(qs: QuerySet[Product], *extra: str) -> QuerySet[Product]:
     """``qs`` as ``LIST_VALUES`` dicts (plus ``distance`` when it was computed, and ``extra``)."""
     if "distance" in qs.query.annotations:
@@ -140,7 +159,7 @@ def with_is_liked(qs: QuerySet[Product], *, user: Any) -> QuerySet[Product]:
 
 def products_for_seller(*, username: str, user: Any = None) -> QuerySet[Product]:
     """A person's available listings, newest first."""
-    return products_for_list(user=user).filter(seller__username__iexact=username).order_by("-created_at", "-id")
+    return product_rows(user=user).filter(seller__username__iexact=username).order_by("-created_at", "-id")
 
 
 class InExpandedBox(Func):
@@ -248,7 +267,7 @@ def products_search(
 
 def discover_feed(*, user: Any = None, category: str | None = None) -> QuerySet[Product]:
     """Discover listings; the pagination orders them by ``-hot_score, -id`` (see ranking)."""
-    qs = products_for_list(user=user).filter(feed_type=FeedType.DISCOVER)
+    qs = product_rows(user=user).filter(feed_type=FeedType.DISCOVER)
     if category:
         qs = qs.filter(category=category)
     return qs
@@ -278,7 +297,7 @@ def community_feed_page(
     distance order (KNN) for tier 2, instead of ranking every listing within the radius.
     """
     radius_km = radius_km or float(settings.COMMUNITY_RADIUS_KM)
-    base = products_for_list(user=user).filter(feed_type=FeedType.COMMUNITY)
+    base = product_rows(user=user).filter(feed_type=FeedType.COMMUNITY)
     if category:
         base = base.filter(category=category)
     base = products_near(base, point=point, radius_km=radius_km)

@@ -70,7 +70,7 @@ class ProductViewSet(
 
     def get_queryset(self) -> QuerySet[Product]:
         # The filterset narrows this and adds text, geo and ordering (catalog.filters).
-        return selectors.products_for_list(user=_user(self.request), include_sold=True)
+        return selectors.product_rows(user=_user(self.request), include_sold=True)
 
     def list(self, request: Request) -> Response:
         # Plainly valid parameters skip building a FilterSet (the hot path); anything else goes
