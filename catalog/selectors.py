@@ -128,27 +128,24 @@ def products_for_list(*, user: Any = None, include_sold: bool = False) -> QueryS
 
 @functools.cache
 def _rows_base(*, anonymous: bool) -> QuerySet[Product]:
-    # Built once per process: the ORM's expression setup is a good part of a list request's
-    # cost. Never evaluated itself (``product_rows`` hands out clones).
+    # Built once per process (the ORM's expression and join setup is a good part of a list
+    # request's cost) and never evaluated itself: ``product_rows`` hands out clones. Rows are
+    # ``LIST_VALUES`` dicts (plus ``hot_score`` for the Discover cursor); annotations added
+    # later (``distance``, ``is_liked`` for a signed-in caller...) join the dicts on their own.
     qs = products_visible().annotate(lng=PointX("location"), lat=PointY("location"))
-    return with_is_liked(qs, user=None) if anonymous else qs
+    if anonymous:
+        return with_is_liked(qs, user=None).values(*LIST_VALUES, "hot_score")
+    return qs.values(*(name for name in LIST_VALUES if name != "is_liked"), "hot_score")
 
 
 def product_rows(*, user: Any = None, include_sold: bool = False) -> QuerySet[Product]:
-    """The base of the list endpoints, meant for ``list_values``: no model instances, so no
+    """The base of the list endpoints: ``LIST_VALUES`` dicts rather than model instances, so no
     ``select_related`` or deferred columns to set up (``values`` joins the seller)."""
     signed_in = user is not None and getattr(user, "is_authenticated", False)
     qs = _rows_base(anonymous=not signed_in).all()
     if not include_sold:
         qs = qs.filter(is_available=True)
     return with_is_liked(qs, user=user) if signed_in else qs
-
-
-def list_values(qs: QuerySet[Product], *extra: str) -> QuerySet[Product]:
-    """``qs`` as ``LIST_VALUES`` dicts (plus ``distance`` when it was computed, and ``extra``)."""
-    if "distance" in qs.query.annotations:
-        extra = ("distance", *extra)
-    return qs.values(*LIST_VALUES, *extra)
 
 
 def with_is_liked(qs: QuerySet[Product], *, user: Any) -> QuerySet[Product]:
@@ -327,19 +324,16 @@ def community_feed_page(
     return rows
 
 
-COMMUNITY_VALUES = (*LIST_VALUES, "distance", "knn_metres", "community_tier")
-
-
 def _nearest_first(qs: QuerySet[Product], count: int) -> list[dict[str, Any]]:
     """``count`` rows ordered by (distance, id). On PostGIS the candidates come from a KNN walk
     of the GiST index (the planner would otherwise sort every row in the radius to honour
     the id tie-break); the page is then ordered exactly. Only a run of more than ``slack``
     listings at the very same distance could be cut short."""
     if not is_postgis():
-        return list(qs.order_by("knn_metres", "id").values(*COMMUNITY_VALUES)[:count])
+        return list(qs.order_by("knn_metres", "id")[:count])
     slack = count * 3 + 50
     nearest = qs.order_by("knn_metres").values("pk")[:slack]
-    return list(qs.filter(pk__in=Subquery(nearest)).order_by("knn_metres", "id").values(*COMMUNITY_VALUES)[:count])
+    return list(qs.filter(pk__in=Subquery(nearest)).order_by("knn_metres", "id")[:count])
 
 
 def product_detail(*, product_id: Any, user: Any = None) -> Product | None:

@@ -83,7 +83,7 @@ class ProductViewSet(
             qs = filterset.qs
         else:
             qs = apply_search(self.get_queryset(), data)
-        page = self.paginate_queryset(selectors.list_values(qs))
+        page = self.paginate_queryset(qs)
         return self.get_paginated_response(product_list_rows(page))
 
     def _get_product(self) -> Product:
@@ -170,7 +170,7 @@ class DiscoverFeedView(generics.ListAPIView):
         return selectors.discover_feed(user=_user(self.request), category=_category(self.request))
 
     def list(self, request: Request, *args: Any, **kwargs: Any) -> Response:
-        page = self.paginate_queryset(selectors.list_values(self.get_queryset(), "hot_score"))
+        page = self.paginate_queryset(self.get_queryset())
         return self.get_paginated_response(product_list_rows(page))
 
 
@@ -240,7 +240,7 @@ class UserProductsView(generics.ListAPIView):
         return selectors.products_for_seller(username=username, user=_user(self.request))
 
     def list(self, request: Request, *args: Any, **kwargs: Any) -> Response:
-        page = self.paginate_queryset(selectors.list_values(self.get_queryset()))
+        page = self.paginate_queryset(self.get_queryset())
         return self.get_paginated_response(product_list_rows(page))
 
 
