@@ -17,6 +17,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from rest_framework import serializers
 
+from accounts.serializers import LocationSerializer  # the one `Location` schema component
 from catalog.models import Category, Condition, FeedType, Product
 from catalog.selectors import LIST_VALUES
 from soukloop.geo import point_to_dict
@@ -25,11 +26,6 @@ from soukloop.storage import is_own_media_url
 MAX_IMAGES = 10
 MAX_TAGS = 10
 MAX_TAG_LENGTH = 30
-
-
-class LocationSerializer(serializers.Serializer):
-    latitude = serializers.FloatField()
-    longitude = serializers.FloatField()
 
 
 class SellerSummarySerializer(serializers.Serializer):
