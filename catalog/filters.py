@@ -123,18 +123,20 @@ def apply_search(qs: QuerySet[Product], data: dict[str, Any]) -> QuerySet[Produc
 
 
 _DECIMAL = re.compile(r"-?[0-9]{1,10}(\.[0-9]{1,12})?")
+# The rules below are read from ProductFilter's declarations, so the two cannot drift apart.
+_FILTERS = ProductFilter.base_filters
 _CHOICES = {
-    "category": frozenset(Category.values),
-    "condition": frozenset(Condition.values),
-    "feed_type": frozenset(FeedType.values),
-    "ordering": frozenset(key for key, _label in ORDERING_CHOICES),
+    name: frozenset(key for key, _label in f.extra["choices"])
+    for name, f in _FILTERS.items()
+    if isinstance(f, django_filters.ChoiceFilter)
 }
-_RANGES = {  # name: (min, max) as ProductFilter declares them
-    "min_price": (0, None),
-    "max_price": (0, None),
-    "lat": (-90, 90),
-    "lng": (-180, 180),
-    "radius_km": (0.01, None),
+_RANGES = {
+    name: (f.extra.get("min_value"), f.extra.get("max_value"))
+    for name, f in _FILTERS.items()
+    if isinstance(f, django_filters.NumberFilter)
+}
+_TEXT_MAX_LENGTH = {
+    name: f.extra.get("max_length") for name, f in _FILTERS.items() if isinstance(f, django_filters.CharFilter)
 }
 _BOOLEANS = {"true": True, "false": False}
 
@@ -156,13 +158,13 @@ def parse_search_params(params: Mapping[str, str]) -> dict[str, Any] | None:
             if not _DECIMAL.fullmatch(value):
                 return None
             number = Decimal(value)
-            if number < low or (high is not None and number > high):
+            if (low is not None and number < low) or (high is not None and number > high):
                 return None
             data[name] = number
-    for name in ("q", "seller"):
+    for name, max_length in _TEXT_MAX_LENGTH.items():
         value = params.get(name)
         if value is not None:
-            if not value or value != value.strip() or len(value) > 200 or "\x00" in value:
+            if not value or value != value.strip() or len(value) > (max_length or 200) or "\x00" in value:
                 return None
             data[name] = value
     value = params.get("include_sold")
