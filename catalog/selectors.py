@@ -307,7 +307,8 @@ def community_feed_page(
         1: (same_hood & ~same_building if building_name else same_hood) if neighborhood else None,
         2: ~same_hood if neighborhood else Q(),
     }
-    base = base.annotate(neighborhood_upper=Upper("neighborhood"), building_upper=Upper("building_name"))
+    if neighborhood:  # only the tier filters read these
+        base = base.annotate(neighborhood_upper=Upper("neighborhood"), building_upper=Upper("building_name"))
     rows: list[dict[str, Any]] = []
     for tier in COMMUNITY_TIERS:
         condition = tier_filters[tier]
