@@ -1,6 +1,10 @@
 from __future__ import annotations
 
+import re
 import uuid
+from collections.abc import Mapping
+from decimal import Decimal
+from typing import Any
 
 import django_filters
 from django import forms
@@ -69,32 +73,110 @@ class ProductFilter(django_filters.FilterSet):
         form = ProductFilterForm
 
     def filter_noop(self, queryset: QuerySet[Product], name: str, value: object) -> QuerySet[Product]:
-        # Applied together in filter_queryset: geo, text and ordering depend on each other.
+        # Never called: ``qs`` applies everything at once (``apply_search``).
         return queryset
 
     def filter_seller(self, queryset: QuerySet[Product], name: str, value: str) -> QuerySet[Product]:
-        try:
-            return queryset.filter(seller_id=uuid.UUID(value))
-        except ValueError:
-            return queryset.filter(seller__username__iexact=value)
+        return filter_seller(queryset, value)
 
     @property
     def qs(self) -> QuerySet[Product]:
         if not hasattr(self, "_search_qs"):
-            qs = super().qs
             data = self.form.cleaned_data if self.is_bound and self.is_valid() else {}
-            if not data.get("include_sold"):
-                qs = qs.filter(is_available=True)
-            point = None
-            if data.get("lat") is not None and data.get("lng") is not None:
-                point = make_point(latitude=data["lat"], longitude=data["lng"])
-            cap = float(settings.MAX_SEARCH_RADIUS_KM)
-            radius = data.get("radius_km")
-            self._search_qs = selectors.products_search(
-                qs,
-                q=data.get("q") or None,
-                point=point,
-                radius_km=min(float(radius), cap) if radius is not None else cap,
-                ordering=data.get("ordering") or "newest",
-            )
+            self._search_qs = apply_search(self.queryset, data)
         return self._search_qs
+
+
+def filter_seller(queryset: QuerySet[Product], value: str) -> QuerySet[Product]:
+    try:
+        return queryset.filter(seller_id=uuid.UUID(value))
+    except ValueError:
+        return queryset.filter(seller__username__iexact=value)
+
+
+def apply_search(qs: QuerySet[Product], data: dict[str, Any]) -> QuerySet[Product]:
+    """The search as ``ProductFilter``'s cleaned data describes it: filters, then text, geo and
+    ordering together (they depend on each other)."""
+    for name in ("category", "condition", "feed_type"):
+        if data.get(name):
+            qs = qs.filter(**{name: data[name]})
+    if data.get("min_price") is not None:
+        qs = qs.filter(price__gte=data["min_price"])
+    if data.get("max_price") is not None:
+        qs = qs.filter(price__lte=data["max_price"])
+    if data.get("seller"):
+        qs = filter_seller(qs, data["seller"])
+    if not data.get("include_sold"):
+        qs = qs.filter(is_available=True)
+    point = None
+    if data.get("lat") is not None and data.get("lng") is not None:
+        point = make_point(latitude=data["lat"], longitude=data["lng"])
+    cap = float(settings.MAX_SEARCH_RADIUS_KM)
+    radius = data.get("radius_km")
+    return selectors.products_search(
+        qs,
+        q=data.get("q") or None,
+        point=point,
+        radius_km=min(float(radius), cap) if radius is not None else cap,
+        ordering=data.get("ordering") or "newest",
+    )
+
+
+_DECIMAL = re.compile(r"-?[0-9]{1,10}(\.[0-9]{1,12})?")
+# The rules below are read from ProductFilter's declarations, so the two cannot drift apart.
+_FILTERS = ProductFilter.base_filters
+_CHOICES = {
+    name: frozenset(key for key, _label in f.extra["choices"])
+    for name, f in _FILTERS.items()
+    if isinstance(f, django_filters.ChoiceFilter)
+}
+_RANGES = {
+    name: (f.extra.get("min_value"), f.extra.get("max_value"))
+    for name, f in _FILTERS.items()
+    if isinstance(f, django_filters.NumberFilter)
+}
+_TEXT_MAX_LENGTH = {
+    name: f.extra.get("max_length") for name, f in _FILTERS.items() if isinstance(f, django_filters.CharFilter)
+}
+_BOOLEANS = {"true": True, "false": False}
+
+
+def parse_search_params(params: Mapping[str, str]) -> dict[str, Any] | None:
+    """``ProductFilter``'s cleaned data for plainly valid parameters, without building a
+    FilterSet and its form per request (the list's hot path); ``None`` for anything else, which
+    the caller then hands to ``ProductFilter`` so every error (and edge case) stays its own."""
+    data: dict[str, Any] = {}
+    for name, allowed in _CHOICES.items():
+        value = params.get(name)
+        if value is not None:
+            if value not in allowed:
+                return None
+            data[name] = value
+    for name, (low, high) in _RANGES.items():
+        value = params.get(name)
+        if value is not None:
+            if not _DECIMAL.fullmatch(value):
+                return None
+            number = Decimal(value)
+            if (low is not None and number < low) or (high is not None and number > high):
+                return None
+            data[name] = number
+    for name, max_length in _TEXT_MAX_LENGTH.items():
+        value = params.get(name)
+        if value is not None:
+            if not value or value != value.strip() or len(value) > (max_length or 200) or "\x00" in value:
+                return None
+            data[name] = value
+    value = params.get("include_sold")
+    if value is not None:
+        if value not in _BOOLEANS:
+            return None
+        data["include_sold"] = _BOOLEANS[value]
+    has_lat, has_lng = "lat" in data, "lng" in data
+    if has_lat != has_lng or ("radius_km" in data and not has_lat):
+        return None
+    if data.get("ordering") == "distance" and not has_lat:
+        return None
+    if "min_price" in data and "max_price" in data and data["min_price"] > data["max_price"]:
+        return None
+    return data

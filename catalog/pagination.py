@@ -124,11 +124,11 @@ class CommunityKeysetPagination:
         except (ValueError, TypeError, UnicodeDecodeError, binascii.Error) as exc:
             raise ValidationError(_("Invalid cursor."), code="invalid_cursor", attr="cursor") from exc
 
-    def response(self, rows: list[Any], data: list[Any]) -> Response:
+    def response(self, rows: list[dict[str, Any]], data: list[Any]) -> Response:
         next_link = None
         if len(rows) > self.limit:
             last = rows[self.limit - 1]
-            token = json.dumps([last.community_tier, last.knn_metres, str(last.pk)])
+            token = json.dumps([last["community_tier"], last["knn_metres"], str(last["id"])])
             cursor = base64.urlsafe_b64encode(token.encode()).decode()
             next_link = replace_query_param(self.request.build_absolute_uri(), "cursor", cursor)
         return Response({"next": next_link, "previous": None, "results": data[: self.limit]})

@@ -7,6 +7,7 @@ plus trigram word similarity; on SpatiaLite, plain distance ordering and ``icont
 
 from __future__ import annotations
 
+import functools
 from datetime import timedelta
 from typing import Any
 
@@ -41,6 +42,39 @@ ZERO = timedelta(0)
 
 # What a list row needs: no description, no search vector, no GEOS point (lat/lng come as floats).
 LIST_DEFER = ("description", "search_vector", "location", "video_thumbnail_url", "deleted_at")
+
+# The columns and annotations a list row is built from (``QuerySet.values(*LIST_VALUES)``):
+# no model instances, no GEOS points, one dict build per row.
+LIST_VALUES = (
+    "id",
+    "title",
+    "price",
+    "original_price",
+    "currency",
+    "category",
+    "condition",
+    "feed_type",
+    "lat",
+    "lng",
+    "neighborhood",
+    "building_name",
+    "image_urls",
+    "video_url",
+    "tags",
+    "is_available",
+    "sold_at",
+    "view_count",
+    "like_count",
+    "is_liked",
+    "created_at",
+    "updated_at",
+    "seller_id",
+    "seller__username",
+    "seller__full_name",
+    "seller__avatar_url",
+    "seller__is_verified",
+    "seller__verification_status",
+)
 
 
 class PointX(Func):
@@ -92,6 +126,28 @@ def products_for_list(*, user: Any = None, include_sold: bool = False) -> QueryS
     return with_is_liked(qs, user=user)
 
 
+@functools.cache
+def _rows_base(*, anonymous: bool) -> QuerySet[Product]:
+    # Built once per process (the ORM's expression and join setup is a good part of a list
+    # request's cost) and never evaluated itself: ``product_rows`` hands out clones. Rows are
+    # ``LIST_VALUES`` dicts (plus ``hot_score`` for the Discover cursor); annotations added
+    # later (``distance``, ``is_liked`` for a signed-in caller...) join the dicts on their own.
+    qs = products_visible().annotate(lng=PointX("location"), lat=PointY("location"))
+    if anonymous:
+        return with_is_liked(qs, user=None).values(*LIST_VALUES, "hot_score")
+    return qs.values(*(name for name in LIST_VALUES if name != "is_liked"), "hot_score")
+
+
+def product_rows(*, user: Any = None, include_sold: bool = False) -> QuerySet[Product]:
+    """The base of the list endpoints: ``LIST_VALUES`` dicts rather than model instances, so no
+    ``select_related`` or deferred columns to set up (``values`` joins the seller)."""
+    signed_in = user is not None and getattr(user, "is_authenticated", False)
+    qs = _rows_base(anonymous=not signed_in).all()
+    if not include_sold:
+        qs = qs.filter(is_available=True)
+    return with_is_liked(qs, user=user) if signed_in else qs
+
+
 def with_is_liked(qs: QuerySet[Product], *, user: Any) -> QuerySet[Product]:
     if user is not None and getattr(user, "is_authenticated", False):
         return qs.annotate(is_liked=Exists(ProductLike.objects.filter(product=OuterRef("pk"), user=user)))
@@ -100,7 +156,7 @@ def with_is_liked(qs: QuerySet[Product], *, user: Any) -> QuerySet[Product]:
 
 def products_for_seller(*, username: str, user: Any = None) -> QuerySet[Product]:
     """A person's available listings, newest first."""
-    return products_for_list(user=user).filter(seller__username__iexact=username).order_by("-created_at", "-id")
+    return product_rows(user=user).filter(seller__username__iexact=username).order_by("-created_at", "-id")
 
 
 class InExpandedBox(Func):
@@ -208,7 +264,7 @@ def products_search(
 
 def discover_feed(*, user: Any = None, category: str | None = None) -> QuerySet[Product]:
     """Discover listings; the pagination orders them by ``-hot_score, -id`` (see ranking)."""
-    qs = products_for_list(user=user).filter(feed_type=FeedType.DISCOVER)
+    qs = product_rows(user=user).filter(feed_type=FeedType.DISCOVER)
     if category:
         qs = qs.filter(category=category)
     return qs
@@ -227,7 +283,7 @@ def community_feed_page(
     category: str | None = None,
     after: tuple[int, float, str] | None = None,
     limit: int = 20,
-) -> list[Product]:
+) -> list[dict[str, Any]]:
     """Community listings within the community radius: same building (tier 0), then same
     neighbourhood (tier 1), then the rest (tier 2), each nearest first.
 
@@ -238,7 +294,7 @@ def community_feed_page(
     distance order (KNN) for tier 2, instead of ranking every listing within the radius.
     """
     radius_km = radius_km or float(settings.COMMUNITY_RADIUS_KM)
-    base = products_for_list(user=user).filter(feed_type=FeedType.COMMUNITY)
+    base = product_rows(user=user).filter(feed_type=FeedType.COMMUNITY)
     if category:
         base = base.filter(category=category)
     base = products_near(base, point=point, radius_km=radius_km)
@@ -251,8 +307,9 @@ def community_feed_page(
         1: (same_hood & ~same_building if building_name else same_hood) if neighborhood else None,
         2: ~same_hood if neighborhood else Q(),
     }
-    base = base.annotate(neighborhood_upper=Upper("neighborhood"), building_upper=Upper("building_name"))
-    rows: list[Product] = []
+    if neighborhood:  # only the tier filters read these
+        base = base.annotate(neighborhood_upper=Upper("neighborhood"), building_upper=Upper("building_name"))
+    rows: list[dict[str, Any]] = []
     for tier in COMMUNITY_TIERS:
         condition = tier_filters[tier]
         if condition is None or (after is not None and tier < after[0]):
@@ -268,7 +325,7 @@ def community_feed_page(
     return rows
 
 
-def _nearest_first(qs: QuerySet[Product], count: int) -> list[Product]:
+def _nearest_first(qs: QuerySet[Product], count: int) -> list[dict[str, Any]]:
     """``count`` rows ordered by (distance, id). On PostGIS the candidates come from a KNN walk
     of the GiST index (the planner would otherwise sort every row in the radius to honour
     the id tie-break); the page is then ordered exactly. Only a run of more than ``slack``

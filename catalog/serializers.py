@@ -7,25 +7,25 @@ OpenAPI schema but renders each row with one plain dict build from precomputed a
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+from datetime import datetime, tzinfo
 from decimal import Decimal
 from typing import Any
 
 from django.conf import settings
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from rest_framework import serializers
 
+from accounts.serializers import LocationSerializer  # the one `Location` schema component
 from catalog.models import Category, Condition, FeedType, Product
+from catalog.selectors import LIST_VALUES
 from soukloop.geo import point_to_dict
 from soukloop.storage import is_own_media_url
 
 MAX_IMAGES = 10
 MAX_TAGS = 10
 MAX_TAG_LENGTH = 30
-
-
-class LocationSerializer(serializers.Serializer):
-    latitude = serializers.FloatField()
-    longitude = serializers.FloatField()
 
 
 class SellerSummarySerializer(serializers.Serializer):
@@ -41,19 +41,58 @@ def _money(value: Decimal | None) -> str | None:
     return None if value is None else f"{value:.2f}"
 
 
-def _dt(value: Any) -> str | None:
-    return None if value is None else serializers.DateTimeField().to_representation(value)
+def _dt(value: datetime | None, tz: tzinfo) -> str | None:
+    """What DRF's ``DateTimeField`` renders (ISO 8601 in the current time zone, ``Z`` for UTC),
+    without building a field per value."""
+    if not value:
+        return None
+    text = value.astimezone(tz).isoformat()
+    return text[:-6] + "Z" if text.endswith("+00:00") else text
 
 
-def _seller(seller: Any) -> dict[str, Any]:
+def product_list_row(row: dict[str, Any], tz: tzinfo) -> dict[str, Any]:
+    """One list item (the ``ProductListSerializer`` shape) from a ``LIST_VALUES`` row, plus
+    ``distance`` when the query computed one."""
+    lat = row["lat"]
+    distance = row.get("distance")
     return {
-        "id": str(seller.pk),
-        "username": seller.username,
-        "full_name": seller.full_name,
-        "avatar_url": seller.avatar_url,
-        "is_verified": seller.is_verified,
-        "verification_status": seller.verification_status,
+        "id": str(row["id"]),
+        "title": row["title"],
+        "price": _money(row["price"]),
+        "original_price": _money(row["original_price"]),
+        "currency": row["currency"],
+        "category": row["category"],
+        "condition": row["condition"],
+        "feed_type": row["feed_type"],
+        "location": None if lat is None else {"latitude": round(lat, 6), "longitude": round(row["lng"], 6)},
+        "neighborhood": row["neighborhood"],
+        "building_name": row["building_name"],
+        "image_urls": row["image_urls"],
+        "video_url": row["video_url"],
+        "tags": row["tags"],
+        "is_available": row["is_available"],
+        "sold_at": _dt(row["sold_at"], tz),
+        "view_count": row["view_count"],
+        "like_count": row["like_count"],
+        "is_liked": bool(row["is_liked"]),
+        "distance_km": None if distance is None else round(distance.km, 3),
+        "seller": {
+            "id": str(row["seller_id"]),
+            "username": row["seller__username"],
+            "full_name": row["seller__full_name"],
+            "avatar_url": row["seller__avatar_url"],
+            "is_verified": row["seller__is_verified"],
+            "verification_status": row["seller__verification_status"],
+        },
+        "created_at": _dt(row["created_at"], tz),
+        "updated_at": _dt(row["updated_at"], tz),
     }
+
+
+def product_list_rows(rows: Iterable[dict[str, Any]]) -> list[dict[str, Any]]:
+    """A page of list items from ``LIST_VALUES`` rows (the list endpoints' hot path)."""
+    tz = timezone.get_current_timezone()
+    return [product_list_row(row, tz) for row in rows]
 
 
 class ProductListSerializer(serializers.Serializer):
@@ -85,38 +124,23 @@ class ProductListSerializer(serializers.Serializer):
 
     def to_representation(self, instance: Product) -> dict[str, Any]:
         lat = getattr(instance, "lat", None)
-        if lat is not None:
-            location = {"latitude": round(lat, 6), "longitude": round(instance.lng, 6)}
-        elif "location" in instance.__dict__:
+        lng = getattr(instance, "lng", None)
+        if lat is None and "location" in instance.__dict__ and instance.location is not None:
             location = point_to_dict(instance.location)
-        else:
-            location = None
-        distance = getattr(instance, "distance", None)
-        return {
-            "id": str(instance.pk),
-            "title": instance.title,
-            "price": _money(instance.price),
-            "original_price": _money(instance.original_price),
-            "currency": instance.currency,
-            "category": instance.category,
-            "condition": instance.condition,
-            "feed_type": instance.feed_type,
-            "location": location,
-            "neighborhood": instance.neighborhood,
-            "building_name": instance.building_name,
-            "image_urls": instance.image_urls,
-            "video_url": instance.video_url,
-            "tags": instance.tags,
-            "is_available": instance.is_available,
-            "sold_at": _dt(instance.sold_at),
-            "view_count": instance.view_count,
-            "like_count": instance.like_count,
-            "is_liked": bool(getattr(instance, "is_liked", False)),
-            "distance_km": None if distance is None else round(distance.km, 3),
-            "seller": _seller(instance.seller),
-            "created_at": _dt(instance.created_at),
-            "updated_at": _dt(instance.updated_at),
-        }
+            lat, lng = location["latitude"], location["longitude"]
+        seller = instance.seller
+        row = {name: getattr(instance, name, None) for name in LIST_VALUES if "__" not in name}
+        row.update(
+            lat=lat,
+            lng=lng,
+            distance=getattr(instance, "distance", None),
+            seller__username=seller.username,
+            seller__full_name=seller.full_name,
+            seller__avatar_url=seller.avatar_url,
+            seller__is_verified=seller.is_verified,
+            seller__verification_status=seller.verification_status,
+        )
+        return product_list_row(row, timezone.get_current_timezone())
 
 
 class ProductDetailSerializer(ProductListSerializer):

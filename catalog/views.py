@@ -4,6 +4,7 @@ from typing import Any
 
 from django.db.models import QuerySet
 from django.utils.translation import gettext as _
+from django_filters.utils import translate_validation
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_view
 from rest_framework import generics, mixins, status, viewsets
@@ -16,7 +17,7 @@ from rest_framework.throttling import ScopedRateThrottle
 from rest_framework.views import APIView
 
 from catalog import media, selectors, services
-from catalog.filters import ProductFilter
+from catalog.filters import ProductFilter, apply_search, parse_search_params
 from catalog.models import Category, Product
 from catalog.pagination import CommunityKeysetPagination, DiscoverCursorPagination, UncountedPagePagination
 from catalog.serializers import (
@@ -28,6 +29,7 @@ from catalog.serializers import (
     ProductListSerializer,
     ProductSearchSerializer,
     ProductWriteSerializer,
+    product_list_rows,
 )
 from soukloop.errors import NotFound, ValidationError
 from soukloop.geo import make_point
@@ -68,7 +70,21 @@ class ProductViewSet(
 
     def get_queryset(self) -> QuerySet[Product]:
         # The filterset narrows this and adds text, geo and ordering (catalog.filters).
-        return selectors.products_for_list(user=_user(self.request), include_sold=True)
+        return selectors.product_rows(user=_user(self.request), include_sold=True)
+
+    def list(self, request: Request) -> Response:
+        # Plainly valid parameters skip building a FilterSet (the hot path); anything else goes
+        # through ProductFilter, which validates and reports errors exactly as the schema says.
+        data = parse_search_params(request.query_params)
+        if data is None:
+            filterset = ProductFilter(request.query_params, queryset=self.get_queryset(), request=request)
+            if not filterset.is_valid():
+                raise translate_validation(filterset.errors)
+            qs = filterset.qs
+        else:
+            qs = apply_search(self.get_queryset(), data)
+        page = self.paginate_queryset(qs)
+        return self.get_paginated_response(product_list_rows(page))
 
     def _get_product(self) -> Product:
         product = selectors.product_detail(product_id=self.kwargs["pk"], user=_user(self.request))
@@ -153,6 +169,10 @@ class DiscoverFeedView(generics.ListAPIView):
     def get_queryset(self) -> QuerySet[Product]:
         return selectors.discover_feed(user=_user(self.request), category=_category(self.request))
 
+    def list(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        page = self.paginate_queryset(self.get_queryset())
+        return self.get_paginated_response(product_list_rows(page))
+
 
 def _category(request: Request) -> str | None:
     category = request.query_params.get("category") or None
@@ -202,7 +222,7 @@ class CommunityFeedView(APIView):
             after=page.after(),
             limit=page.limit,
         )
-        return page.response(rows, ProductListSerializer(rows, many=True).data)
+        return page.response(rows, product_list_rows(rows[: page.limit]))
 
 
 class UserProductsView(generics.ListAPIView):
@@ -218,6 +238,10 @@ class UserProductsView(generics.ListAPIView):
         if not selectors.seller_exists(username=username):
             raise NotFound(_("This person does not exist."), code="user_not_found")
         return selectors.products_for_seller(username=username, user=_user(self.request))
+
+    def list(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        page = self.paginate_queryset(self.get_queryset())
+        return self.get_paginated_response(product_list_rows(page))
 
 
 class MediaUploadView(APIView):

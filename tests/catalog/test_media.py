@@ -167,6 +167,11 @@ def s3_storage(settings):
     try:
         yield client, endpoint
     finally:
+        # moto keeps its buckets in process-wide state, shared by every server it starts:
+        # leave nothing behind for other tests using a bucket of the same name.
+        for item in client.list_objects_v2(Bucket="soukloop-media-test").get("Contents", []):
+            client.delete_object(Bucket="soukloop-media-test", Key=item["Key"])
+        client.delete_bucket(Bucket="soukloop-media-test")
         server.stop()
 
 
