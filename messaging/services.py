@@ -327,6 +327,10 @@ def offers_lapse_unpaid_accepted(*, now: datetime | None = None) -> int:
             .order_by("responded_at", "id")
         )
         for offer in due:
+            # Re-checked under the row lock: a checkout that locked the offer first may have
+            # committed its transaction while we waited.
+            if offer.transactions.filter(status__in=["pending", "completed"]).exists():
+                continue
             if not Offer.objects.filter(pk=offer.pk, status=OfferStatus.ACCEPTED).update(
                 status=OfferStatus.EXPIRED, updated_at=now
             ):

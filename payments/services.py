@@ -178,6 +178,12 @@ def _checkout_reserve(
     product = Product.objects.select_for_update().filter(pk=product_id, deleted_at__isnull=True).first()
     if product is None:
         raise NotFound(_("Listing not found."), code="product_not_found")
+    if offer is not None:
+        # Lock the offer too (after the product, the order offer moves use), so the lapse of
+        # an unpaid accepted offer and its checkout cannot both go through.
+        offer = Offer.objects.select_for_update().get(pk=offer.pk)
+        if offer.status != OfferStatus.ACCEPTED:
+            raise Conflict(_("Only an accepted offer can be paid for."), code="offer_not_accepted")
     if product.seller_id == buyer.pk:
         raise ValidationError(_("You cannot buy your own listing."), code="own_product")
     seller = User.objects.get(pk=product.seller_id)

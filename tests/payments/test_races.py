@@ -22,6 +22,7 @@ pytestmark = [pytest.mark.postgres, pytest.mark.django_db(transaction=True)]
 # carry the 100 checkouts (each thread holds one connection).
 THREADS = 40
 BUYERS = 100
+ROUNDS = 30
 
 
 def _client(user: User) -> APIClient:
@@ -103,3 +104,42 @@ def test_concurrent_confirm_receipt_and_release_transfer_once(fake_stripe, onboa
     assert Transaction.objects.get(pk=paid.pk).payout_status == "released"
     transfers = fake_stripe.calls("POST", "/v1/transfers")
     assert len(fake_stripe.transfers) == 1, transfers
+
+
+def test_checkout_of_an_accepted_offer_and_its_lapse_never_both_win(fake_stripe, buyer, product, settings):
+    """The lapse of an unpaid accepted offer (expire_offers) racing its buyer's checkout:
+    either the checkout holds the item and the offer stays accepted, or the offer lapses
+    and the checkout is refused. Never a transaction on an expired offer."""
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from messaging.models import Offer, OfferStatus
+    from messaging.services import offers_lapse_unpaid_accepted
+    from tests.concurrency import run_together
+    from tests.payments.factories import OfferFactory
+
+    settings.ACCEPTED_OFFER_HOLD_HOURS = 24
+    outcomes = Counter()
+    for _round in range(ROUNDS):
+        Transaction.objects.all().delete()
+        Offer.objects.all().delete()
+        offer = OfferFactory(
+            product=product,
+            buyer=buyer,
+            status=OfferStatus.ACCEPTED,
+            responded_at=timezone.now() - timedelta(hours=25),
+        )
+        body = {"offer_id": str(offer.pk)}
+
+        response, _lapsed = run_together(
+            [lambda body=body: _client(buyer).post(CHECKOUT_URL, body, format="json"), offers_lapse_unpaid_accepted]
+        )
+
+        offer.refresh_from_db()
+        paid = Transaction.objects.filter(offer=offer).exists()
+        assert response.status_code in (201, 409), response.content
+        assert paid == (response.status_code == 201)
+        assert offer.status == (OfferStatus.ACCEPTED if paid else OfferStatus.EXPIRED)
+        outcomes["checkout" if paid else "lapse"] += 1
+    assert sum(outcomes.values()) == ROUNDS
