@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import re
 import threading
+from datetime import timedelta
 
 import pytest
 from django.contrib.gis.geos import Point
 from django.db import connection, connections
+from django.utils import timezone
 
 from catalog import selectors
 from catalog.models import Product, ProductLike
@@ -124,3 +126,44 @@ def test_text_search_uses_the_gin_indexes():
     plan = _plan(selectors.search_text(Product.objects.all(), q="yezy").order_by())
     assert "catalog_product_search_gin" in plan
     assert "catalog_product_title_trgm" in plan
+
+
+def _aged(hours: float, **fields) -> Product:
+    product = ProductFactory(**fields)
+    Product.objects.filter(pk=product.pk).update(created_at=timezone.now() - timedelta(hours=hours))
+    return product
+
+
+@pytest.mark.django_db
+def test_newest_first_search_pages_across_the_recent_window(api_client, django_assert_max_num_queries):
+    # given "lamp" listings from the last day and older ones, and one that does not match
+    seller = SellerFactory()
+    ages = [1, 30, 5, 200, 12, 80, 2000, 23]  # hours: four within the last day, four older
+    made = {hours: _aged(hours, title=f"Brass lamp {hours}h", seller=seller) for hours in ages}
+    _aged(3, title="Wooden chair", seller=seller)
+    expected = [str(made[h].pk) for h in sorted(ages)]
+    # when the results are read three at a time
+    seen, page = [], 1
+    while True:
+        with django_assert_max_num_queries(2):  # the last day's matches, then the older ones if needed
+            body = api_client.get("/api/v1/products/", {"q": "lamp", "page_size": 3, "page": page}).json()
+        seen += [row["id"] for row in body["results"]]
+        if body["next"] is None:
+            break
+        page += 1
+    # then every match comes once, newest first, across the window's edge
+    assert seen == expected
+
+
+@pytest.mark.django_db
+def test_newest_first_search_runs_one_query_when_the_last_day_fills_the_page(django_assert_num_queries):
+    seller = SellerFactory()
+    recent = [_aged(hours, title="Lego set", seller=seller) for hours in (1, 2, 3)]
+    older = _aged(100, title="Lego set", seller=seller)
+    matches = selectors.products_search(selectors.product_rows(), q="lego", ordering="newest")
+    with django_assert_num_queries(1):
+        page = matches[0:3]
+    assert [row["id"] for row in page] == [p.pk for p in recent]
+    with django_assert_num_queries(2):
+        page = matches[2:4]
+    assert [row["id"] for row in page] == [recent[2].pk, older.pk]
