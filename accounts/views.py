@@ -9,7 +9,6 @@ from rest_framework.decorators import action
 from rest_framework.permissions import AllowAny, IsAuthenticated
 from rest_framework.request import Request
 from rest_framework.response import Response
-from rest_framework.throttling import AnonRateThrottle, ScopedRateThrottle, UserRateThrottle
 
 from accounts import selectors, services
 from accounts.models import User
@@ -34,6 +33,7 @@ from accounts.serializers import (
 )
 from accounts.tokens import issue_tokens, tokens_logout, tokens_refresh
 from soukloop.errors import NotFound
+from soukloop.throttling import AnonRateThrottle, ScopedRateThrottle, UserRateThrottle
 
 _PUBLIC = {"permission_classes": [AllowAny], "authentication_classes": []}
 _SIGNED_IN_ACTIONS = {"me", "me_location", "change_password"}

@@ -7,7 +7,6 @@ from rest_framework import mixins, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.request import Request
 from rest_framework.response import Response
-from rest_framework.throttling import ScopedRateThrottle, UserRateThrottle
 
 from messaging import selectors, services
 from messaging.models import Conversation, Offer, Report
@@ -26,6 +25,7 @@ from messaging.serializers import (
     ReportSerializer,
 )
 from soukloop.pagination import StandardCursorPagination, StandardPagination
+from soukloop.throttling import ScopedRateThrottle, UserRateThrottle
 
 
 class MessagePagination(StandardCursorPagination):

@@ -7,8 +7,8 @@ from rest_framework.decorators import action
 from rest_framework.parsers import FormParser, MultiPartParser
 from rest_framework.request import Request
 from rest_framework.response import Response
-from rest_framework.throttling import ScopedRateThrottle
 
+from soukloop.throttling import ScopedRateThrottle
 from verification import selectors, services
 from verification.models import Verification
 from verification.serializers import VerificationSerializer, VerificationSubmitSerializer, no_submission_data
