@@ -88,37 +88,42 @@ class ProductFilter(django_filters.FilterSet):
 
 
 def filter_seller(queryset: QuerySet[Product], value: str) -> QuerySet[Product]:
+    args = _seller_args(value)
+    if "seller_id" in args:
+        return queryset.filter(seller_id=args["seller_id"])
+    return queryset.filter(seller__username__iexact=args["seller_username"])
+
+
+def _seller_args(value: str) -> dict[str, Any]:
     try:
-        return queryset.filter(seller_id=uuid.UUID(value))
+        return {"seller_id": uuid.UUID(value)}
     except ValueError:
-        return queryset.filter(seller__username__iexact=value)
+        return {"seller_username": value}
 
 
-def apply_search(qs: QuerySet[Product], data: dict[str, Any]) -> QuerySet[Product]:
+def search_args(data: dict[str, Any]) -> dict[str, Any]:
+    """The values a search filters on (``selectors.SEARCH_ARGS``; ``None``: not filtered), from
+    ``ProductFilter``'s cleaned data."""
+    args: dict[str, Any] = dict.fromkeys(selectors.SEARCH_ARGS)
+    for name in ("category", "condition", "feed_type"):
+        args[name] = data.get(name) or None
+    args["min_price"], args["max_price"] = data.get("min_price"), data.get("max_price")
+    if data.get("seller"):
+        args.update(_seller_args(data["seller"]))
+    args["q"] = (data.get("q") or "").strip() or None
+    if data.get("lat") is not None and data.get("lng") is not None:
+        args["point"] = make_point(latitude=data["lat"], longitude=data["lng"])
+        cap = float(settings.MAX_SEARCH_RADIUS_KM)
+        radius = data.get("radius_km")
+        args["metres"] = (min(float(radius), cap) if radius is not None else cap) * 1000.0
+    return args
+
+
+def apply_search(qs: QuerySet[Product], data: dict[str, Any]) -> QuerySet[Product] | selectors.NewestMatches:
     """The search as ``ProductFilter``'s cleaned data describes it: filters, then text, geo and
     ordering together (they depend on each other)."""
-    for name in ("category", "condition", "feed_type"):
-        if data.get(name):
-            qs = qs.filter(**{name: data[name]})
-    if data.get("min_price") is not None:
-        qs = qs.filter(price__gte=data["min_price"])
-    if data.get("max_price") is not None:
-        qs = qs.filter(price__lte=data["max_price"])
-    if data.get("seller"):
-        qs = filter_seller(qs, data["seller"])
-    if not data.get("include_sold"):
-        qs = qs.filter(is_available=True)
-    point = None
-    if data.get("lat") is not None and data.get("lng") is not None:
-        point = make_point(latitude=data["lat"], longitude=data["lng"])
-    cap = float(settings.MAX_SEARCH_RADIUS_KM)
-    radius = data.get("radius_km")
-    return selectors.products_search(
-        qs,
-        q=data.get("q") or None,
-        point=point,
-        radius_km=min(float(radius), cap) if radius is not None else cap,
-        ordering=data.get("ordering") or "newest",
+    return selectors.search_products(
+        qs, search_args(data), ordering=data.get("ordering") or "newest", include_sold=bool(data.get("include_sold"))
     )
 
 

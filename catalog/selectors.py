@@ -7,21 +7,26 @@ plus trigram word similarity; on SpatiaLite, plain distance ordering and ``icont
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 from datetime import timedelta
 from typing import Any
 
 from django.conf import settings
+from django.contrib.gis.db.models import GeometryField
 from django.contrib.gis.db.models.functions import Distance, GeometryDistance
 from django.contrib.gis.geos import Point
 from django.contrib.postgres.search import SearchQuery, SearchRank, TrigramWordSimilarity
 from django.db.models import (
     BooleanField,
     Case,
+    CharField,
     DateTimeField,
+    DecimalField,
     Exists,
     ExpressionWrapper,
     F,
+    Field,
     FloatField,
     Func,
     IntegerField,
@@ -29,6 +34,7 @@ from django.db.models import (
     Q,
     QuerySet,
     Subquery,
+    UUIDField,
     Value,
     When,
 )
@@ -37,6 +43,7 @@ from django.utils import timezone
 
 from catalog.models import FeedType, Product, ProductLike
 from soukloop.geo import is_postgis
+from soukloop.prepared import BoundQuery, PreparedQuery, Slot
 
 SEARCH_CONFIG = "english"
 ZERO = timedelta(0)
@@ -139,14 +146,18 @@ def _rows_base(*, anonymous: bool) -> QuerySet[Product]:
     return qs.values(*(name for name in LIST_VALUES if name != "is_liked"), "hot_score")
 
 
-def product_rows(*, user: Any = None, include_sold: bool = False) -> QuerySet[Product]:
+def product_rows(*, user: Any = None, include_sold: bool = False, liked_by: Any = None) -> QuerySet[Product]:
     """The base of the list endpoints: ``LIST_VALUES`` dicts rather than model instances, so no
-    ``select_related`` or deferred columns to set up (``values`` joins the seller)."""
-    signed_in = user is not None and getattr(user, "is_authenticated", False)
-    qs = _rows_base(anonymous=not signed_in).all()
+    ``select_related`` or deferred columns to set up (``values`` joins the seller). ``is_liked``
+    is the signed-in ``user``'s, or that of the user id ``liked_by`` (a value or a ``Slot``)."""
+    if liked_by is None and user is not None and getattr(user, "is_authenticated", False):
+        liked_by = user.pk
+    qs = _rows_base(anonymous=liked_by is None).all()
     if not include_sold:
         qs = qs.filter(is_available=True)
-    return with_is_liked(qs, user=user) if signed_in else qs
+    if liked_by is None:
+        return qs
+    return qs.annotate(is_liked=Exists(ProductLike.objects.filter(product=OuterRef("pk"), user_id=liked_by)))
 
 
 def with_is_liked(qs: QuerySet[Product], *, user: Any) -> QuerySet[Product]:
@@ -160,53 +171,72 @@ def products_for_seller(*, username: str, user: Any = None) -> QuerySet[Product]
     return product_rows(user=user).filter(seller__username__iexact=username).order_by("-created_at", "-id")
 
 
+def _geography(point: Any) -> Any:
+    """On PostGIS, a point value as a geography parameter; expressions (slots) pass through."""
+    if hasattr(point, "resolve_expression") or not is_postgis():
+        return point
+    return Value(point, output_field=GeometryField(srid=4326, geography=True))
+
+
+def _float(value: Any) -> Any:
+    return value if hasattr(value, "resolve_expression") else Value(float(value), output_field=FloatField())
+
+
 class InExpandedBox(Func):
     """``location && _st_expand(point, metres)``: the GiST bounding-box test (PostGIS only)."""
 
     output_field = BooleanField()
 
-    def __init__(self, expression: Any, *, point: Point, metres: float) -> None:
-        super().__init__(expression)
-        self.point, self.metres = point, metres
+    def __init__(self, expression: Any, *, point: Any, metres: Any) -> None:
+        super().__init__(expression, _geography(point), _float(metres))
 
     def as_sql(self, compiler, connection, **extra_context):
-        column, params = compiler.compile(self.get_source_expressions()[0])
-        return f"({column} && _st_expand(%s::geography, %s))", [*params, self.point.ewkt, self.metres]
+        (column, column_params), (point, point_params), (metres, metres_params) = (
+            compiler.compile(expression) for expression in self.get_source_expressions()
+        )
+        return f"({column} && _st_expand({point}::geography, {metres}))", [
+            *column_params,
+            *point_params,
+            *metres_params,
+        ]
 
 
-def products_near(qs: QuerySet[Product], *, point: Point, radius_km: float) -> QuerySet[Product]:
-    """Within ``radius_km``, with ``distance`` (spheroid on PostGIS) annotated by the database.
+def products_near(qs: QuerySet[Product], *, point: Any, metres: Any) -> QuerySet[Product]:
+    """Within ``metres`` of ``point``, with ``distance`` (metres, spheroid on PostGIS) annotated
+    by the database. Either may be a value or a ``Slot``.
 
     SpatiaLite: ``dwithin`` with metres as a bare number. PostGIS: the same test written as
     the GiST box overlap plus the KNN distance. ``ST_DWithin`` is estimated by the planner at a
     handful of rows whatever the radius, so it sorted all ~25,000 rows within 5 km at 100k
     listings (1.1 s measured) instead of walking the index in distance order (0.4 ms).
     """
-    metres = radius_km * 1000.0
     if is_postgis():
         qs = (
             qs.filter(InExpandedBox("location", point=point, metres=metres))
-            .annotate(knn_metres=GeometryDistance("location", point))
+            .annotate(knn_metres=GeometryDistance("location", _geography(point)))
             .filter(knn_metres__lte=metres)
         )
     else:
         qs = qs.filter(location__dwithin=(point, metres))
-    return qs.annotate(distance=Distance("location", point))
+    # A plain float: a ``Distance`` measure object per row cost more than the row itself.
+    return qs.annotate(distance=ExpressionWrapper(Distance("location", _geography(point)), output_field=FloatField()))
 
 
-def order_by_distance(qs: QuerySet[Product], *, point: Point) -> QuerySet[Product]:
+def order_by_distance(qs: QuerySet[Product], *, point: Any) -> QuerySet[Product]:
     if is_postgis():
         # KNN: the GiST index returns rows in distance order (0.3-0.8 ms at 1M rows).
-        return qs.order_by(GeometryDistance("location", point))
+        return qs.order_by(GeometryDistance("location", _geography(point)))
     return qs.order_by("distance", "id")
 
 
-def search_text(qs: QuerySet[Product], *, q: str, rank: bool = True) -> QuerySet[Product]:
+def search_text(qs: QuerySet[Product], *, q: Any, rank: bool = True) -> QuerySet[Product]:
     """Full-text search, annotated with ``relevance`` when ``rank`` (only ranked orderings
-    need it: ranking every match costs more than finding it)."""
-    q = q.strip()
-    if not q:
-        return qs
+    need it: ranking every match costs more than finding it). ``q`` is stripped text, or a
+    ``Slot`` on PostGIS."""
+    if isinstance(q, str):
+        q = q.strip()
+        if not q:
+            return qs
     if is_postgis():
         query = SearchQuery(q, search_type="websearch", config=SEARCH_CONFIG)
         # Word similarity catches typos ("yezy" -> "Yeezy") through the trigram GIN index.
@@ -242,23 +272,111 @@ ORDERINGS: dict[str, tuple[Any, ...]] = {
 def products_search(
     qs: QuerySet[Product],
     *,
-    q: str | None = None,
-    point: Point | None = None,
+    q: Any = None,
+    point: Any = None,
     radius_km: float | None = None,
+    metres: Any = None,
     ordering: str = "newest",
+    recent_since: Any = None,
 ) -> QuerySet[Product] | NewestMatches:
-    """Apply the text and geo parts of a search and its ordering (validated by the caller)."""
-    if q:
+    """Apply the text and geo parts of a search and its ordering (validated by the caller).
+    The radius is ``metres`` or ``radius_km`` (default ``MAX_SEARCH_RADIUS_KM``)."""
+    if q is not None:
         qs = search_text(qs, q=q, rank=ordering == "relevance")
     if point is not None:
-        qs = products_near(qs, point=point, radius_km=radius_km or float(settings.MAX_SEARCH_RADIUS_KM))
+        if metres is None:
+            metres = (radius_km or float(settings.MAX_SEARCH_RADIUS_KM)) * 1000.0
+        qs = products_near(qs, point=point, metres=metres)
     if ordering == "distance" and point is not None:
         return order_by_distance(qs, point=point)
-    if ordering == "relevance" and not q:
+    if ordering == "relevance" and q is None:
         ordering = "newest"
-    if q and ordering == "newest" and is_postgis():
-        return NewestMatches(qs)
+    if q is not None and ordering == "newest" and is_postgis():
+        edge = recent_since if recent_since is not None else timezone.now() - SEARCH_RECENT_WINDOW
+        return NewestMatches(
+            qs.filter(created_at__gte=edge).order_by(*_NEWEST_MATCH_ORDER),
+            qs.filter(created_at__lt=edge).order_by(*_NEWEST_MATCH_ORDER),
+        )
     return qs.order_by(*ORDERINGS.get(ordering, ORDERINGS["newest"]))
+
+
+def search_products(
+    qs: QuerySet[Product], args: dict[str, Any], *, ordering: str, include_sold: bool, recent_since: Any = None
+) -> QuerySet[Product] | NewestMatches:
+    """The products search: ``args`` (``SEARCH_ARGS`` names; absent or ``None``: not filtered)
+    holds values, or ``Slot``s when preparing the query."""
+    for name in ("category", "condition", "feed_type"):
+        if args.get(name) is not None:
+            qs = qs.filter(**{name: args[name]})
+    if args.get("min_price") is not None:
+        qs = qs.filter(price__gte=args["min_price"])
+    if args.get("max_price") is not None:
+        qs = qs.filter(price__lte=args["max_price"])
+    if args.get("seller_id") is not None:
+        qs = qs.filter(seller_id=args["seller_id"])
+    if args.get("seller_username") is not None:
+        qs = qs.filter(seller__username__iexact=args["seller_username"])
+    if not include_sold:
+        qs = qs.filter(is_available=True)
+    return products_search(
+        qs,
+        q=args.get("q"),
+        point=args.get("point"),
+        metres=args.get("metres"),
+        ordering=ordering,
+        recent_since=recent_since,
+    )
+
+
+# The values a products search filters on, and the field each is bound as when prepared.
+SEARCH_ARGS: dict[str, Field] = {
+    "category": CharField(),
+    "condition": CharField(),
+    "feed_type": CharField(),
+    "min_price": DecimalField(max_digits=12, decimal_places=2),
+    "max_price": DecimalField(max_digits=12, decimal_places=2),
+    "seller_id": UUIDField(),
+    "seller_username": CharField(),
+    "q": CharField(),
+    "point": GeometryField(srid=4326, geography=True),
+    "metres": FloatField(),
+}
+_USER_ID = UUIDField()
+_MOMENT = DateTimeField()
+
+
+def search_page_source(
+    args: dict[str, Any], *, ordering: str, include_sold: bool, user: Any = None
+) -> QuerySet[Product] | NewestMatches | BoundQuery:
+    """What the products list slices a page from. On PostgreSQL the query for this set of
+    filters is prepared once per process and run with this request's values (soukloop.prepared);
+    elsewhere it is built with the ORM each time."""
+    present = {name: value for name, value in args.items() if value is not None}
+    signed_in = user is not None and getattr(user, "is_authenticated", False)
+    if not is_postgis():
+        qs = product_rows(user=user, include_sold=True)
+        return search_products(qs, present, ordering=ordering, include_sold=include_sold)
+    prepared = _prepared_search(tuple(sorted(present)), ordering, include_sold, signed_in)
+    if signed_in:
+        present["user_id"] = user.pk
+    present["recent_since"] = timezone.now() - SEARCH_RECENT_WINDOW
+    return prepared.bind(present)
+
+
+@functools.lru_cache(maxsize=512)
+def _prepared_search(names: tuple[str, ...], ordering: str, include_sold: bool, signed_in: bool) -> Any:
+    qs = product_rows(include_sold=True, liked_by=Slot("user_id", _USER_ID) if signed_in else None)
+    slots = {name: Slot(name, SEARCH_ARGS[name]) for name in names}
+    result = search_products(
+        qs, slots, ordering=ordering, include_sold=include_sold, recent_since=Slot("recent_since", _MOMENT)
+    )
+    return prepare(result)
+
+
+def prepare(result: QuerySet[Product] | NewestMatches) -> PreparedQuery | PreparedNewestMatches:
+    if isinstance(result, NewestMatches):
+        return PreparedNewestMatches(PreparedQuery(result.recent), PreparedQuery(result.older))
+    return PreparedQuery(result)
 
 
 # Newest-first text search reads the last day's matches first (see NewestMatches).
@@ -269,7 +387,8 @@ _NEWEST_MATCH_ORDER = (ExpressionWrapper(F("created_at") + Value(ZERO), output_f
 
 
 class NewestMatches:
-    """The matches of a text search, newest first; sliced like a queryset (as the page
+    """The matches of a text search, newest first, as the ``recent`` ones (created since the
+    recent edge) and the ``older`` ones, each sorted; sliced like a queryset (as the page
     pagination does), which gives that page's rows.
 
     A common word matches thousands of listings, and sorting all of them for the newest 20
@@ -281,20 +400,26 @@ class NewestMatches:
     PostgreSQL plans every branch of it, ~3 ms, even when the first fills the page.)
     """
 
-    def __init__(self, qs: QuerySet[Product]) -> None:
-        self.qs = qs
+    def __init__(self, recent: Any, older: Any) -> None:
+        self.recent, self.older = recent, older
 
     def __getitem__(self, item: slice) -> list[dict[str, Any]]:
         if not isinstance(item, slice) or item.stop is None or (item.step or 1) != 1:
             raise TypeError("NewestMatches takes a bounded slice.")
         start, stop = item.start or 0, item.stop
-        edge = timezone.now() - SEARCH_RECENT_WINDOW
-        recent = list(self.qs.filter(created_at__gte=edge).order_by(*_NEWEST_MATCH_ORDER)[:stop])
+        recent = list(self.recent[:stop])
         if len(recent) >= stop:
             return recent[start:]
-        # All of the window's matches are in ``recent``: the rest of the slice is older.
-        older = self.qs.filter(created_at__lt=edge).order_by(*_NEWEST_MATCH_ORDER)
-        return recent[start:] + list(older[max(0, start - len(recent)) : stop - len(recent)])
+        # All of the recent matches are in ``recent``: the rest of the slice is older.
+        return recent[start:] + list(self.older[max(0, start - len(recent)) : stop - len(recent)])
+
+
+class PreparedNewestMatches:
+    def __init__(self, recent: PreparedQuery, older: PreparedQuery) -> None:
+        self.recent, self.older = recent, older
+
+    def bind(self, values: dict[str, Any]) -> NewestMatches:
+        return NewestMatches(self.recent.bind(values), self.older.bind(values))
 
 
 def discover_feed(*, user: Any = None, category: str | None = None) -> QuerySet[Product]:
@@ -326,50 +451,111 @@ def community_feed_page(
     page, so listings that arrive meanwhile never duplicate or skip rows. One query per tier
     still needed (at most three, whatever the page size); each is cheap because it walks an
     index: the neighbourhood/building expression index for tiers 0-1, the GiST index in
-    distance order (KNN) for tier 2, instead of ranking every listing within the radius.
+    distance order (KNN) for tier 2, instead of ranking every listing within the radius. On
+    PostgreSQL each tier's query is prepared once per process (soukloop.prepared).
     """
-    radius_km = radius_km or float(settings.COMMUNITY_RADIUS_KM)
-    base = product_rows(user=user).filter(feed_type=FeedType.COMMUNITY)
-    if category:
-        base = base.filter(category=category)
-    base = products_near(base, point=point, radius_km=radius_km)
-    if not is_postgis():
-        base = base.annotate(knn_metres=Cast(Distance("location", point), FloatField()))
-    same_hood = Q(neighborhood_upper=neighborhood.upper())
-    same_building = same_hood & Q(building_upper=building_name.upper())
-    tier_filters = {
-        0: same_building if neighborhood and building_name else None,
-        1: (same_hood & ~same_building if building_name else same_hood) if neighborhood else None,
-        2: ~same_hood if neighborhood else Q(),
+    signed_in = user is not None and getattr(user, "is_authenticated", False)
+    values: dict[str, Any] = {
+        "point": point,
+        "metres": (radius_km or float(settings.COMMUNITY_RADIUS_KM)) * 1000.0,
+        "category": category or None,
+        "hood": neighborhood.upper() or None,
+        "building": building_name.upper() if neighborhood and building_name else None,
+        "user_id": user.pk if signed_in else None,
     }
-    if neighborhood:  # only the tier filters read these
-        base = base.annotate(neighborhood_upper=Upper("neighborhood"), building_upper=Upper("building_name"))
     rows: list[dict[str, Any]] = []
     for tier in COMMUNITY_TIERS:
-        condition = tier_filters[tier]
-        if condition is None or (after is not None and tier < after[0]):
+        if (tier == 0 and values["building"] is None) or (tier == 1 and values["hood"] is None):
             continue
-        qs = base.filter(condition).annotate(community_tier=Value(tier, output_field=IntegerField()))
-        if after is not None and tier == after[0]:
-            _, last_metres, last_id = after
-            qs = qs.filter(Q(knn_metres__gt=last_metres) | Q(knn_metres=last_metres, id__gt=last_id))
+        if after is not None and tier < after[0]:
+            continue
+        resume = after is not None and tier == after[0]
+        if resume:
+            values["after_metres"], values["after_id"] = after[1], after[2]
         wanted = limit + 1 - len(rows)
-        rows.extend(_nearest_first(qs, wanted))
+        shape = _CommunityShape(
+            tier=tier,
+            signed_in=signed_in,
+            category=values["category"] is not None,
+            hood=values["hood"] is not None,
+            building=values["building"] is not None,
+            resume=resume,
+            count=wanted,
+        )
+        if is_postgis():
+            rows.extend(_prepared_community(shape).bind(values)[0:wanted])
+        else:
+            args = {name: value for name, value in values.items() if value is not None}
+            rows.extend(_community_tier(shape, args, user=user)[:wanted])
         if len(rows) > limit:
             break
     return rows
 
 
-def _nearest_first(qs: QuerySet[Product], count: int) -> list[dict[str, Any]]:
-    """``count`` rows ordered by (distance, id). On PostGIS the candidates come from a KNN walk
-    of the GiST index (the planner would otherwise sort every row in the radius to honour
-    the id tie-break); the page is then ordered exactly. Only a run of more than ``slack``
-    listings at the very same distance could be cut short."""
+@dataclasses.dataclass(frozen=True)
+class _CommunityShape:
+    tier: int
+    signed_in: bool
+    category: bool
+    hood: bool
+    building: bool
+    resume: bool
+    count: int
+
+
+_COMMUNITY_SLOTS: dict[str, Field] = {
+    "point": GeometryField(srid=4326, geography=True),
+    "metres": FloatField(),
+    "category": CharField(),
+    "hood": CharField(),
+    "building": CharField(),
+    "after_metres": FloatField(),
+    "after_id": UUIDField(),
+}
+
+
+@functools.lru_cache(maxsize=512)
+def _prepared_community(shape: _CommunityShape) -> PreparedQuery:
+    slots = {name: Slot(name, field) for name, field in _COMMUNITY_SLOTS.items()}
+    return PreparedQuery(_community_tier(shape, slots, liked_by=Slot("user_id", _USER_ID) if shape.signed_in else None))
+
+
+def _community_tier(shape: _CommunityShape, args: dict[str, Any], *, user: Any = None, liked_by: Any = None) -> Any:
+    """One tier's rows, nearest first, from values or slots (``args``)."""
+    base = product_rows(user=user, liked_by=liked_by).filter(feed_type=FeedType.COMMUNITY)
+    if shape.category:
+        base = base.filter(category=args["category"])
+    base = products_near(base, point=args["point"], metres=args["metres"])
     if not is_postgis():
-        return list(qs.order_by("knn_metres", "id")[:count])
-    slack = count * 3 + 50
-    nearest = qs.order_by("knn_metres").values("pk")[:slack]
-    return list(qs.filter(pk__in=Subquery(nearest)).order_by("knn_metres", "id")[:count])
+        base = base.annotate(knn_metres=Cast(Distance("location", args["point"]), FloatField()))
+    if shape.hood:  # only the tier filters read these
+        base = base.annotate(neighborhood_upper=Upper("neighborhood"), building_upper=Upper("building_name"))
+        same_hood = Q(neighborhood_upper=args["hood"])
+        same_building = same_hood & Q(building_upper=args["building"]) if shape.building else None
+        condition = {
+            0: same_building,
+            1: same_hood & ~same_building if same_building is not None else same_hood,
+            2: ~same_hood,
+        }[shape.tier]
+        base = base.filter(condition)
+    qs = base.annotate(community_tier=Value(shape.tier, output_field=IntegerField()))
+    if shape.resume:
+        qs = qs.filter(
+            Q(knn_metres__gt=args["after_metres"]) | Q(knn_metres=args["after_metres"], id__gt=args["after_id"])
+        )
+    return _nearest_first(qs, shape.count)
+
+
+def _nearest_first(qs: QuerySet[Product], count: int) -> QuerySet[Product]:
+    """Ordered by (distance, id), for the first ``count`` rows. On PostGIS the candidates come
+    from a KNN walk of the GiST index (the planner would otherwise sort every row in the radius
+    to honour the id tie-break); the page is then ordered exactly. Only a run of more than
+    ``count + 20`` listings at the very same distance, across the page's end, could be cut
+    short."""
+    if not is_postgis():
+        return qs.order_by("knn_metres", "id")
+    nearest = qs.order_by("knn_metres").values("pk")[: count * 2 + 20]
+    return qs.filter(pk__in=Subquery(nearest)).order_by("knn_metres", "id")
 
 
 def product_detail(*, product_id: Any, user: Any = None) -> Product | None:

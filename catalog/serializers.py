@@ -52,7 +52,7 @@ def _dt(value: datetime | None, tz: tzinfo) -> str | None:
 
 def product_list_row(row: dict[str, Any], tz: tzinfo) -> dict[str, Any]:
     """One list item (the ``ProductListSerializer`` shape) from a ``LIST_VALUES`` row, plus
-    ``distance`` when the query computed one."""
+    ``distance`` (metres) when the query computed one."""
     lat = row["lat"]
     distance = row.get("distance")
     return {
@@ -75,7 +75,7 @@ def product_list_row(row: dict[str, Any], tz: tzinfo) -> dict[str, Any]:
         "view_count": row["view_count"],
         "like_count": row["like_count"],
         "is_liked": bool(row["is_liked"]),
-        "distance_km": None if distance is None else round(distance.km, 3),
+        "distance_km": None if distance is None else round(distance / 1000.0, 3),
         "seller": {
             "id": str(row["seller_id"]),
             "username": row["seller__username"],

@@ -13,11 +13,10 @@ from rest_framework.parsers import FormParser, MultiPartParser
 from rest_framework.permissions import AllowAny, IsAuthenticated
 from rest_framework.request import Request
 from rest_framework.response import Response
-from rest_framework.throttling import ScopedRateThrottle
 from rest_framework.views import APIView
 
 from catalog import media, selectors, services
-from catalog.filters import ProductFilter, apply_search, parse_search_params
+from catalog.filters import ProductFilter, parse_search_params, search_args
 from catalog.models import Category, Product
 from catalog.pagination import CommunityKeysetPagination, DiscoverCursorPagination, UncountedPagePagination
 from catalog.serializers import (
@@ -33,6 +32,7 @@ from catalog.serializers import (
 )
 from soukloop.errors import NotFound, ValidationError
 from soukloop.geo import make_point
+from soukloop.throttling import ScopedRateThrottle
 
 UUID_REGEX = "[0-9a-fA-F-]{36}"
 
@@ -80,10 +80,15 @@ class ProductViewSet(
             filterset = ProductFilter(request.query_params, queryset=self.get_queryset(), request=request)
             if not filterset.is_valid():
                 raise translate_validation(filterset.errors)
-            qs = filterset.qs
+            source = filterset.qs
         else:
-            qs = apply_search(self.get_queryset(), data)
-        page = self.paginate_queryset(qs)
+            source = selectors.search_page_source(
+                search_args(data),
+                ordering=data.get("ordering") or "newest",
+                include_sold=bool(data.get("include_sold")),
+                user=_user(request),
+            )
+        page = self.paginate_queryset(source)
         return self.get_paginated_response(product_list_rows(page))
 
     def _get_product(self) -> Product:
