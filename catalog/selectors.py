@@ -370,13 +370,12 @@ def _prepared_search(names: tuple[str, ...], ordering: str, include_sold: bool, 
     result = search_products(
         qs, slots, ordering=ordering, include_sold=include_sold, recent_since=Slot("recent_since", _MOMENT)
     )
-    return prepare(result)
-
-
-def prepare(result: QuerySet[Product] | NewestMatches) -> PreparedQuery | PreparedNewestMatches:
     if isinstance(result, NewestMatches):
         return PreparedNewestMatches(PreparedQuery(result.recent), PreparedQuery(result.older))
-    return PreparedQuery(result)
+    # Nearest first is a KNN walk of the GiST index whatever the values, so its statement can
+    # be prepared; other orderings' plans depend on the values (how rare a word or a category
+    # is), so PostgreSQL plans them each time.
+    return PreparedQuery(result, server_side=ordering == "distance" and "point" in names and "q" not in names)
 
 
 # Newest-first text search reads the last day's matches first (see NewestMatches).
@@ -517,7 +516,9 @@ _COMMUNITY_SLOTS: dict[str, Field] = {
 @functools.lru_cache(maxsize=512)
 def _prepared_community(shape: _CommunityShape) -> PreparedQuery:
     slots = {name: Slot(name, field) for name, field in _COMMUNITY_SLOTS.items()}
-    return PreparedQuery(_community_tier(shape, slots, liked_by=Slot("user_id", _USER_ID) if shape.signed_in else None))
+    liked_by = Slot("user_id", _USER_ID) if shape.signed_in else None
+    # A KNN walk (or the neighbourhood index) whatever the values: a prepared statement.
+    return PreparedQuery(_community_tier(shape, slots, liked_by=liked_by), server_side=True)
 
 
 def _community_tier(shape: _CommunityShape, args: dict[str, Any], *, user: Any = None, liked_by: Any = None) -> Any:

@@ -202,13 +202,16 @@ class CommunityFeedView(APIView):
         responses=CommunityPageSerializer,
     )
     def get(self, request: Request) -> Response:
-        params = ProductSearchSerializer(data=request.query_params)
-        params.is_valid(raise_exception=True)
+        geo = parse_search_params(request.query_params)  # plainly valid: no serializer to build
+        if geo is None:
+            params = ProductSearchSerializer(data=request.query_params)
+            params.is_valid(raise_exception=True)
+            geo = params.validated_data
         user = _user(request)
         neighborhood = request.query_params.get("neighborhood", "")
         building = request.query_params.get("building_name", "")
-        if "lat" in params.validated_data:
-            point = make_point(latitude=params.validated_data["lat"], longitude=params.validated_data["lng"])
+        if "lat" in geo:
+            point = make_point(latitude=float(geo["lat"]), longitude=float(geo["lng"]))
         elif user is not None and user.location is not None:
             point = user.location
             neighborhood = neighborhood or user.neighborhood

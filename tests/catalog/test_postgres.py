@@ -233,3 +233,37 @@ def test_prepared_search_returns_what_the_orm_search_returns(api_client, auth_cl
             assert [row["id"] for row in body["results"]] == [str(row["id"]) for row in expected], params
             assert [row["is_liked"] for row in body["results"]] == [bool(row["is_liked"]) for row in expected]
             assert page == 2 or expected, f"the catalogue has nothing for {params}: the comparison would be empty"
+
+
+def _prepared_statements() -> list[str]:
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT statement FROM pg_prepared_statements")
+        return [row[0] for row in cursor.fetchall()]
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("enabled", [True, False])
+def test_nearest_first_lists_run_as_prepared_statements_unless_turned_off(
+    api_client, settings, django_assert_num_queries, enabled
+):
+    settings.DB_SERVER_PREPARED_STATEMENTS = enabled
+    near = ProductFactory(location=Point(*DUBAI_MARINA, srid=4326), feed_type="community")
+    marina = {"lat": DUBAI_MARINA[1], "lng": DUBAI_MARINA[0]}
+    before = set(_prepared_statements())
+    for _ in range(2):
+        # each request still counts (and logs) its one list query
+        with django_assert_num_queries(1):
+            community = api_client.get("/api/v1/feeds/community/", marina).json()
+        with django_assert_num_queries(1):
+            nearby = api_client.get("/api/v1/products/", {**marina, "ordering": "distance"}).json()
+        assert [r["id"] for r in community["results"]] == [str(near.pk)]
+        assert [r["id"] for r in nearby["results"]] == [str(near.pk)]
+    # a text search is planned for its words each time: never a prepared statement
+    api_client.get("/api/v1/products/", {"q": "lamp"})
+    after = set(_prepared_statements())
+    geo = {statement for statement in after if "_st_expand" in statement}
+    if enabled:
+        assert any("ORDER BY" in s and "LIMIT $" in s for s in geo), after
+    else:
+        assert after == before
+    assert not any("websearch_to_tsquery" in statement for statement in after)
