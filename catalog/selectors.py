@@ -38,7 +38,7 @@ from django.db.models import (
     Value,
     When,
 )
-from django.db.models.functions import Cast, Upper
+from django.db.models.functions import Cast, Coalesce, Upper
 from django.utils import timezone
 
 from catalog.models import FeedType, Product, ProductLike
@@ -544,19 +544,23 @@ def _community_tier(shape: _CommunityShape, args: dict[str, Any], *, user: Any =
         qs = qs.filter(
             Q(knn_metres__gt=args["after_metres"]) | Q(knn_metres=args["after_metres"], id__gt=args["after_id"])
         )
-    return _nearest_first(qs, shape.count)
+    return _nearest_first(qs, shape.count, point=args["point"], metres=args["metres"])
 
 
-def _nearest_first(qs: QuerySet[Product], count: int) -> QuerySet[Product]:
-    """Ordered by (distance, id), for the first ``count`` rows. On PostGIS the candidates come
-    from a KNN walk of the GiST index (the planner would otherwise sort every row in the radius
-    to honour the id tie-break); the page is then ordered exactly. Only a run of more than
-    ``count + 20`` listings at the very same distance, across the page's end, could be cut
-    short."""
+def _nearest_first(qs: QuerySet[Product], count: int, *, point: Any, metres: Any) -> QuerySet[Product]:
+    """Ordered by (distance, id), exactly, for the first ``count`` rows.
+
+    On PostGIS the planner would sort every row in the radius to honour the id tie-break, so
+    the query first finds the ``count``-th nearest distance with a KNN walk of the GiST index
+    (an InitPlan, ``count`` rows), then reads only the rows within that distance (the index
+    box shrinks to it: ``count`` rows plus any tied at that distance) and orders those. Ties
+    are exact however many listings share a point (a building geocoded to one spot)."""
     if not is_postgis():
         return qs.order_by("knn_metres", "id")
-    nearest = qs.order_by("knn_metres").values("pk")[: count * 2 + 20]
-    return qs.filter(pk__in=Subquery(nearest)).order_by("knn_metres", "id")
+    nth = qs.order_by("knn_metres").values("knn_metres")[count - 1 : count]
+    bound = Coalesce(Subquery(nth, output_field=FloatField()), _float(metres))  # fewer rows: the radius
+    # Rows in the box but farther than the bound sort after the ``count`` within it.
+    return qs.filter(InExpandedBox("location", point=point, metres=bound)).order_by("knn_metres", "id")
 
 
 def product_detail(*, product_id: Any, user: Any = None) -> Product | None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import timedelta
+from urllib.parse import parse_qs, urlparse
 
 import pytest
 import time_machine
@@ -190,3 +191,20 @@ def test_feed_query_counts_are_constant(auth_client, resident, django_assert_max
     with django_assert_max_num_queries(2):
         discover = client.get(DISCOVER, {"page_size": page_size})
     assert len(community.json()["results"]) == len(discover.json()["results"]) == page_size
+
+
+def test_community_pages_through_a_crowd_at_one_point_in_id_order(api_client):
+    # given 60 listings geocoded to the very same spot (one tower), and a few farther out
+    seller = SellerFactory()
+    crowd = ProductFactory.create_batch(60, seller=seller, feed_type="community", location=at(JLT))
+    farther = [ProductFactory(seller=seller, feed_type="community", location=at(JLT, dx=0.002 * i)) for i in (1, 2)]
+    # when someone in the Marina reads the feed two at a time
+    seen, params = [], {"lat": DUBAI_MARINA[1], "lng": DUBAI_MARINA[0], "page_size": 2}
+    while True:
+        body = api_client.get(COMMUNITY, params).json()
+        seen += [row["id"] for row in body["results"]]
+        if body["next"] is None:
+            break
+        params["cursor"] = parse_qs(urlparse(body["next"]).query)["cursor"][0]
+    # then the tied crowd comes in id order, once each, then the farther ones by distance
+    assert seen == sorted(str(p.pk) for p in crowd) + [str(p.pk) for p in farther]
