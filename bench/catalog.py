@@ -200,6 +200,7 @@ def main() -> None:
     parser.add_argument("--listings", type=int, default=100_000)
     parser.add_argument("--requests", type=int, default=200)
     parser.add_argument("--concurrency", type=int, default=8)
+    parser.add_argument("--rounds", type=int, default=4, help="blocks per endpoint for the latencies (1: one block)")
     parser.add_argument(
         "--database-url",
         default=os.environ.get("BENCH_DATABASE_URL", "postgis://postgres@127.0.0.1:5432/soukloop_catalog_bench"),
@@ -216,7 +217,7 @@ def main() -> None:
     try:
         wait_for_server()
         makers = endpoints()
-        samples = latencies(makers, args.requests)
+        samples = latencies(makers, args.requests, args.rounds)
         # Throughput in three rounds of every endpoint; the median round of each.
         rounds: dict[str, list[float]] = {name: [] for name in makers}
         for _ in range(3):
@@ -230,7 +231,7 @@ def main() -> None:
         floor_p50, _floor_p95, floor_rps = results["healthz"]
         print(
             f"\n{args.listings:,} listings on PostGIS; {args.requests} sequential requests each, "
-            f"in 4 rounds of blocks, then {args.concurrency} concurrent clients (median of 3 rounds); "
+            f"in {args.rounds} round(s) of blocks, then {args.concurrency} concurrent clients (median of 3 rounds); "
             f"gunicorn {bench_env(url)['GUNICORN_WORKERS']} sync workers"
         )
         print(f"{'endpoint':<10} {'p50 ms':>8} {'p95 ms':>8} {'req/s':>8} {'p50/healthz':>12} {'req/s vs healthz':>17}")
