@@ -29,6 +29,7 @@ from soukloop.pagination import StandardCursorPagination
 class UncountedPagePagination(BasePagination):
     page_size = 20
     max_page_size = 100
+    max_offset = 10_000
     page_query_param = "page"
     page_size_query_param = "page_size"
 
@@ -45,6 +46,14 @@ class UncountedPagePagination(BasePagination):
         self.size = self._positive_int(request, self.page_size_query_param, self.page_size, self.max_page_size)
         self.page = self._positive_int(request, self.page_query_param, 1)
         offset = (self.page - 1) * self.size
+        if offset > self.max_offset:
+            # Deep offsets cost a walk over every row before them (and a page number past
+            # bigint was a database error): narrow the search instead.
+            raise ValidationError(
+                _("Results stop after %(count)s listings: narrow the search.") % {"count": self.max_offset},
+                code="page_too_deep",
+                attr=self.page_query_param,
+            )
         rows = list(queryset[offset : offset + self.size + 1])
         self.has_next = len(rows) > self.size
         return rows[: self.size]

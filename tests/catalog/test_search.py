@@ -221,3 +221,19 @@ def test_hidden_listings_never_show_in_search(api_client):
     hidden = ProductFactory()
     Product.objects.filter(pk=hidden.pk).update(deleted_at=timezone.now())
     assert ids(api_client.get(PRODUCTS, {"include_sold": "true"})) == [str(shown.pk)]
+
+
+@pytest.mark.parametrize("page", ["502", "100000000000000000000000"])
+def test_pages_past_ten_thousand_results_are_a_400_not_a_database_error(api_client, page):
+    ProductFactory()
+    response = api_client.get(PRODUCTS, {"page": page, "page_size": 20})
+    assert response.status_code == 400
+    (error,) = response.json()["errors"]
+    assert (error["attr"], error["code"]) == ("page", "page_too_deep")
+
+
+def test_the_last_allowed_page_is_an_empty_page_not_an_error(api_client):
+    ProductFactory()
+    response = api_client.get(PRODUCTS, {"page": 501, "page_size": 20})  # offset 10,000
+    assert response.status_code == 200
+    assert response.json()["results"] == []
