@@ -57,10 +57,11 @@ class PreparedQuery:
 
     ``server_side``: on PostgreSQL, run it with server-side binding as a prepared statement
     (prepared on its first run on a connection; psycopg keeps up to ``prepared_max`` a
-    connection), so PostgreSQL stops planning it each time (0.5-1.3 ms of a list query). Only for queries whose best plan does not depend on the values (a KNN
-    index walk, say): a prepared statement may settle on a generic plan. Off everywhere
-    with ``DB_SERVER_PREPARED_STATEMENTS=false`` (e.g. behind a pooler that cannot keep
-    prepared statements).
+    connection), so PostgreSQL stops planning it each time (0.5-1.3 ms of a list query).
+    Only for queries whose best plan does not depend on the values (a KNN index walk, say):
+    a prepared statement may settle on a generic plan. Off everywhere with
+    ``DB_SERVER_PREPARED_STATEMENTS=false`` (e.g. behind a pooler that cannot keep prepared
+    statements).
     """
 
     def __init__(self, queryset: QuerySet, using: str = "default", *, server_side: bool = False) -> None:
