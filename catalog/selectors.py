@@ -155,15 +155,17 @@ def product_rows(*, user: Any = None, include_sold: bool = False, liked_by: Any 
     qs = _rows_base(anonymous=liked_by is None).all()
     if not include_sold:
         qs = qs.filter(is_available=True)
-    if liked_by is None:
-        return qs
-    return qs.annotate(is_liked=Exists(ProductLike.objects.filter(product=OuterRef("pk"), user_id=liked_by)))
+    return qs if liked_by is None else with_is_liked(qs, user_id=liked_by)
 
 
-def with_is_liked(qs: QuerySet[Product], *, user: Any) -> QuerySet[Product]:
-    if user is not None and getattr(user, "is_authenticated", False):
-        return qs.annotate(is_liked=Exists(ProductLike.objects.filter(product=OuterRef("pk"), user=user)))
-    return qs.annotate(is_liked=Value(False))
+def with_is_liked(qs: QuerySet[Product], *, user: Any = None, user_id: Any = None) -> QuerySet[Product]:
+    """``is_liked`` for the signed-in ``user``, or the user id ``user_id`` (a value or a ``Slot``);
+    false for everyone else."""
+    if user_id is None and user is not None and getattr(user, "is_authenticated", False):
+        user_id = user.pk
+    if user_id is None:
+        return qs.annotate(is_liked=Value(False))
+    return qs.annotate(is_liked=Exists(ProductLike.objects.filter(product=OuterRef("pk"), user_id=user_id)))
 
 
 def products_for_seller(*, username: str, user: Any = None) -> QuerySet[Product]:
