@@ -423,3 +423,22 @@ if IS_POSTGRES:
 # listings) for queries that run in under 1 ms without it.
 if IS_POSTGRES:
     _db["OPTIONS"]["options"] += " -c jit=off"
+
+# Sections below are each owned by one area of this round's work (they are kept apart so
+# that changes to one do not touch another's lines).
+
+# --- security -----
+
+# --- payments: unhappy paths -----
+
+# --- trust: claims and reviews -----
+
+# --- realtime -----
+
+# --- notifications and background work -----
+
+# --- observability -----
+
+# --- moderation -----
+
+# --- house -----

@@ -28,6 +28,13 @@ def pytest_collection_modifyitems(config, items):
 
 
 @pytest.fixture(autouse=True)
+def _fast_password_hashing(settings):
+    """Argon2 costs ~50 ms a hash and factories hash one per user: the suite spent most of its
+    time there. Production keeps Argon2 (settings); what a test observes is the same."""
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+
+@pytest.fixture(autouse=True)
 def _isolated_cache():
     """Each test starts with an empty cache (OTP codes, throttles, viewer sets)."""
     _clear_cache()

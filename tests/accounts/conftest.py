@@ -55,8 +55,3 @@ def registered(db, post_committed):
     assert response.status_code == 201, response.content
     return response.json()
 
-
-@pytest.fixture(autouse=True)
-def _fast_password_hashing(settings):
-    """Argon2 costs ~50 ms per hash; these tests hash hundreds of times. Behaviour is the same."""
-    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]

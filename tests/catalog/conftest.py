@@ -46,8 +46,3 @@ def image_bytes(fmt: str = "JPEG", size: tuple[int, int] = (64, 48), exif_gps: b
     image.save(out, format=fmt, **kwargs)
     return out.getvalue()
 
-
-@pytest.fixture(autouse=True)
-def _fast_password_hashing(settings):
-    """Factories create many sellers; argon2 would dominate the run."""
-    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]

@@ -62,8 +62,3 @@ def live_stream(scheduled_stream, go_live, hook_client) -> tuple[Stream, str]:
     scheduled_stream.refresh_from_db()
     return scheduled_stream, key
 
-
-@pytest.fixture(autouse=True)
-def _fast_password_hashing(settings):
-    """Factories hash a password per user; Argon2 makes that the slowest part of these tests."""
-    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
