@@ -1,6 +1,7 @@
 from django.contrib import admin
 from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
 from django.contrib.gis.admin import GISModelAdmin
+from django.core.exceptions import PermissionDenied
 from django.utils.translation import gettext_lazy as _
 
 from accounts import services
@@ -39,6 +40,34 @@ class UserAdmin(DjangoUserAdmin, GISModelAdmin):
     add_fieldsets = (
         (None, {"classes": ("wide",), "fields": ("username", "email", "phone", "role", "password1", "password2")}),
     )
+    # Privilege and credential fields: only a superuser may see them on a form or change them.
+    # A moderator holding ``accounts.change_user`` edits profiles, never who may do what.
+    PRIVILEGE_FIELDS = ("password", "is_staff", "is_superuser", "groups", "user_permissions")
+
+    def get_fieldsets(self, request, obj=None):
+        fieldsets = super().get_fieldsets(request, obj)
+        if request.user.is_superuser or obj is None:
+            return fieldsets
+        return tuple(
+            (name, {**opts, "fields": tuple(f for f in opts["fields"] if f not in self.PRIVILEGE_FIELDS)})
+            for name, opts in fieldsets
+        )
+
+    def has_change_permission(self, request, obj=None):
+        """Staff and superuser accounts are changed by superusers only (a moderator could
+        otherwise edit another moderator, or a superuser's e-mail and then reset its password)."""
+        if obj is not None and (obj.is_staff or obj.is_superuser) and not request.user.is_superuser:
+            return False
+        return super().has_change_permission(request, obj)
+
+    def has_add_permission(self, request):
+        return request.user.is_superuser and super().has_add_permission(request)
+
+    def user_change_password(self, request, id, form_url=""):
+        """Setting someone's password is a superuser's job, whoever the account is."""
+        if not request.user.is_superuser:
+            raise PermissionDenied
+        return super().user_change_password(request, id, form_url)
 
     def get_search_results(self, request, queryset, search_term):
         """A phone typed as 050 123 4567 finds the +971501234567 stored in E.164."""
@@ -53,6 +82,8 @@ class UserAdmin(DjangoUserAdmin, GISModelAdmin):
     @admin.action(description=_("Deactivate and sign out everywhere"), permissions=["change"])
     def deactivate_and_sign_out(self, request, queryset):
         count = 0
+        if not request.user.is_superuser:
+            queryset = queryset.filter(is_staff=False, is_superuser=False)
         for user in queryset.exclude(pk=request.user.pk):
             services.user_deactivate(user=user)
             count += 1

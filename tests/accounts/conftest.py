@@ -54,4 +54,3 @@ def registered(db, post_committed):
     response = post_committed(REGISTER_URL, sign_up_body())
     assert response.status_code == 201, response.content
     return response.json()
-

@@ -45,4 +45,3 @@ def image_bytes(fmt: str = "JPEG", size: tuple[int, int] = (64, 48), exif_gps: b
         kwargs["exif"] = exif
     image.save(out, format=fmt, **kwargs)
     return out.getvalue()
-

@@ -15,7 +15,8 @@ from catalog.ranking import hot_score
 pytestmark = pytest.mark.django_db(transaction=True)
 
 
-def test_seed_demo_loads_ranked_listings_over_weeks_and_tops_up():
+def test_seed_demo_loads_ranked_listings_over_weeks_and_tops_up(settings):
+    settings.DEBUG = True  # the development set-up (make run)
     # when the demo data is loaded
     out = StringIO()
     call_command("seed_demo", "--products", "240", "--users", "12", stdout=out)
@@ -34,6 +35,31 @@ def test_seed_demo_loads_ranked_listings_over_weeks_and_tops_up():
     call_command("seed_demo", "--products", "300", "--users", "12", stdout=StringIO())
     assert Product.objects.count() == 300
     assert User.objects.filter(username__startswith="demo_").count() == 12
+
+
+def test_without_debug_seed_demo_makes_no_staff_account_with_the_published_password(settings):
+    settings.DEBUG = False
+    out = StringIO()
+
+    call_command("seed_demo", "--products", "20", "--users", "4", stdout=out)
+
+    # the listings the benchmarks need are there, the well-known moderator login is not
+    assert Product.objects.count() == 20
+    assert not User.objects.filter(is_staff=True).exists()
+    assert "souk-loop-demo" not in out.getvalue()
+    assert "No demo moderator" in out.getvalue()
+
+
+def test_without_debug_a_moderator_is_made_only_with_a_chosen_password(settings):
+    settings.DEBUG = False
+
+    call_command(
+        "seed_demo", "--products", "5", "--users", "2", "--moderator-password", "Chosen-by-0ps", stdout=StringIO()
+    )
+
+    moderator = User.objects.get(username="moderator")
+    assert moderator.is_staff and moderator.check_password("Chosen-by-0ps")
+    assert not moderator.check_password("souk-loop-demo")
 
 
 @pytest.mark.postgres

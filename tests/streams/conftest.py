@@ -61,4 +61,3 @@ def live_stream(scheduled_stream, go_live, hook_client) -> tuple[Stream, str]:
     assert response.status_code == 200, response.content
     scheduled_stream.refresh_from_db()
     return scheduled_stream, key
-

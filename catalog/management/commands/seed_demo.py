@@ -14,6 +14,7 @@ from datetime import timedelta
 from decimal import Decimal
 from typing import Any
 
+from django.conf import settings
 from django.contrib.auth.models import Group
 from django.contrib.gis.geos import Point
 from django.core.management.base import BaseCommand, CommandParser
@@ -73,11 +74,17 @@ class Command(BaseCommand):
         parser.add_argument("--seed", type=int, default=971, help="random seed, for repeatable data")
         parser.add_argument("--batch-size", type=int, default=5000)
         parser.add_argument("--days", type=int, default=42, help="spread listings over this many days (default 42)")
+        parser.add_argument(
+            "--moderator-password",
+            default=None,
+            help="password of the demo moderator; required to create one when DEBUG is false "
+            "(otherwise no staff account is made: the development password is published in the README)",
+        )
 
     def handle(self, *args, **options) -> None:
         started = time.monotonic()
         rng = random.Random(options["seed"])  # noqa: S311 - demo data, not security
-        moderator = self._moderator()
+        moderator = self._moderator(options["moderator_password"])
         users = self._users(options["users"], rng)
         sellers = [u for u in users if u.can_sell]
         existing = Product.objects.count()
@@ -95,17 +102,26 @@ class Command(BaseCommand):
                 f"Demo data ready: {len(users)} users, {existing + created} listings ({created} new) in {elapsed:.1f}s."
             )
         )
-        self.stdout.write(
-            f"Demo moderator for /admin/: username '{moderator.username}', password '{DEMO_MODERATOR_PASSWORD}'."
-        )
+        if moderator is None:
+            self.stdout.write("No demo moderator: DEBUG is false and no --moderator-password was given.")
+        elif options["moderator_password"] is None:
+            self.stdout.write(
+                f"Demo moderator for /admin/: username '{moderator.username}', password '{DEMO_MODERATOR_PASSWORD}'."
+            )
+        else:
+            self.stdout.write(f"Demo moderator for /admin/: username '{moderator.username}' (password as given).")
 
-    def _moderator(self) -> User:
+    def _moderator(self, password: str | None) -> User | None:
+        """The demo moderator. Its development password is published, so outside DEBUG a
+        staff account is only made with a password the operator chose."""
+        if password is None and not settings.DEBUG:
+            return None
         user = User.objects.filter(username=DEMO_MODERATOR).first()
         if user is None:
             user = User.objects.create_user(
                 username=DEMO_MODERATOR,
                 email="moderator@soukloop.ae",
-                password=DEMO_MODERATOR_PASSWORD,
+                password=password or DEMO_MODERATOR_PASSWORD,
                 phone="+971500000001",
                 full_name="Demo Moderator",
                 is_staff=True,
