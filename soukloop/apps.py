@@ -1,4 +1,5 @@
 from django.apps import AppConfig
+from django.core import checks
 
 
 class SoukLoopConfig(AppConfig):
@@ -6,3 +7,8 @@ class SoukLoopConfig(AppConfig):
 
     name = "soukloop"
     verbose_name = "Souk Loop"
+
+    def ready(self) -> None:
+        from soukloop.production import check_development_defaults
+
+        checks.register(check_development_defaults, checks.Tags.security, deploy=True)

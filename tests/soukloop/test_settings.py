@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -12,11 +13,41 @@ import pytest
 ROOT = Path(__file__).resolve().parents[2]
 
 
-def _run_check(extra_env: dict[str, str]) -> subprocess.CompletedProcess:
-    env = {k: v for k, v in os.environ.items() if k not in {"DEBUG", "SECRET_KEY", "FIELD_ENCRYPTION_KEYS"}}
+SECRETS = (
+    "SECRET_KEY",
+    "JWT_SIGNING_KEY",
+    "FIELD_ENCRYPTION_KEYS",
+    "STRIPE_SECRET_KEY",
+    "STRIPE_WEBHOOK_SECRET",
+    "STRIPE_CONNECT_WEBHOOK_SECRET",
+    "STRIPE_API_BASE",
+    "MEDIA_HOOK_SECRET",
+)
+
+
+def production_env() -> dict[str, str]:
+    from cryptography.fernet import Fernet
+
+    return {
+        "DEBUG": "false",
+        "SECRET_KEY": "x" * 20 + "-a-long-random-production-secret-key-value-0123456789",
+        "JWT_SIGNING_KEY": "j" * 20 + "-another-long-random-production-signing-key-0123456789",
+        "ALLOWED_HOSTS": "api.soukloop.ae",
+        "FIELD_ENCRYPTION_KEYS": Fernet.generate_key().decode(),
+        "STRIPE_SECRET_KEY": "sk_live_" + "a" * 24,
+        "STRIPE_WEBHOOK_SECRET": "whsec_" + "b" * 32,
+        "STRIPE_CONNECT_WEBHOOK_SECRET": "whsec_" + "c" * 32,
+        "STRIPE_API_BASE": "",
+        "MEDIA_HOOK_SECRET": "d" * 40,
+    }
+
+
+def _run_check(extra_env: dict[str, str], *, deploy: bool = True) -> subprocess.CompletedProcess:
+    env = {k: v for k, v in os.environ.items() if k not in {"DEBUG", *SECRETS}}
     env.update(extra_env)
-    return subprocess.run(
-        [sys.executable, "manage.py", "check", "--deploy", "--fail-level", "WARNING"],
+    command = ["check", "--deploy", "--fail-level", "WARNING"] if deploy else ["check"]
+    return subprocess.run(  # noqa: S603 - our own manage.py with a fixed argument list
+        [sys.executable, "manage.py", *command],
         cwd=ROOT,
         env=env,
         capture_output=True,
@@ -27,33 +58,40 @@ def _run_check(extra_env: dict[str, str]) -> subprocess.CompletedProcess:
 
 
 def test_check_deploy_is_clean_with_production_settings():
-    from cryptography.fernet import Fernet
-
-    result = _run_check(
-        {
-            "DEBUG": "false",
-            "SECRET_KEY": "x" * 20 + "-a-long-random-production-secret-key-value-0123456789",
-            "ALLOWED_HOSTS": "api.soukloop.ae",
-            "FIELD_ENCRYPTION_KEYS": Fernet.generate_key().decode(),
-        }
-    )
+    result = _run_check(production_env())
 
     assert result.returncode == 0, result.stdout + result.stderr
 
 
-@pytest.mark.parametrize("missing", ["SECRET_KEY", "FIELD_ENCRYPTION_KEYS"])
-def test_production_refuses_to_start_with_development_secrets(missing):
-    from cryptography.fernet import Fernet
+DEVELOPMENT_VALUES = {
+    "SECRET_KEY": "django-insecure-souk-loop-development-key-never-use-in-production",
+    "JWT_SIGNING_KEY": "django-insecure-souk-loop-development-key-never-use-in-production",
+    "FIELD_ENCRYPTION_KEYS": "c291a2xvb3AtZGV2LW9ubHktZmllbGQta2V5LTMyYnk=",
+    "STRIPE_SECRET_KEY": "sk_test_soukloop_local",
+    "STRIPE_WEBHOOK_SECRET": "whsec_soukloop_local",
+    "STRIPE_CONNECT_WEBHOOK_SECRET": "whsec_soukloop_connect_local",
+    "STRIPE_API_BASE": "http://127.0.0.1:12111",
+    "MEDIA_HOOK_SECRET": "",
+}
 
-    env = {
-        "DEBUG": "false",
-        "SECRET_KEY": "y" * 60,
-        "ALLOWED_HOSTS": "api.soukloop.ae",
-        "FIELD_ENCRYPTION_KEYS": Fernet.generate_key().decode(),
-    }
-    del env[missing]
 
-    result = _run_check(env)
+@pytest.mark.parametrize("name", SECRETS)
+@pytest.mark.parametrize("how", ["development value", "unset"])
+def test_production_refuses_to_start_with_a_development_default(name, how):
+    env = production_env()
+    if how == "unset":
+        del env[name]
+    else:
+        env[name] = DEVELOPMENT_VALUES[name]
 
-    assert result.returncode != 0
-    assert missing in result.stderr
+    result = _run_check(env, deploy=False)
+
+    if how == "unset" and name == "JWT_SIGNING_KEY":
+        # unset, JWTs are signed with SECRET_KEY, which is a production value here
+        assert result.returncode == 0, result.stderr
+        return
+    # (an unset STRIPE_API_BASE is the local stand-in's address: refused like the explicit value)
+    assert result.returncode != 0, result.stdout
+    message = result.stderr.split("Refusing to start", 1)[1]
+    named = {other for other in SECRETS if re.search(rf"(?<![A-Z_]){other} ", message)}
+    assert named == {name}
