@@ -76,5 +76,24 @@ def locked_for(*, scope: str, identifier: str) -> int:
     return math.ceil(left) if left > 0 else 0
 
 
-def unlock(*, scope: str, identifier: str) -> None:
-    cache.delete(cache_key(scope, "lock", digest(identifier)))
+
+
+def backoff_wait(*, scope: str, key: str) -> int:
+    """Seconds ``key`` must still wait before its next try (0: go ahead)."""
+    return locked_for(scope=scope, identifier=key)
+
+
+def backoff_fail(*, scope: str, key: str, free: int, base_seconds: int, cap_seconds: int, window_seconds: int) -> int:
+    """Count a failure of ``key``; from the ``free``-th failure on, each one doubles the wait
+    (``base_seconds``, twice that, four times, ... up to ``cap_seconds``). Returns the wait now in force."""
+    failures = hit(scope=f"{scope}:n", identifier=key, window_seconds=window_seconds).count
+    if failures < free:
+        return 0
+    seconds = min(cap_seconds, base_seconds * 2 ** min(failures - free, 20))
+    lock(scope=scope, identifier=key, seconds=seconds)
+    return seconds
+
+
+def backoff_clear(*, scope: str, key: str, window_seconds: int) -> None:
+    reset(scope=f"{scope}:n", identifier=key, window_seconds=window_seconds)
+    cache.delete(cache_key(scope, "lock", digest(key)))

@@ -28,3 +28,11 @@ def try_normalize_phone(raw: str) -> str | None:
         return normalize_phone(raw)
     except ValueError:
         return None
+
+
+def region_of(e164: str) -> str | None:
+    """The ISO country (``AE``) of a normalised number, ``None`` when it has none."""
+    try:
+        return phonenumbers.region_code_for_number(phonenumbers.parse(e164, None))
+    except phonenumbers.NumberParseException:
+        return None

@@ -8,8 +8,10 @@ from __future__ import annotations
 
 import contextlib
 import hmac
+import logging
 import secrets
 import time
+import unicodedata
 from datetime import timedelta
 from typing import Any
 
@@ -29,17 +31,25 @@ from django.utils.translation import gettext as _
 
 from accounts import limits
 from accounts.models import Block, Follow, Role, User
-from accounts.phones import normalize_phone, try_normalize_phone
+from accounts.phones import normalize_phone, region_of, try_normalize_phone
 from accounts.sms import send_sms
 from accounts.tokens import Unauthorized, tokens_revoke_all
+from soukloop.cacheerrors import CACHE_UNAVAILABLE
 from soukloop.errors import NotFound, TooManyRequests, ValidationError
 from soukloop.geo import make_point, validate_lat_lng
+
+logger = logging.getLogger(__name__)
 
 SELF_ASSIGNABLE_ROLES = (Role.BUYER, Role.SELLER, Role.BOTH)
 PROFILE_FIELDS = ("full_name", "bio", "avatar_url", "neighborhood", "building_name", "role")
 
 _LOGIN_SCOPE = "login_fail"
+_LOGIN_SOURCE_SCOPE = "login_fail_source"
+_PASSWORD_CHANGE_SCOPE = "password_change_fail"  # noqa: S105 - a cache scope name
 _OTP_SEND_SCOPE = "otp_send"
+_OTP_SEND_ACCOUNT_SCOPE = "otp_send_account"
+_OTP_SEND_SOURCE_SCOPE = "otp_send_source"
+_SMS_SCOPE = "sms_budget"
 _HOUR = 3600
 
 
@@ -64,7 +74,9 @@ def _raise_if_taken(*, email: str, username: str, phone: str | None, exclude_pk:
 
 
 @transaction.atomic
-def user_register(*, email: str, username: str, password: str, phone: str, full_name: str = "", role: str) -> User:
+def user_register(
+    *, email: str, username: str, password: str, phone: str, full_name: str = "", role: str, source: str = ""
+) -> User:
     """Create an unverified account and send an OTP to its phone (after commit)."""
     if role not in SELF_ASSIGNABLE_ROLES:
         raise ValidationError(_("Choose buyer, seller or both."), code="invalid_role", attr="role")
@@ -72,6 +84,7 @@ def user_register(*, email: str, username: str, password: str, phone: str, full_
         phone = normalize_phone(phone)
     except ValueError as exc:
         raise ValidationError(_("Enter a valid phone number."), code="invalid_phone", attr="phone") from exc
+    sms_country_check(phone)  # a number we cannot text could never be verified
     email = email.strip().lower()
     user = User(email=email, username=username, phone=phone, full_name=full_name, role=role)
     _check_password(password, user=user, attr="password")
@@ -84,9 +97,12 @@ def user_register(*, email: str, username: str, password: str, phone: str, full_
         # Lost a race with a simultaneous sign-up: say which field, as the check above would have.
         _raise_if_taken(email=email, username=username, phone=phone)
         raise ValidationError(_("An account with these details already exists."), code="duplicate") from exc
-    # The account exists either way; if the phone's hourly limit is spent, they ask again later.
-    with contextlib.suppress(TooManyRequests):
-        otp_send(phone=phone)
+    # The account exists either way; if the phone's hourly limit is spent or the cache is down,
+    # they ask for a code again later (send-otp).
+    try:
+        otp_send(phone=phone, source=source)
+    except (TooManyRequests, *CACHE_UNAVAILABLE):
+        logger.warning("sign-up code not sent", extra={"user_id": str(user.pk)})
     return user
 
 
@@ -94,12 +110,14 @@ def user_register(*, email: str, username: str, password: str, phone: str, full_
 
 
 def _identifier_key(identifier: str) -> str:
+    """One spelling per identifier for keys: NFKC + casefold, so look-alike letters (dotless i,
+    long s) that the database's case-insensitive match treats as the same do not get a fresh key."""
     phone = try_normalize_phone(identifier) if "@" not in identifier else None
-    return phone or identifier.strip().lower()
+    return phone or unicodedata.normalize("NFKC", identifier.strip()).casefold()
 
 
 def _find_by_identifier(identifier: str) -> User | None:
-    identifier = identifier.strip()
+    identifier = unicodedata.normalize("NFKC", identifier.strip()).casefold()
     if not identifier:
         return None
     if "@" in identifier:
@@ -112,32 +130,67 @@ def _find_by_identifier(identifier: str) -> User | None:
     return by_phone[0] if by_phone else (candidates[0] if candidates else None)
 
 
-def user_authenticate(*, identifier: str, password: str) -> User:
+def _login_subject(identifier: str, user: User | None) -> str:
+    """What a failure counts against: the account when there is one (however it was spelt:
+    email, username, phone or a look-alike), else the normalised identifier."""
+    return f"user:{user.pk}" if user is not None else f"id:{_identifier_key(identifier)}"
+
+
+def _backoff_waits(pairs: list[tuple[str, str]]) -> int:
+    """The longest wait among (scope, key) back-offs; Redis down → 0 (documented fail-open:
+    sign-in keeps working during a cache outage, Argon2 still prices each guess)."""
+    try:
+        return max((limits.backoff_wait(scope=scope, key=key) for scope, key in pairs), default=0)
+    except CACHE_UNAVAILABLE:
+        logger.warning("sign-in back-off not checked: the cache is unreachable")
+        return 0
+
+
+def _backoff_record(*, scope: str, key: str, free: int) -> None:
+    try:
+        limits.backoff_fail(
+            scope=scope,
+            key=key,
+            free=free,
+            base_seconds=settings.LOGIN_BACKOFF_BASE_SECONDS,
+            cap_seconds=settings.LOGIN_LOCKOUT_SECONDS,
+            window_seconds=settings.LOGIN_LOCKOUT_SECONDS,
+        )
+    except CACHE_UNAVAILABLE:
+        logger.warning("sign-in failure not counted: the cache is unreachable")
+
+
+def user_authenticate(*, identifier: str, password: str, source: str = "") -> User:
     """Email, username or phone + password. One message for every kind of wrong.
 
-    ``LOGIN_MAX_FAILURES`` failures for one identifier within ``LOGIN_LOCKOUT_SECONDS`` lock
-    it for ``LOGIN_LOCKOUT_SECONDS`` (429 with Retry-After), even for the right password.
+    Failures are counted per account *and* source address: after ``LOGIN_MAX_FAILURES`` from
+    one address, each further failure from there doubles the wait (``LOGIN_BACKOFF_BASE_SECONDS``
+    up to ``LOGIN_LOCKOUT_SECONDS``), even for the right password (429 with Retry-After). The
+    owner signing in from another address is not slowed by a stranger's guesses. One address
+    failing on many accounts backs off the same way after ``LOGIN_MAX_FAILURES_PER_SOURCE``.
     """
-    key = _identifier_key(identifier)
-    wait = limits.locked_for(scope=_LOGIN_SCOPE, identifier=key)
+    user = _find_by_identifier(identifier)
+    pair_key = f"{_login_subject(identifier, user)}|{source}"
+    source_key = f"source|{source}"
+    wait = _backoff_waits([(_LOGIN_SCOPE, pair_key), (_LOGIN_SOURCE_SCOPE, source_key)])
     if wait:
         raise TooManyRequests(_("Too many failed sign-in attempts. Try again later."), wait=wait, code="login_locked")
-    user = _find_by_identifier(identifier)
     if user is None:
         User().set_password(password)  # same hashing cost as a real check: no timing oracle
         ok = False
     else:
         ok = user.check_password(password) and user.is_active
     if not ok:
-        window = settings.LOGIN_LOCKOUT_SECONDS
-        failures = limits.hit(scope=_LOGIN_SCOPE, identifier=key, window_seconds=window)
-        if failures.count >= settings.LOGIN_MAX_FAILURES:
-            limits.lock(scope=_LOGIN_SCOPE, identifier=key, seconds=window)
+        _backoff_record(scope=_LOGIN_SCOPE, key=pair_key, free=settings.LOGIN_MAX_FAILURES)
+        _backoff_record(scope=_LOGIN_SOURCE_SCOPE, key=source_key, free=settings.LOGIN_MAX_FAILURES_PER_SOURCE)
+        logger.info("sign-in failed", extra={"user_id": str(user.pk) if user else None})
         raise Unauthorized(_("Invalid credentials."), code="invalid_credentials")
-    limits.reset(scope=_LOGIN_SCOPE, identifier=key, window_seconds=settings.LOGIN_LOCKOUT_SECONDS)
+    with contextlib.suppress(*CACHE_UNAVAILABLE):
+        limits.backoff_clear(scope=_LOGIN_SCOPE, key=pair_key, window_seconds=settings.LOGIN_LOCKOUT_SECONDS)
     now = timezone.now()
     User.objects.filter(pk=user.pk).update(last_login_at=now, last_login=now)
     user.last_login_at = user.last_login = now
+    logger.info("signed in", extra={"user_id": str(user.pk)})
     return user
 
 
@@ -169,22 +222,61 @@ def _user_for_target(kind: str, identifier: str) -> User | None:
     return (qs.filter(phone=identifier) if kind == "phone" else qs.filter(email__iexact=identifier)).first()
 
 
-@transaction.atomic
-def otp_send(*, phone: str | None = None, email: str | None = None) -> None:
-    """Send a fresh 6-digit code (the previous one dies). 3 per identifier per hour.
+def sms_country_check(phone: str, *, attr: str = "phone") -> None:
+    """Only numbers of ``SMS_ALLOWED_COUNTRIES`` get an SMS (SMS pumping to premium ranges abroad)."""
+    if region_of(phone) not in settings.SMS_ALLOWED_COUNTRIES:
+        raise ValidationError(
+            _("Souk Loop cannot send text messages to this country's numbers yet."),
+            code="phone_country_not_supported",
+            attr=attr,
+        )
 
-    Unknown identifiers count against the limit too and get no message: the answer is the
-    same either way, so the endpoint does not reveal who has an account.
-    """
-    kind, identifier = _otp_target(phone=phone, email=email)
-    sends = limits.hit(scope=_OTP_SEND_SCOPE, identifier=identifier, window_seconds=_HOUR)
-    if sends.count > settings.OTP_MAX_SENDS_PER_HOUR:
+
+def _spend_sms_budget(phone: str) -> None:
+    """The platform-wide hourly SMS budget and one per number prefix (country code + 3 digits):
+    a pumping run through many numbers stops at the budget, not at the invoice."""
+    for identifier, limit in (("all", settings.SMS_MAX_PER_HOUR), (phone[:7], settings.SMS_MAX_PER_PREFIX_PER_HOUR)):
+        spent = limits.hit(scope=_SMS_SCOPE, identifier=identifier, window_seconds=_HOUR)
+        if spent.count > limit:
+            logger.warning("SMS budget exhausted", extra={"budget": "platform" if identifier == "all" else "prefix"})
+            raise TooManyRequests(
+                _("We cannot send more codes right now. Try again later."),
+                wait=spent.retry_after,
+                code="sms_budget_exhausted",
+            )
+
+
+def _otp_rate_limit(*, scope: str, key: str, limit: int) -> None:
+    sends = limits.hit(scope=scope, identifier=key, window_seconds=_HOUR)
+    if sends.count > limit:
         raise TooManyRequests(
             _("Too many codes requested. Try again later."), wait=sends.retry_after, code="otp_rate_limited"
         )
+
+
+@transaction.atomic
+def otp_send(*, phone: str | None = None, email: str | None = None, source: str = "") -> None:
+    """Send a fresh 6-digit code (the previous one dies).
+
+    Counted per account (or identifier) *from this address*, ``OTP_MAX_SENDS_PER_HOUR``; per
+    account from anywhere, three times that (a bound on how often one phone can be texted);
+    per address over all identifiers, ``OTP_MAX_SENDS_PER_SOURCE_PER_HOUR``. So a stranger's
+    three requests no longer block the owner's own. Unknown identifiers count exactly like
+    accounts and get no message: the answer is the same either way. Needs the cache (Redis):
+    unreachable → 503.
+    """
+    kind, identifier = _otp_target(phone=phone, email=email)
+    if kind == "phone":
+        sms_country_check(identifier)
+    _otp_rate_limit(scope=_OTP_SEND_SOURCE_SCOPE, key=source, limit=settings.OTP_MAX_SENDS_PER_SOURCE_PER_HOUR)
     user = _user_for_target(kind, identifier)
+    subject = f"user:{user.pk}" if user is not None else f"id:{identifier}"
+    _otp_rate_limit(scope=_OTP_SEND_SCOPE, key=f"{subject}|{source}", limit=settings.OTP_MAX_SENDS_PER_HOUR)
+    _otp_rate_limit(scope=_OTP_SEND_ACCOUNT_SCOPE, key=subject, limit=3 * settings.OTP_MAX_SENDS_PER_HOUR)
     if user is None:
         return
+    if kind == "phone":
+        _spend_sms_budget(identifier)
     code = f"{secrets.randbelow(1_000_000):06d}"
     ttl = settings.OTP_TTL_SECONDS
     cache.set(
@@ -201,9 +293,9 @@ def otp_send(*, phone: str | None = None, email: str | None = None) -> None:
         phone_to = user.phone
         transaction.on_commit(lambda: send_sms(to=phone_to, body=body))
     else:
-        subject, email_to = _("Your Souk Loop code"), user.email
+        subject_line, email_to = _("Your Souk Loop code"), user.email
         transaction.on_commit(
-            lambda: send_mail(subject, body, settings.DEFAULT_FROM_EMAIL, [email_to], fail_silently=False)
+            lambda: send_mail(subject_line, body, settings.DEFAULT_FROM_EMAIL, [email_to], fail_silently=False)
         )
 
 
@@ -280,9 +372,18 @@ def password_reset_confirm(*, token: str, new_password: str) -> User:
 
 @transaction.atomic
 def password_change(*, user: User, current_password: str, new_password: str) -> User:
+    """A stolen access token must not become a password oracle: wrong current passwords back
+    off like sign-in (after ``PASSWORD_CHANGE_MAX_FAILURES``, doubling waits, 429)."""
+    key = f"user:{user.pk}"
+    wait = _backoff_waits([(_PASSWORD_CHANGE_SCOPE, key)])
+    if wait:
+        raise TooManyRequests(_("Too many wrong passwords. Try again later."), wait=wait, code="password_change_locked")
     user = User.objects.select_for_update().get(pk=user.pk)
     if not user.check_password(current_password):
+        _backoff_record(scope=_PASSWORD_CHANGE_SCOPE, key=key, free=settings.PASSWORD_CHANGE_MAX_FAILURES)
         raise ValidationError(_("The current password is wrong."), code="wrong_password", attr="current_password")
+    with contextlib.suppress(*CACHE_UNAVAILABLE):
+        limits.backoff_clear(scope=_PASSWORD_CHANGE_SCOPE, key=key, window_seconds=settings.LOGIN_LOCKOUT_SECONDS)
     return _set_password_signing_out_everywhere(user, new_password)
 
 

@@ -32,6 +32,7 @@ from accounts.serializers import (
     VerifyOTPSerializer,
 )
 from accounts.tokens import issue_tokens, tokens_logout, tokens_refresh
+from soukloop.clientip import client_ip
 from soukloop.errors import NotFound
 from soukloop.throttling import AnonRateThrottle, ScopedRateThrottle, UserRateThrottle
 
@@ -59,21 +60,23 @@ class AuthViewSet(viewsets.GenericViewSet):
     @action(detail=False, methods=["post"], **_PUBLIC)
     def register(self, request: Request) -> Response:
         data = _valid(RegisterSerializer, request)
-        user = services.user_register(**data)
+        user = services.user_register(**data, source=client_ip(request))
         return _auth_response(user, status.HTTP_201_CREATED)
 
     @extend_schema(request=LoginSerializer, responses={200: AuthResponseSerializer, 401: None, 429: None})
     @action(detail=False, methods=["post"], **_PUBLIC)
     def login(self, request: Request) -> Response:
         data = _valid(LoginSerializer, request)
-        user = services.user_authenticate(identifier=data["identifier"], password=data["password"])
+        user = services.user_authenticate(
+            identifier=data["identifier"], password=data["password"], source=client_ip(request)
+        )
         return _auth_response(user, status.HTTP_200_OK)
 
     @extend_schema(request=SendOTPSerializer, responses={202: DetailSerializer, 429: None})
     @action(detail=False, methods=["post"], url_path="send-otp", **_PUBLIC)
     def send_otp(self, request: Request) -> Response:
         data = _valid(SendOTPSerializer, request)
-        services.otp_send(phone=data.get("phone") or None, email=data.get("email") or None)
+        services.otp_send(phone=data.get("phone") or None, email=data.get("email") or None, source=client_ip(request))
         return Response({"detail": _("If the account exists, a code is on its way.")}, status=status.HTTP_202_ACCEPTED)
 
     @extend_schema(request=VerifyOTPSerializer, responses={200: VerifiedSerializer})

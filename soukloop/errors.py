@@ -9,12 +9,18 @@ exceptions so drf-standardized-errors renders the contract's shape::
 
 from __future__ import annotations
 
+import logging
 from typing import Any
 
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.utils.encoding import force_str
+from django_redis.exceptions import ConnectionInterrupted
 from drf_standardized_errors.handler import ExceptionHandler as StandardExceptionHandler
+from redis.exceptions import ConnectionError as RedisConnectionError
+from redis.exceptions import TimeoutError as RedisTimeoutError
 from rest_framework import exceptions, status
+
+logger = logging.getLogger(__name__)
 
 
 class DomainError(Exception):
@@ -102,6 +108,10 @@ class ExceptionHandler(StandardExceptionHandler):
     def convert_known_exceptions(self, exc: Exception) -> Exception:
         if isinstance(exc, DomainError):
             return _to_drf(exc)
+        if isinstance(exc, RedisConnectionError | RedisTimeoutError | ConnectionInterrupted):
+            # Redis (cache, OTP store, counters) unreachable: the caller may retry, it is not a bug.
+            logger.warning("Redis unreachable: %s answered 503", type(exc).__name__)
+            return _to_drf(ServiceUnavailable())
         if isinstance(exc, DjangoValidationError):
             if hasattr(exc, "error_dict"):
                 return exceptions.ValidationError(

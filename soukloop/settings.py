@@ -251,7 +251,8 @@ REST_FRAMEWORK = {
         "uploads": env("THROTTLE_UPLOADS", default="60/hour"),
         "reports": env("THROTTLE_REPORTS", default="30/hour"),
     },
-    "NUM_PROXIES": env.int("NUM_PROXIES", default=None),
+    # Only our own proxies' X-Forwarded-For entries are believed (soukloop/clientip.py).
+    "NUM_PROXIES": env.int("TRUSTED_PROXY_COUNT", default=0),
     "TEST_REQUEST_DEFAULT_FORMAT": "json",
     "COERCE_DECIMAL_TO_STRING": True,
 }
@@ -425,6 +426,24 @@ if IS_POSTGRES:
 # that changes to one do not touch another's lines).
 
 # --- security -----
+# How many proxies of ours stand in front of the app and append to X-Forwarded-For (nginx: 1;
+# a load balancer in front of nginx: 2). 0: the socket's address is the client (docs/security.md).
+TRUSTED_PROXY_COUNT = REST_FRAMEWORK["NUM_PROXIES"]
+# Sign-in back-off: after LOGIN_MAX_FAILURES failures on one account from one address, each
+# further failure from there doubles the wait (LOGIN_BACKOFF_BASE_SECONDS, capped at
+# LOGIN_LOCKOUT_SECONDS). Another address is not affected, so a stranger cannot lock the owner out.
+LOGIN_BACKOFF_BASE_SECONDS = env.int("LOGIN_BACKOFF_BASE_SECONDS", default=30)
+# One address failing on many accounts (credential stuffing) is slowed the same way from this many.
+LOGIN_MAX_FAILURES_PER_SOURCE = env.int("LOGIN_MAX_FAILURES_PER_SOURCE", default=30)
+# OTP sends: per account (OTP_MAX_SENDS_PER_HOUR) and per source address.
+OTP_MAX_SENDS_PER_SOURCE_PER_HOUR = env.int("OTP_MAX_SENDS_PER_SOURCE_PER_HOUR", default=10)
+# SMS pumping: only these countries' numbers get an SMS; a platform-wide hourly budget and one
+# per number prefix (country code + 3 digits).
+SMS_ALLOWED_COUNTRIES = env.list("SMS_ALLOWED_COUNTRIES", default=["AE"])
+SMS_MAX_PER_HOUR = env.int("SMS_MAX_PER_HOUR", default=2000)
+SMS_MAX_PER_PREFIX_PER_HOUR = env.int("SMS_MAX_PER_PREFIX_PER_HOUR", default=200)
+# Wrong current passwords on change-password before it backs off like sign-in.
+PASSWORD_CHANGE_MAX_FAILURES = env.int("PASSWORD_CHANGE_MAX_FAILURES", default=5)
 
 # --- payments: unhappy paths -----
 

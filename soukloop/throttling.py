@@ -21,8 +21,11 @@ from typing import Any
 
 from django.conf import settings
 from django.core.cache import cache
-from redis.exceptions import RedisError
+from django.core.signals import setting_changed
+from django.dispatch import receiver
 from rest_framework import throttling
+
+from soukloop.cacheerrors import CACHE_UNAVAILABLE
 
 logger = logging.getLogger(__name__)
 
@@ -66,7 +69,11 @@ class RedisSlidingWindowThrottle(throttling.SimpleRateThrottle):
     def allow_request(self, request: Any, view: Any) -> bool:
         script = _sliding_window()
         if script is None:
-            return super().allow_request(request, view)
+            try:
+                return super().allow_request(request, view)
+            except CACHE_UNAVAILABLE:  # a Redis cache without the script path: same rule, let it through
+                logger.warning("Rate limit not checked: the cache is unreachable (scope %s).", self.scope)
+                return True
         if self.rate is None:
             return True
         self.key = self.get_cache_key(request, view)
@@ -78,7 +85,7 @@ class RedisSlidingWindowThrottle(throttling.SimpleRateThrottle):
                 keys=[cache.make_key(self.key)],
                 args=[repr(self.now), self.duration, self.num_requests, uuid.uuid4().hex],
             )
-        except RedisError:  # Redis down: let the request through rather than fail it
+        except CACHE_UNAVAILABLE:  # Redis down: let the request through rather than fail it
             logger.warning("Rate limit not checked: the cache is unreachable (scope %s).", self.scope)
             return True
         if result[0] == 1:
@@ -91,6 +98,14 @@ class RedisSlidingWindowThrottle(throttling.SimpleRateThrottle):
         if _sliding_window() is None:
             return super().wait()
         return self._retry_after
+
+
+@receiver(setting_changed)
+def _forget_script(*, setting: str, **kwargs: Any) -> None:
+    """Tests swap the cache (e.g. for an unreachable Redis): look the backend up again."""
+    global _script
+    if setting == "CACHES":
+        _script = None
 
 
 class AnonRateThrottle(throttling.AnonRateThrottle, RedisSlidingWindowThrottle):

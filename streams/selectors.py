@@ -63,6 +63,7 @@ def stream_with_current_counts(*, stream: Stream) -> Stream:
     """A live stream's counts from the viewer sets (the row is only written periodically)."""
     if stream.status == StreamStatus.LIVE:
         counts = get_viewer_counter().counts(stream_id=str(stream.pk))
-        stream.viewer_count = counts.viewer_count
-        stream.total_views = max(stream.total_views, counts.total_views)
+        if counts is not None:  # None: Redis unreachable, the row's last counts stand
+            stream.viewer_count = counts.viewer_count
+            stream.total_views = max(stream.total_views, counts.total_views)
     return stream

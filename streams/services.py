@@ -173,14 +173,15 @@ def _finish(*, stream: Stream, ended_at: datetime | None = None) -> Stream:
     ended_at = ended_at or timezone.now()
     counter = get_viewer_counter()
     counts = counter.counts(stream_id=str(stream.pk))
+    total_views = counts.total_views if counts else stream.total_views
     stream.status = StreamStatus.ENDED
     stream.ended_at = ended_at
     stream.duration_seconds = max(0, int((ended_at - stream.started_at).total_seconds())) if stream.started_at else 0
     stream.viewer_count = 0
-    stream.total_views = max(stream.total_views, counts.total_views)
+    stream.total_views = max(stream.total_views, total_views)
     stream.save(update_fields=["status", "ended_at", "duration_seconds", "viewer_count", "total_views", "updated_at"])
     stream_id = str(stream.pk)
-    transaction.on_commit(lambda: counter.forget(stream_id=stream_id))
+    transaction.on_commit(lambda: counter.forget_soft(stream_id=stream_id))
     logger.info("stream %s ended after %ss", stream.pk, stream.duration_seconds)
     return stream
 
@@ -332,9 +333,16 @@ def _persist_counts(*, stream: Stream, counts: ViewerCounts) -> None:
     )
 
 
-def _after_viewer_change(*, stream: Stream, counts: ViewerCounts) -> ViewerCounts:
+def _stored_counts(stream: Stream) -> ViewerCounts:
+    """The counts last written to the row: what we answer while the live counters are down."""
+    return ViewerCounts(viewer_count=stream.viewer_count, total_views=stream.total_views)
+
+
+def _after_viewer_change(*, stream: Stream, counts: ViewerCounts | None) -> ViewerCounts:
+    if counts is None:
+        return _stored_counts(stream)
     counter = get_viewer_counter()
-    if counter.claim_persist(stream_id=str(stream.pk), interval_seconds=settings.STREAM_VIEWER_PERSIST_SECONDS):
+    if counter.claim_persist_soft(stream_id=str(stream.pk), interval_seconds=settings.STREAM_VIEWER_PERSIST_SECONDS):
         _persist_counts(stream=stream, counts=counts)
     return counts
 
@@ -346,7 +354,7 @@ def stream_join(*, stream: Stream, viewer: User) -> ViewerCounts:
         raise Conflict(_("This stream is not live."), code="stream_not_live")
     counter = get_viewer_counter()
     if stream.user_id == viewer.pk:
-        return counter.counts(stream_id=str(stream.pk))
+        return counter.counts(stream_id=str(stream.pk)) or _stored_counts(stream)
     counts = counter.join(stream_id=str(stream.pk), viewer_id=str(viewer.pk))
     return _after_viewer_change(stream=stream, counts=counts)
 
@@ -362,6 +370,8 @@ def stream_leave(*, stream: Stream, viewer: User) -> ViewerCounts:
 def stream_viewers_sync(*, stream: Stream) -> ViewerCounts:
     """Write the current counts of a live stream to its row (the periodic persistence)."""
     counts = get_viewer_counter().counts(stream_id=str(stream.pk))
+    if counts is None:
+        return _stored_counts(stream)
     _persist_counts(stream=stream, counts=counts)
     return counts
 

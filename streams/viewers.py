@@ -15,13 +15,21 @@ backends and tests can move time.
 
 from __future__ import annotations
 
+import logging
 import threading
 import time
 from abc import ABC, abstractmethod
+from collections.abc import Callable
 from dataclasses import dataclass
+from typing import TypeVar
 
 from django.conf import settings
 from django.core.cache import cache
+
+from soukloop.cacheerrors import CACHE_UNAVAILABLE
+
+logger = logging.getLogger(__name__)
+_T = TypeVar("_T")
 
 # Idle per-stream keys disappear on their own a day after the last activity.
 _KEY_RETENTION_SECONDS = 24 * 3600
@@ -35,16 +43,34 @@ class ViewerCounts:
 
 class ViewerCounter(ABC):
     """``join`` (also the heartbeat), ``leave`` and ``counts`` prune viewers not seen for
-    STREAM_VIEWER_TTL_SECONDS and answer the current and distinct counts."""
+    STREAM_VIEWER_TTL_SECONDS and answer the current and distinct counts.
 
-    def join(self, *, stream_id: str, viewer_id: str) -> ViewerCounts:
-        return self._update(stream_id, viewer_id, joining=True)
+    Counting is not worth failing a request for: with Redis unreachable they answer ``None``
+    (unknown) and callers fall back to the counts stored on the stream row, so a host can
+    still end a show and a viewer still gets its details (security review, finding 10)."""
 
-    def leave(self, *, stream_id: str, viewer_id: str) -> ViewerCounts:
-        return self._update(stream_id, viewer_id, joining=False)
+    def join(self, *, stream_id: str, viewer_id: str) -> ViewerCounts | None:
+        return self._soft(lambda: self._update(stream_id, viewer_id, joining=True))
 
-    def counts(self, *, stream_id: str) -> ViewerCounts:
-        return self._update(stream_id, None, joining=False)
+    def leave(self, *, stream_id: str, viewer_id: str) -> ViewerCounts | None:
+        return self._soft(lambda: self._update(stream_id, viewer_id, joining=False))
+
+    def counts(self, *, stream_id: str) -> ViewerCounts | None:
+        return self._soft(lambda: self._update(stream_id, None, joining=False))
+
+    def claim_persist_soft(self, *, stream_id: str, interval_seconds: int) -> bool:
+        return bool(self._soft(lambda: self.claim_persist(stream_id=stream_id, interval_seconds=interval_seconds)))
+
+    def forget_soft(self, *, stream_id: str) -> None:
+        self._soft(lambda: self.forget(stream_id=stream_id))
+
+    @staticmethod
+    def _soft(call: Callable[[], _T]) -> _T | None:
+        try:
+            return call()
+        except CACHE_UNAVAILABLE:
+            logger.warning("viewer counts unavailable: Redis unreachable")
+            return None
 
     @abstractmethod
     def _update(self, stream_id: str, viewer_id: str | None, *, joining: bool) -> ViewerCounts:
