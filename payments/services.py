@@ -165,6 +165,11 @@ def _held_by_accepted_offer(*, product: Product, buyer: User) -> bool:
 def _checkout_reserve(
     *, buyer: User, product_id: uuid.UUID | None, offer_id: uuid.UUID | None
 ) -> tuple[Transaction, bool]:
+    if not buyer.is_verified:
+        raise PermissionDenied(_("Verify your phone number before you buy."), code="phone_not_verified")
+    # The buyer's row serialises one buyer's checkouts, so the cap on open ones below holds
+    # under parallel requests (a fresh account opened 38 checkouts in 1.5 s before).
+    User.objects.select_for_update().filter(pk=buyer.pk).first()
     offer: Offer | None = None
     if offer_id is not None:
         offer = Offer.objects.filter(pk=offer_id, buyer=buyer).first()
@@ -204,6 +209,9 @@ def _checkout_reserve(
         raise Conflict(_("This item has already been sold."), code="product_sold")
     if offer is None and _held_by_accepted_offer(product=product, buyer=buyer):
         raise Conflict(_("The seller has accepted another buyer's offer on this item."), code="product_reserved")
+    open_for_buyer = Transaction.objects.filter(buyer=buyer, status=TransactionStatus.PENDING).count()
+    if open_for_buyer >= settings.MAX_OPEN_CHECKOUTS:
+        raise Conflict(_("Finish or cancel one of your checkouts in progress first."), code="too_many_open_checkouts")
     fees = compute_fees(amount=offer.agreed_price if offer else product.price, feed_type=product.feed_type)
     try:
         with transaction.atomic():
@@ -380,9 +388,19 @@ def payout_release(*, transaction_id: uuid.UUID) -> Transaction:
     return _release_locked(tx)
 
 
-def _own_transaction_locked(*, transaction_id: uuid.UUID, user: User) -> Transaction:
+def _may_refund_as_staff(user: User) -> bool:
+    """Refunding someone's payment from the API is for staff holding the change permission (or
+    superusers); a moderator who may only look at transactions is a stranger here."""
+    return bool(user.is_staff and user.has_perm("payments.change_transaction"))
+
+
+def _own_transaction_locked(*, transaction_id: uuid.UUID, user: User, staff_may_act: bool = False) -> Transaction:
+    """The buyer's or seller's transaction (locked); anyone else gets 404, never a hint it exists,
+    except staff with the right permission when ``staff_may_act``."""
     tx = Transaction.objects.select_for_update().filter(pk=transaction_id).first()
-    if tx is None or (user.pk not in (tx.buyer_id, tx.seller_id) and not user.is_staff):
+    if tx is None or (
+        user.pk not in (tx.buyer_id, tx.seller_id) and not (staff_may_act and _may_refund_as_staff(user))
+    ):
         raise NotFound(_("Transaction not found."), code="transaction_not_found")
     return tx
 
@@ -451,8 +469,8 @@ def payouts_release_due(*, now: datetime | None = None) -> PayoutReleaseReport:
 @transaction.atomic
 def transaction_refund(*, transaction_id: uuid.UUID, by: User) -> Transaction:
     """Seller or staff refund a completed payment before its payout is released."""
-    tx = _own_transaction_locked(transaction_id=transaction_id, user=by)
-    if not (by.is_staff or tx.seller_id == by.pk):
+    tx = _own_transaction_locked(transaction_id=transaction_id, user=by, staff_may_act=True)
+    if not (tx.seller_id == by.pk or _may_refund_as_staff(by)):
         raise PermissionDenied(_("Only the seller or staff can refund a payment."), code="refund_not_allowed")
     if tx.status == TransactionStatus.REFUNDED:
         raise Conflict(_("This payment has already been refunded."), code="already_refunded")

@@ -442,6 +442,8 @@ OTP_MAX_SENDS_PER_SOURCE_PER_HOUR = env.int("OTP_MAX_SENDS_PER_SOURCE_PER_HOUR",
 SMS_ALLOWED_COUNTRIES = env.list("SMS_ALLOWED_COUNTRIES", default=["AE"])
 SMS_MAX_PER_HOUR = env.int("SMS_MAX_PER_HOUR", default=2000)
 SMS_MAX_PER_PREFIX_PER_HOUR = env.int("SMS_MAX_PER_PREFIX_PER_HOUR", default=200)
+# Listing hoarding: checkouts a buyer may have open (each holds an item for CHECKOUT_HOLD_MINUTES).
+MAX_OPEN_CHECKOUTS = env.int("MAX_OPEN_CHECKOUTS", default=3)
 # Wrong current passwords on change-password before it backs off like sign-in.
 PASSWORD_CHANGE_MAX_FAILURES = env.int("PASSWORD_CHANGE_MAX_FAILURES", default=5)
 

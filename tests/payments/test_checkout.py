@@ -7,7 +7,7 @@ import pytest
 
 from messaging.models import OfferStatus
 from payments.models import Transaction, TransactionStatus
-from tests.factories import ProductFactory, UserFactory
+from tests.factories import ProductFactory, SellerFactory, UserFactory
 from tests.payments.factories import OfferFactory
 
 pytestmark = pytest.mark.django_db
@@ -196,3 +196,64 @@ def test_another_buyers_accepted_offer_holds_the_item_until_it_lapses(checkout, 
     # and once their hold is over, I can buy it
     with time_machine.travel(timezone.now() + timedelta(hours=25), tick=False):
         assert checkout(buyer, product_id=str(product.pk)).status_code == 201
+
+
+# --- listing hoarding (security review, finding 9) ---------------------------------------------
+
+
+def test_a_buyer_may_hold_at_most_max_open_checkouts(checkout, fake_stripe, buyer, seller, settings):
+    settings.MAX_OPEN_CHECKOUTS = 3
+    products = [ProductFactory(seller=seller) for _ in range(5)]
+
+    answers = [checkout(buyer, product_id=str(p.pk)) for p in products]
+
+    assert [a.status_code for a in answers] == [201, 201, 201, 409, 409]
+    assert answers[3].json()["errors"][0]["code"] == "too_many_open_checkouts"
+    assert Transaction.objects.filter(buyer=buyer, status="pending").count() == 3
+    # the fourth and fifth items stay free for others
+    assert checkout(UserFactory(), product_id=str(products[3].pk)).status_code == 201
+
+
+def test_asking_again_for_an_open_checkout_is_not_a_new_one(checkout, fake_stripe, buyer, seller, settings):
+    settings.MAX_OPEN_CHECKOUTS = 1
+    product = ProductFactory(seller=seller)
+
+    first = checkout(buyer, product_id=str(product.pk))
+    again = checkout(buyer, product_id=str(product.pk))
+
+    assert (first.status_code, again.status_code) == (201, 201)
+    assert again.json()["transaction_id"] == first.json()["transaction_id"]
+    assert Transaction.objects.filter(buyer=buyer).count() == 1
+
+
+def test_an_unverified_buyer_cannot_check_out(checkout, fake_stripe, seller):
+    fresh = UserFactory(is_verified=False)
+    product = ProductFactory(seller=seller)
+
+    response = checkout(fresh, product_id=str(product.pk))
+
+    assert response.status_code == 403
+    assert response.json()["errors"][0]["code"] == "phone_not_verified"
+    assert not Transaction.objects.filter(product=product).exists()
+    assert fake_stripe.calls("POST", "/v1/payment_intents") == []
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True)
+def test_parallel_checkouts_of_one_buyer_respect_the_cap(fake_stripe, auth_client, settings):
+    from tests.concurrency import run_together
+
+    settings.MAX_OPEN_CHECKOUTS = 3
+    buyer = UserFactory()
+    seller = SellerFactory()
+    products = [ProductFactory(seller=seller) for _ in range(8)]
+
+    def attempt(product):
+        client = auth_client(buyer)
+        client.raise_request_exception = False
+        return client.post("/api/v1/payments/checkout/", {"product_id": str(product.pk)}, format="json").status_code
+
+    codes = run_together([lambda p=p: attempt(p) for p in products])
+
+    assert sorted(codes) == [201] * 3 + [409] * 5
+    assert Transaction.objects.filter(buyer=buyer, status="pending").count() == 3

@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import pytest
+from django.contrib.auth.models import Permission
 
 from payments.models import PayoutStatus, TransactionStatus
 from tests.factories import UserFactory
@@ -29,11 +30,33 @@ def test_seller_refunds_before_release(auth_client, fake_stripe, post_event, pai
     assert post_event(fake_stripe, event).json()["outcome"] == ("ignored_refunded")
 
 
-def test_staff_may_refund(auth_client, fake_stripe, paid, moderator):
+def test_staff_with_the_change_permission_may_refund(auth_client, fake_stripe, paid, moderator):
+    moderator.user_permissions.add(Permission.objects.get(codename="change_transaction"))
+    moderator = type(moderator).objects.get(pk=moderator.pk)  # fresh permission cache
+
     response = _refund(auth_client, moderator, paid)
 
     assert response.status_code == 200
     assert response.json()["status"] == TransactionStatus.REFUNDED
+
+
+def test_a_moderator_without_the_change_permission_gets_404_and_no_money_moves(
+    auth_client, fake_stripe, paid, moderator
+):
+    # security review, finding 3: any is_staff caller could refund through the API
+    response = _refund(auth_client, moderator, paid)
+
+    assert response.status_code == 404
+    assert response.json()["errors"][0]["code"] == "transaction_not_found"
+    assert fake_stripe.calls("POST", "/v1/refunds") == []
+    paid.refresh_from_db()
+    assert paid.status == TransactionStatus.COMPLETED
+
+
+def test_a_superuser_may_refund(auth_client, fake_stripe, paid):
+    boss = UserFactory(is_staff=True, is_superuser=True)
+
+    assert _refund(auth_client, boss, paid).status_code == 200
 
 
 def test_refund_after_release_is_409(auth_client, fake_stripe, onboarded_seller, paid, buyer, seller):
