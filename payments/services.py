@@ -702,9 +702,29 @@ def webhook_verify(*, payload: bytes, signature: str | None) -> dict[str, Any]:
     except (ValueError, stripe.SignatureVerificationError) as exc:
         raise ValidationError(_("Invalid or expired webhook signature."), code="invalid_signature") from exc
     data = event.to_dict()
-    if not data.get("id") or not data.get("type") or not isinstance((data.get("data") or {}).get("object"), dict):
+    if not _well_formed_event(data):
         raise ValidationError(_("Malformed webhook event."), code="invalid_event")
     return data
+
+
+# Stripe's event timestamps are Unix seconds; anything outside these years is not one.
+_EVENT_TIME_RANGE = (946_684_800, 4_102_444_800)  # 2000-01-01 .. 2100-01-01
+
+
+def _well_formed_event(data: dict[str, Any]) -> bool:
+    """The shape the handlers rely on. A signed event is trusted for who sent it, not for being
+    well-formed: a bad ``created`` or a non-object ``metadata`` answered 500 before."""
+    obj = (data.get("data") or {}).get("object") if isinstance(data.get("data"), dict) else None
+    created = data.get("created")
+    return (
+        isinstance(data.get("id"), str)
+        and bool(data["id"])
+        and isinstance(data.get("type"), str)
+        and bool(data["type"])
+        and isinstance(obj, dict)
+        and isinstance(obj.get("metadata", {}), dict | None)
+        and (created is None or (type(created) is int and _EVENT_TIME_RANGE[0] <= created <= _EVENT_TIME_RANGE[1]))
+    )
 
 
 @transaction.atomic

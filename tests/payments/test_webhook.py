@@ -295,3 +295,40 @@ def test_effects_that_fail_roll_the_event_back_so_stripes_retry_applies_it(
     assert retry.json()["outcome"] == "refunded_late_payment"
     tx.refresh_from_db()
     assert tx.status == TransactionStatus.REFUNDED
+
+
+# --- signed but malformed events (security review, finding 13) ----------------------------------
+
+
+@pytest.mark.parametrize(
+    "change",
+    [
+        {"created": "abc"},
+        {"created": 10**12},
+        {"created": -5},
+        {"created": True},
+        {"id": 12},
+        {"type": ["payment_intent.succeeded"]},
+    ],
+    ids=["created-text", "created-huge", "created-negative", "created-bool", "id-number", "type-list"],
+)
+def test_a_signed_event_with_bad_fields_is_400_invalid_event(fake_stripe, post_event, change):
+    event = fake_stripe.event("payment_intent.succeeded", {"id": "pi_x", "object": "payment_intent"})
+    event.update(change)
+
+    response = post_event(fake_stripe, event)
+
+    assert response.status_code == 400
+    assert response.json()["errors"][0]["code"] == "invalid_event"
+    assert not StripeEvent.objects.exists()
+
+
+def test_a_signed_event_whose_metadata_is_a_list_is_400(fake_stripe, post_event):
+    event = fake_stripe.event(
+        "payment_intent.succeeded", {"id": "pi_x", "object": "payment_intent", "metadata": ["transaction_id"]}
+    )
+
+    response = post_event(fake_stripe, event)
+
+    assert response.status_code == 400
+    assert response.json()["errors"][0]["code"] == "invalid_event"
