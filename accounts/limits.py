@@ -76,8 +76,6 @@ def locked_for(*, scope: str, identifier: str) -> int:
     return math.ceil(left) if left > 0 else 0
 
 
-
-
 def backoff_wait(*, scope: str, key: str) -> int:
     """Seconds ``key`` must still wait before its next try (0: go ahead)."""
     return locked_for(scope=scope, identifier=key)

@@ -13,6 +13,7 @@ import logging
 from typing import Any
 
 from django.core.exceptions import ValidationError as DjangoValidationError
+from django.db import DataError
 from django.utils.encoding import force_str
 from django_redis.exceptions import ConnectionInterrupted
 from drf_standardized_errors.handler import ExceptionHandler as StandardExceptionHandler
@@ -108,6 +109,10 @@ class ExceptionHandler(StandardExceptionHandler):
     def convert_known_exceptions(self, exc: Exception) -> Exception:
         if isinstance(exc, DomainError):
             return _to_drf(exc)
+        if isinstance(exc, DataError):
+            # The database refused a value (NUL in text, a number out of range): the input's fault.
+            logger.warning("database refused a value: %s", type(exc).__name__)
+            return exceptions.ValidationError({"non_field_errors": ["A value in this request is not acceptable."]})
         if isinstance(exc, RedisConnectionError | RedisTimeoutError | ConnectionInterrupted):
             # Redis (cache, OTP store, counters) unreachable: the caller may retry, it is not a bug.
             logger.warning("Redis unreachable: %s answered 503", type(exc).__name__)
