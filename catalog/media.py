@@ -9,7 +9,6 @@ disk by default, S3-compatible (Backblaze B2) with django-storages when configur
 
 from __future__ import annotations
 
-import io
 import uuid
 from dataclasses import dataclass
 from typing import IO
@@ -18,12 +17,11 @@ from django.conf import settings
 from django.core.files.base import ContentFile, File
 from django.utils import timezone
 from django.utils.translation import gettext as _
-from PIL import Image, ImageOps, UnidentifiedImageError
 
 from soukloop.errors import ValidationError
+from soukloop.images import clean_image
 from soukloop.storage import public_storage
 
-IMAGE_FORMATS = {"JPEG": ("image/jpeg", "jpg"), "PNG": ("image/png", "png"), "WEBP": ("image/webp", "webp")}
 # Major/compatible brands of the ftyp box: QuickTime's own, and the ISO/MP4 family.
 QUICKTIME_BRANDS = {b"qt  "}
 MP4_BRANDS = {
@@ -77,6 +75,46 @@ def sniff_video(head: bytes) -> str | None:
     return None
 
 
+# Top-level boxes an MP4/QuickTime file may hold (ISO/IEC 14496-12 and QuickTime's own).
+TOP_LEVEL_BOXES = {
+    b"ftyp", b"moov", b"mdat", b"free", b"skip", b"wide", b"uuid", b"meta", b"pdin", b"moof",
+    b"mfra", b"styp", b"sidx", b"ssix", b"emsg", b"prft", b"udta", b"pnot", b"junk", b"PICT",
+}  # fmt: skip
+
+
+def iso_bmff_is_whole(upload: IO[bytes], size: int, *, max_boxes: int = 10_000) -> bool:
+    """Walk the top-level box tree: known box types whose sizes add up to exactly the file,
+    with a movie header (``moov``, or ``moof`` fragments). A valid ``ftyp`` followed by HTML
+    fails here (its next "size" is text), so such a file is never served as a video."""
+    offset, seen = 0, set()
+    try:
+        for _ in range(max_boxes):
+            if offset == size:
+                break
+            upload.seek(offset)
+            header = upload.read(16)
+            if len(header) < 8:
+                return False
+            box_size, box_type = int.from_bytes(header[:4], "big"), header[4:8]
+            if box_type not in TOP_LEVEL_BOXES:
+                return False
+            if box_size == 1:
+                if len(header) < 16:
+                    return False
+                box_size = int.from_bytes(header[8:16], "big")
+            elif box_size == 0:  # the last box runs to the end of the file
+                box_size = size - offset
+            if box_size < 8 or offset + box_size > size:
+                return False
+            seen.add(box_type)
+            offset += box_size
+        else:
+            return False
+    finally:
+        upload.seek(0)
+    return offset == size and bool(seen & {b"moov", b"moof"})
+
+
 def _public_url(name: str) -> str:
     url = public_storage().url(name)
     if url.startswith("/"):
@@ -87,46 +125,6 @@ def _public_url(name: str) -> str:
 def _object_name(extension: str) -> str:
     now = timezone.now()
     return f"products/{now:%Y/%m}/{uuid.uuid4().hex}.{extension}"
-
-
-def _clean_image(upload: IO[bytes]) -> tuple[bytes, str, str]:
-    try:
-        image = Image.open(upload)
-        image_format = image.format
-    except (UnidentifiedImageError, OSError, Image.DecompressionBombError) as exc:
-        raise _unsupported() from exc
-    if image_format not in IMAGE_FORMATS:
-        raise _unsupported()
-    width, height = image.size
-    if width * height > settings.MAX_IMAGE_PIXELS:
-        raise ValidationError(
-            _("The image has too many pixels (at most %(max)s million).")
-            % {"max": settings.MAX_IMAGE_PIXELS // 1_000_000},
-            code="image_too_large",
-            attr="file",
-        )
-    try:
-        image.load()
-        image = ImageOps.exif_transpose(image)
-    except (OSError, SyntaxError, ValueError, Image.DecompressionBombError) as exc:
-        raise _unsupported() from exc
-    content_type, extension = IMAGE_FORMATS[image_format]
-    if image_format == "JPEG" and image.mode not in ("RGB", "L"):
-        image = image.convert("RGB")
-    elif image.mode not in ("RGB", "RGBA", "L", "LA", "P"):
-        image = image.convert("RGBA")
-    # A fresh image from the bare pixels: no EXIF, XMP or text chunks can follow it.
-    clean = Image.frombytes(image.mode, image.size, image.tobytes())
-    if image.mode == "P":
-        clean.putpalette(image.getpalette())
-    out = io.BytesIO()
-    options: dict[str, object] = {"optimize": True}
-    if image_format == "JPEG":
-        options.update(quality=85, progressive=True)
-    elif image_format == "WEBP":
-        options = {"quality": 85, "method": 4}
-    clean.save(out, format=image_format, **options)
-    return out.getvalue(), content_type, extension
 
 
 def media_store(*, upload: File) -> StoredMedia:
@@ -145,6 +143,8 @@ def media_store(*, upload: File) -> StoredMedia:
                 code="file_too_large",
                 attr="file",
             )
+        if not iso_bmff_is_whole(upload, size):
+            raise _unsupported()
         extension = "mov" if video_type == "video/quicktime" else "mp4"
         name = public_storage().save(_object_name(extension), upload)
         return StoredMedia(url=_public_url(name), content_type=video_type, size=size, name=name)
@@ -154,6 +154,11 @@ def media_store(*, upload: File) -> StoredMedia:
             code="file_too_large",
             attr="file",
         )
-    data, content_type, extension = _clean_image(upload)
+    try:
+        data, content_type, extension = clean_image(upload)
+    except ValidationError as exc:
+        if exc.code == "unsupported_media_type":
+            raise _unsupported() from exc
+        raise
     name = public_storage().save(_object_name(extension), ContentFile(data))
     return StoredMedia(url=_public_url(name), content_type=content_type, size=len(data), name=name)

@@ -6,10 +6,13 @@ import warnings
 from typing import IO
 
 from django.conf import settings
+from django.core.files.base import ContentFile
 from django.utils.translation import gettext_lazy as _
 from PIL import Image, UnidentifiedImageError
+from pypdf import PdfReader
 
 from soukloop.errors import ValidationError
+from soukloop.images import clean_image
 
 PDF = "application/pdf"
 IMAGE_TYPES = {"JPEG": "image/jpeg", "PNG": "image/png", "WEBP": "image/webp"}
@@ -47,11 +50,31 @@ def sniff_image(file: IO[bytes]) -> str | None:
 
 
 def sniff_pdf(file: IO[bytes]) -> str | None:
+    """``application/pdf`` only when the bytes parse as a PDF with at least one page: a
+    ``%PDF-1.4`` inside an HTML comment is not one (security review, finding 15)."""
     _rewind(file)
     head = file.read(1024)
     _rewind(file)
     # The header may follow a few junk bytes; readers accept it within the first 1 KB.
-    return PDF if PDF_MAGIC in head else None
+    if PDF_MAGIC not in head:
+        return None
+    try:
+        reader = PdfReader(file, strict=True)
+        if reader.is_encrypted or len(reader.pages) < 1:
+            return None
+        reader.pages[0].mediabox  # noqa: B018 - the first page's structure must resolve
+    except Exception:  # pypdf raises many kinds (PdfReadError, KeyError, ValueError...) on junk
+        return None
+    finally:
+        _rewind(file)
+    return PDF
+
+
+def cleaned_image(file, *, attr: str) -> ContentFile:
+    """The photo re-encoded from its pixels: EXIF (GPS position, camera) never reaches storage,
+    as with listing photos (security review, finding 16)."""
+    data, _content_type, extension = clean_image(file, attr=attr)
+    return ContentFile(data, name=f"document.{extension}")
 
 
 def validate_document(file, *, attr: str, allow_pdf: bool) -> str:

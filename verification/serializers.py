@@ -8,7 +8,7 @@ from rest_framework import serializers
 
 from accounts.models import VerificationStatus
 from soukloop.errors import ValidationError as DomainValidationError
-from verification.documents import validate_document
+from verification.documents import PDF, cleaned_image, validate_document
 from verification.emirates_id import normalize_emirates_id
 from verification.models import (
     AUTHORITY_EMIRATE,
@@ -64,7 +64,8 @@ class VerificationSubmitSerializer(serializers.Serializer):
                 else:
                     upload = attrs[side]
                     content_type = check(side, lambda up=upload, s=side: validate_document(up, attr=s, allow_pdf=False))
-                    attrs[side] = Document(file=upload, content_type=content_type) if content_type else None
+                    cleaned = check(side, lambda up=upload, s=side: cleaned_image(up, attr=s)) if content_type else None
+                    attrs[side] = Document(file=cleaned, content_type=content_type) if cleaned else None
         else:
             for field in ("emirates_id_number", "emirates_id_front", "emirates_id_back"):
                 attrs.pop(field, None)
@@ -88,8 +89,12 @@ class VerificationSubmitSerializer(serializers.Serializer):
                     "trade_license_document",
                     lambda: validate_document(upload, attr="trade_license_document", allow_pdf=True),
                 )
+                if content_type and content_type != PDF:
+                    upload = check(
+                        "trade_license_document", lambda: cleaned_image(upload, attr="trade_license_document")
+                    )
                 attrs["trade_license_document"] = (
-                    Document(file=upload, content_type=content_type) if content_type else None
+                    Document(file=upload, content_type=content_type) if content_type and upload else None
                 )
         else:
             for field in (

@@ -17,8 +17,15 @@ from tests.catalog.conftest import image_bytes
 pytestmark = pytest.mark.django_db
 
 MEDIA = "/api/v1/media/"
-MP4_HEAD = b"\x00\x00\x00\x18ftypmp42\x00\x00\x00\x00mp42isom" + b"\x00" * 64
-MOV_HEAD = b"\x00\x00\x00\x14ftypqt  \x00\x00\x00\x00qt  " + b"\x00" * 64
+
+
+def box(kind: bytes, payload: bytes) -> bytes:
+    return (8 + len(payload)).to_bytes(4, "big") + kind + payload
+
+
+# Whole (if tiny) files: an ftyp box, a movie header and the media data, sizes adding up.
+MP4_HEAD = box(b"ftyp", b"mp42\x00\x00\x00\x00mp42isom") + box(b"moov", b"\x00" * 24) + box(b"mdat", b"\x00" * 40)
+MOV_HEAD = box(b"ftyp", b"qt  \x00\x00\x00\x00qt  ") + box(b"moov", b"\x00" * 24) + box(b"mdat", b"\x00" * 40)
 
 
 def upload(client, name: str, data: bytes, content_type: str = "application/octet-stream"):
@@ -206,3 +213,71 @@ def test_s3_without_a_custom_domain_still_knows_its_media_urls(s3_storage, setti
     assert url.startswith(f"{endpoint}/soukloop-media-test/")
     assert is_own_media_url(url)
     assert not is_own_media_url("https://evil.example/products/a.jpg")
+
+
+# --- container checks (security review, findings 12 and 15) ----------------------------------
+
+
+@pytest.mark.parametrize(
+    "content",
+    [
+        box(b"ftyp", b"mp42\x00\x00\x00\x00mp42isom") + b"<html><script>alert(1)</script></html>",
+        box(b"ftyp", b"mp42\x00\x00\x00\x00mp42isom") + box(b"mdat", b"\x00" * 40),  # no movie header
+        MP4_HEAD + b"\x00\x00\x00",  # trailing bytes that are no box
+        MP4_HEAD[:-5],  # truncated: the last box runs past the end
+    ],
+    ids=["ftyp-then-html", "no-moov", "trailing-junk", "truncated"],
+)
+def test_a_file_that_only_starts_like_a_video_is_refused(auth_client, seller, content):
+    response = upload(auth_client(seller), "clip.mp4", content)
+
+    assert response.status_code == 400
+    assert response.json()["errors"][0]["code"] == "unsupported_media_type"
+
+
+def test_an_image_over_25_megapixels_is_refused_before_decoding(auth_client, seller):
+    # a tiny PNG that claims 6000x6600 px: refused from its header, nothing decoded
+    import struct
+    import zlib
+
+    def chunk(kind: bytes, data: bytes) -> bytes:
+        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
+
+    header = struct.pack(">IIBBBBB", 6000, 6600, 8, 2, 0, 0, 0)
+    bomb = b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header) + chunk(b"IDAT", zlib.compress(b"")) + chunk(b"IEND", b"")
+
+    response = upload(auth_client(seller), "bomb.png", bomb)
+
+    assert response.status_code == 400
+    assert response.json()["errors"][0]["code"] == "image_too_large"
+
+
+def test_decodes_are_bounded_per_process(settings):
+    import threading
+
+    from soukloop import images
+    from soukloop.errors import ServiceUnavailable
+
+    settings.MAX_CONCURRENT_IMAGE_DECODES = 1
+    settings.IMAGE_DECODE_WAIT_SECONDS = 0.05
+    images._decode_slots = None
+    busy = threading.Event()
+    release = threading.Event()
+
+    def hold():
+        with images.decode_slot():
+            busy.set()
+            release.wait(5)
+
+    holder = threading.Thread(target=hold)
+    holder.start()
+    try:
+        assert busy.wait(5)
+        with pytest.raises(ServiceUnavailable), images.decode_slot():
+            pass
+    finally:
+        release.set()
+        holder.join()
+        images._decode_slots = None
+    with images.decode_slot():  # free again
+        pass

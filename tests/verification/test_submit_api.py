@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import datetime
+import io
 
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 
 from accounts.models import VerificationStatus
 from tests.factories import UserFactory
-from tests.verification.conftest import PDF_BYTES, image_bytes
+from tests.verification.conftest import PDF_BYTES, image_bytes, pdf_bytes
 from tests.verification.factories import TradeLicenceVerificationFactory, VerificationFactory, valid_emirates_id
 from verification import crypto
 from verification.models import SubmissionStatus, Verification, VerificationAuditLog
@@ -307,3 +308,52 @@ def test_history_list_runs_constant_queries(auth_client, django_assert_max_num_q
     with django_assert_max_num_queries(3):  # user, count, page
         response = client.get(URL, {"page_size": page_size})
     assert len(response.json()["results"]) == page_size
+
+
+# --- documents are what they claim (security review, findings 15 and 16) ------------------------
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize(
+    "content",
+    [
+        b"<html><!-- %PDF-1.4 --><script>alert(document.cookie)</script></html>",
+        b"%PDF-1.4\n" + b"not a pdf at all\n" * 20,
+        pdf_bytes()[:200],  # truncated: no cross-reference table, no pages
+    ],
+    ids=["html-with-pdf-comment", "header-only", "truncated"],
+)
+def test_a_licence_that_only_claims_to_be_a_pdf_is_refused(auth_client, seller, content):
+    body = licence(trade_license_document=SimpleUploadedFile("licence.pdf", content, "application/pdf"))
+
+    response = auth_client(seller).post(URL, {"verification_type": "trade_license", **body}, format="multipart")
+
+    assert response.status_code == 400
+    assert error_codes(response) == {"trade_license_document": "file_type"}
+
+
+@pytest.mark.django_db
+def test_id_photos_are_stored_without_their_exif_gps(auth_client, seller):
+    from PIL import Image
+
+    gps_exif = Image.Exif()
+    gps_exif[0x8825] = {1: "N", 2: (25.0, 4.0, 51.0), 3: "E", 4: (55.0, 8.0, 25.0)}  # GPSInfo: Dubai Marina
+    gps_exif[0x010F] = "PhoneMaker"
+    buffer = io.BytesIO()
+    Image.new("RGB", (64, 40), "teal").save(buffer, format="JPEG", exif=gps_exif)
+    assert Image.open(io.BytesIO(buffer.getvalue())).getexif()  # the upload does carry it
+    sides = {**id_sides(), "emirates_id_front": SimpleUploadedFile("front.jpg", buffer.getvalue(), "image/jpeg")}
+
+    response = auth_client(seller).post(
+        URL,
+        {"verification_type": "emirates_id", "emirates_id_number": valid_emirates_id(), **sides},
+        format="multipart",
+    )
+
+    assert response.status_code == 201, response.content
+    stored = Verification.objects.get(user=seller).emirates_id_front
+    stored.open("rb")
+    with Image.open(stored) as image:
+        assert image.format == "JPEG"
+        assert not image.getexif()
+    stored.close()
