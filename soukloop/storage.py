@@ -1,5 +1,9 @@
 """Where files go: public listing media vs. private identity documents."""
 
+import posixpath
+import re
+from urllib.parse import unquote
+
 from django.core.files.storage import FileSystemStorage, Storage, storages
 
 
@@ -35,7 +39,28 @@ def media_base_url() -> str:
     return base
 
 
+# What our own uploads are named: media_store's ``products/YYYY/MM/<hex>.<ext>`` and the like.
+_SAFE_MEDIA_PATH = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_\-./]*$")
+
+
 def is_own_media_url(url: str) -> bool:
-    """True when ``url`` points at this project's public media (listing and chat images)."""
+    """True when ``url`` points at this project's public media (listing and chat images).
+
+    The rest of the URL after the media base is decoded (repeatedly: ``%252e`` is ``%2e`` is
+    ``.``) and normalised before it is judged, so ``/media/%2e%2e/admin/logout/`` is not ours;
+    no query, fragment, backslash or dot segment is accepted (security review, finding 14)."""
     base = media_base_url()
-    return isinstance(url, str) and url.startswith(base) and ".." not in url[len(base) :]
+    if not isinstance(url, str) or not url.startswith(base) or len(url) > 2048:
+        return False
+    rest = url[len(base) :]
+    for _ in range(3):
+        decoded = unquote(rest)
+        if decoded == rest:
+            break
+        rest = decoded
+    else:
+        return False
+    if not rest or not _SAFE_MEDIA_PATH.match(rest) or "//" in rest:
+        return False
+    segments = rest.split("/")
+    return all(segment not in ("", ".", "..") for segment in segments) and posixpath.normpath(rest) == rest

@@ -281,3 +281,44 @@ def test_decodes_are_bounded_per_process(settings):
         images._decode_slots = None
     with images.decode_slot():  # free again
         pass
+
+
+# --- own-media URLs (security review, finding 14) --------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "rest",
+    [
+        "%2e%2e/admin/logout/",
+        "%252e%252e/admin/logout/",
+        "products/../../admin/",
+        "products/%2E%2E/%2E%2E/api/v1/auth/logout/",
+        "./products/a.jpg",
+        "products//a.jpg",
+        "products/a.jpg?next=/admin/",
+        "products\\..\\admin",
+        "",
+    ],
+)
+def test_urls_that_leave_the_media_folder_are_not_own_media(rest):
+    from soukloop.storage import media_base_url
+
+    assert not is_own_media_url(media_base_url() + rest)
+
+
+def test_a_real_upload_path_is_own_media():
+    from soukloop.storage import media_base_url
+
+    assert is_own_media_url(media_base_url() + "products/2026/12/0123456789abcdef.jpg")
+
+
+def test_an_avatar_pointing_out_of_media_is_refused(auth_client, seller):
+    from soukloop.storage import media_base_url
+
+    response = auth_client(seller).patch(
+        "/api/v1/auth/me/", {"avatar_url": media_base_url() + "%2e%2e/admin/logout/"}, format="json"
+    )
+
+    assert response.status_code == 400
+    seller.refresh_from_db()
+    assert "admin" not in (seller.avatar_url or "")
