@@ -102,7 +102,14 @@ class VerificationAdmin(admin.ModelAdmin):
         "reviewed_by",
     )
     list_display_links = ("applicant",)
-    list_filter = ("status", "verification_type", "issuing_authority", EmirateFilter, "submitted_at")
+    list_filter = (
+        "status",
+        "verification_type",
+        "issuing_authority",
+        EmirateFilter,
+        "id_on_another_account",
+        "submitted_at",
+    )
     search_fields = ("user__username", "user__email", "user__phone")
     search_help_text = _("Username, email or phone (05… or +9715…)")
     list_select_related = ("user", "reviewed_by")

@@ -106,6 +106,7 @@ class RejectionReason(models.TextChoices):
     NOT_ORIGINAL = "not_original", _("The document looks edited or is a copy of a screen.")
     WRONG_DOCUMENT = "wrong_document", _("This is not the document requested.")
     LICENCE_INVALID = "licence_invalid", _("The trade licence could not be confirmed with the issuing authority.")
+    ID_IN_USE = "id_in_use", _("This Emirates ID is already linked to another account. Contact support.")
 
 
 DOCUMENT_FIELDS: tuple[str, ...] = ("emirates_id_front", "emirates_id_back", "trade_license_document")
@@ -130,6 +131,11 @@ class Verification(BaseModel):
     emirates_id_last4 = models.CharField(max_length=4, blank=True)
     # Keyed hash of the normalised number: finds the same ID on two accounts without decrypting.
     emirates_id_digest = models.CharField(max_length=64, blank=True, db_index=True)
+    # The number is already active on another account. The submitter is told nothing different
+    # (no oracle for "is this ID on the platform?"); a moderator sees the flag and cannot approve.
+    id_on_another_account = models.BooleanField(
+        _("ID number on another account"), default=False, help_text=_("Set at submission; approval is refused.")
+    )
     emirates_id_front = models.FileField(
         upload_to=private_document_path, storage=private_storage, blank=True, max_length=255
     )

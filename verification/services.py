@@ -90,11 +90,16 @@ def verification_submit(
             .exclude(user=user)
             .exists()
         )
-        if in_use:
-            raise Conflict(_ID_IN_USE, code="emirates_id_in_use")
         verification.emirates_id_number = crypto.encrypt(emirates_id_number)
         verification.emirates_id_last4 = last4(emirates_id_number)
-        verification.emirates_id_digest = id_digest
+        if in_use:
+            # Same answer as any submission (a 409 told anyone whether an ID number is on the
+            # platform); the digest stays off this row so the one-active-per-ID index holds, and
+            # a moderator sees the flag and rejects with the id_in_use reason.
+            verification.id_on_another_account = True
+            logger.warning("verification submitted with an Emirates ID active on another account")
+        else:
+            verification.emirates_id_digest = id_digest
     if verification_type in (VerificationType.TRADE_LICENSE, VerificationType.BOTH):
         verification.trade_license_number = trade_license_number
         verification.issuing_authority = issuing_authority
@@ -120,9 +125,13 @@ def verification_submit(
                 verification.save()
         except IntegrityError as exc:
             # Two requests at the same moment; the partial unique indexes decide which one lost.
-            if "emirates_id" in str(exc):
-                raise Conflict(_ID_IN_USE, code="emirates_id_in_use") from exc
-            raise Conflict(_PENDING, code="verification_pending") from exc
+            if "emirates_id" not in str(exc):
+                raise Conflict(_PENDING, code="verification_pending") from exc
+            # Another account sent the same number at this instant: flagged, same answer.
+            verification.emirates_id_digest = ""
+            verification.id_on_another_account = True
+            with transaction.atomic():
+                verification.save()
         get_user_model().objects.filter(pk=user.pk).update(verification_status=VerificationStatus.PENDING)
         audit_log(verification=verification, actor=user, action=AuditAction.SUBMITTED, ip=ip)
     except BaseException:
@@ -138,6 +147,11 @@ def _decide(
     *, verification: Verification, by: User, status: str, reason: str = "", code: str = "", ip: str | None
 ) -> Verification:
     locked = Verification.objects.select_for_update(of=("self",)).select_related("reviewed_by").get(pk=verification.pk)
+    if status == SubmissionStatus.APPROVED and locked.id_on_another_account:
+        raise Conflict(
+            _("This Emirates ID is active on another account: reject it with the 'ID in use' reason."),
+            code="emirates_id_in_use",
+        )
     if locked.status != SubmissionStatus.PENDING:
         reviewer = locked.reviewed_by.username if locked.reviewed_by else _("another moderator")
         decided_at = timezone.localtime(locked.reviewed_at).strftime("%Y-%m-%d %H:%M") if locked.reviewed_at else "-"

@@ -9,10 +9,11 @@ import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 
 from accounts.models import VerificationStatus
+from soukloop.errors import Conflict
 from tests.factories import UserFactory
 from tests.verification.conftest import PDF_BYTES, image_bytes, pdf_bytes
 from tests.verification.factories import TradeLicenceVerificationFactory, VerificationFactory, valid_emirates_id
-from verification import crypto
+from verification import crypto, services
 from verification.models import SubmissionStatus, Verification, VerificationAuditLog
 
 URL = "/api/v1/verification/"
@@ -277,15 +278,32 @@ def test_after_a_rejection_a_new_submission_keeps_the_history(auth_client, selle
 
 
 @pytest.mark.django_db
-def test_one_emirates_id_cannot_verify_two_accounts(auth_client, seller):
+def test_one_emirates_id_cannot_verify_two_accounts_and_the_answer_tells_nobody(auth_client, seller, moderator):
     number = valid_emirates_id(serial=5550001)
     VerificationFactory(number=number)  # someone else, pending
+    fresh_number = valid_emirates_id(serial=5550002)
+
+    # the answer is the same as for a number nobody uses (a 409 told anyone the ID was on the platform)
     response = auth_client(seller).post(
         URL, {"verification_type": "emirates_id", "emirates_id_number": number, **id_sides()}, format="multipart"
     )
-    assert response.status_code == 409
-    assert response.json()["errors"][0]["code"] == "emirates_id_in_use"
+    other = auth_client(UserFactory()).post(
+        URL, {"verification_type": "emirates_id", "emirates_id_number": fresh_number, **id_sides()}, format="multipart"
+    )
+    assert (response.status_code, other.status_code) == (201, 201)
+    assert response.json().keys() == other.json().keys()
+    assert response.json()["status"] == other.json()["status"] == "pending"
     assert number not in response.content.decode()
+
+    # and moderators see the flag and cannot approve it
+    flagged = Verification.objects.get(pk=response.json()["id"])
+    assert flagged.id_on_another_account and flagged.emirates_id_digest == ""
+    with pytest.raises(Conflict) as refused:
+        services.verification_approve(verification=flagged, by=moderator)
+    assert refused.value.code == "emirates_id_in_use"
+    services.verification_reject(verification=flagged, by=moderator, code="id_in_use")
+    seller.refresh_from_db()
+    assert seller.verification_status == "rejected"
 
 
 @pytest.mark.django_db
