@@ -1,9 +1,12 @@
 from __future__ import annotations
 
+import hmac
 from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
+from django.conf import settings
+from django.core.cache import cache
 from django.db import IntegrityError, transaction
 from django.db.models import F, ProtectedError
 from django.utils import timezone
@@ -11,6 +14,7 @@ from django.utils.translation import gettext as _
 
 from catalog import ranking
 from catalog.models import Product, ProductLike
+from soukloop.cacheerrors import CACHE_UNAVAILABLE
 from soukloop.errors import Conflict, PermissionDenied
 from soukloop.geo import make_point
 
@@ -171,8 +175,23 @@ def product_unlike(*, product: Product, user: Any) -> bool:
     return True
 
 
-def product_register_view(*, product: Product) -> None:
-    """One detail GET, one view: a single UPDATE with F(), so concurrent reads never lose one."""
+def _first_view_in_window(*, product: Product, viewer: str) -> bool:
+    """True the first time ``viewer`` (a user id, or a hash of the client address) opens this
+    listing within ``PRODUCT_VIEW_WINDOW_SECONDS``: ``cache.add`` is atomic on Redis and locmem.
+    The key holds a keyed hash, never the address. A cache outage counts nothing."""
+    digest = hmac.new(settings.SECRET_KEY.encode(), f"{product.pk}:{viewer}".encode(), "sha256").hexdigest()[:32]
+    try:
+        return cache.add(f"catalog:viewed:{digest}", 1, timeout=settings.PRODUCT_VIEW_WINDOW_SECONDS)
+    except CACHE_UNAVAILABLE:
+        return False
+
+
+def product_register_view(*, product: Product, viewer: str) -> None:
+    """A view counts once per viewer per listing per window (1,500 anonymous GETs from one
+    address used to move a listing up Discover); the owner's own views never count. A counted
+    view is a single UPDATE with F(), so concurrent reads never lose one."""
+    if viewer == f"user:{product.seller_id}" or not _first_view_in_window(product=product, viewer=viewer):
+        return
     Product.objects.filter(pk=product.pk).update(
         view_count=F("view_count") + 1,
         hot_score=ranking.hot_score_expression(created_at=product.created_at, view_delta=1),

@@ -30,6 +30,7 @@ from catalog.serializers import (
     ProductWriteSerializer,
     product_list_rows,
 )
+from soukloop.clientip import client_ip
 from soukloop.errors import NotFound, ValidationError
 from soukloop.geo import make_point
 from soukloop.throttling import ScopedRateThrottle
@@ -110,7 +111,8 @@ class ProductViewSet(
 
     def retrieve(self, request: Request, pk: str) -> Response:
         product = self._get_product()
-        services.product_register_view(product=product)
+        viewer = f"user:{request.user.pk}" if request.user.is_authenticated else f"ip:{client_ip(request)}"
+        services.product_register_view(product=product, viewer=viewer)
         return Response(ProductDetailSerializer(product).data)
 
     def partial_update(self, request: Request, pk: str) -> Response:

@@ -44,8 +44,10 @@ def run_in_threads(target, count: int) -> list[BaseException]:
 def test_concurrent_detail_reads_lose_no_view():
     # given a listing
     product = ProductFactory()
-    # when 8 threads each read it 5 times at once
-    errors = run_in_threads(lambda _i: [product_register_view(product=product) for _ in range(5)], 8)
+    # when 8 threads each read it as 5 different viewers at once
+    errors = run_in_threads(
+        lambda i: [product_register_view(product=product, viewer=f"ip:10.0.{i}.{n}") for n in range(5)], 8
+    )
     # then all 40 views are counted
     assert errors == []
     product.refresh_from_db()
