@@ -24,6 +24,7 @@ from messaging.serializers import (
     ReportCreateSerializer,
     ReportSerializer,
 )
+from soukloop.idempotency import idempotent
 from soukloop.pagination import StandardCursorPagination, StandardPagination
 from soukloop.throttling import ScopedRateThrottle, UserRateThrottle
 
@@ -86,6 +87,7 @@ class ConversationViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, view
         responses={201: MessageSerializer},
     )
     @action(detail=True, methods=["get", "post"], pagination_class=MessagePagination)
+    @idempotent("message_send")
     def messages(self, request: Request, pk: str | None = None) -> Response:
         conversation = self.get_object()
         if request.method == "GET":
@@ -144,6 +146,7 @@ class OfferViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.Ge
     @extend_schema(
         summary="Make an offer on a listing (buyer)", request=OfferCreateSerializer, responses={201: OfferSerializer}
     )
+    @idempotent("offer_create")
     def create(self, request: Request) -> Response:
         data = OfferCreateSerializer(data=request.data)
         data.is_valid(raise_exception=True)

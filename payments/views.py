@@ -21,6 +21,7 @@ from payments.serializers import (
     OnboardingLinkSerializer,
     TransactionSerializer,
 )
+from soukloop.idempotency import idempotent
 
 WebhookAckSerializer = inline_serializer(
     "WebhookAck", fields={"received": serializers.BooleanField(), "outcome": serializers.CharField()}
@@ -55,6 +56,7 @@ class ConnectStatusView(APIView):
 
 class CheckoutView(APIView):
     @extend_schema(request=CheckoutInputSerializer, responses={201: CheckoutSerializer})
+    @idempotent("checkout")
     def post(self, request: Request) -> Response:
         data = CheckoutInputSerializer(data=request.data)
         data.is_valid(raise_exception=True)

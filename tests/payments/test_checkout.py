@@ -257,3 +257,23 @@ def test_parallel_checkouts_of_one_buyer_respect_the_cap(fake_stripe, auth_clien
 
     assert sorted(codes) == [201] * 3 + [409] * 5
     assert Transaction.objects.filter(buyer=buyer, status="pending").count() == 3
+
+
+def test_a_checkout_retried_with_its_idempotency_key_is_answered_once(auth_client, fake_stripe, buyer, seller):
+    products = [ProductFactory(seller=seller) for _ in range(2)]
+    client = auth_client(buyer)
+
+    first = client.post(
+        "/api/v1/payments/checkout/", {"product_id": str(products[0].pk)}, format="json", HTTP_IDEMPOTENCY_KEY="co-1"
+    )
+    again = client.post(
+        "/api/v1/payments/checkout/", {"product_id": str(products[0].pk)}, format="json", HTTP_IDEMPOTENCY_KEY="co-1"
+    )
+    other = client.post(
+        "/api/v1/payments/checkout/", {"product_id": str(products[1].pk)}, format="json", HTTP_IDEMPOTENCY_KEY="co-1"
+    )
+
+    assert (first.status_code, again.status_code, other.status_code) == (201, 201, 422)
+    assert again.json() == first.json()
+    assert len(fake_stripe.calls("POST", "/v1/payment_intents")) == 1
+    assert not Transaction.objects.filter(product=products[1]).exists()
