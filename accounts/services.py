@@ -24,7 +24,7 @@ from django.core.exceptions import ValidationError as DjangoValidationError
 from django.core.mail import send_mail
 from django.db import IntegrityError, transaction
 from django.db.models import Exists, OuterRef, Q, QuerySet
-from django.utils import timezone
+from django.utils import timezone, translation
 from django.utils.encoding import force_bytes, force_str
 from django.utils.http import urlsafe_base64_decode, urlsafe_base64_encode
 from django.utils.translation import gettext as _
@@ -34,6 +34,7 @@ from accounts.models import Block, Follow, Role, User
 from accounts.phones import normalize_phone, region_of, try_normalize_phone
 from accounts.sms import send_sms
 from accounts.tokens import Unauthorized, tokens_revoke_all
+from soukloop.background import run_after_commit
 from soukloop.cacheerrors import CACHE_UNAVAILABLE
 from soukloop.errors import NotFound, TooManyRequests, ValidationError
 from soukloop.geo import make_point, validate_lat_lng
@@ -334,25 +335,28 @@ def otp_verify(*, code: str, phone: str | None = None, email: str | None = None)
 _reset_tokens = PasswordResetTokenGenerator()  # validity: PASSWORD_RESET_TIMEOUT (1 h here)
 
 
-@transaction.atomic
 def password_reset_request(*, email: str) -> None:
-    """Email a single-use reset token when the account exists; silent otherwise."""
-    email = (email or "").strip()
+    """Email a single-use reset token when the account exists; silent otherwise.
+
+    Everything, the look-up included, happens off the request thread after it answers: the
+    answer's timing no longer says whether the account exists (the SMTP round trip did)."""
+    run_after_commit(_password_reset_send, (email or "").strip(), translation.get_language())
+
+
+def _password_reset_send(email: str, language: str | None = None) -> None:
     user = User.objects.filter(email__iexact=email, is_active=True).first()
     if user is None:
-        # Similar work to the real path (a token HMAC), so timing says little.
-        _reset_tokens.make_token(User(pk=None, password="", email=email))
         return
     token = f"{urlsafe_base64_encode(force_bytes(user.pk))}.{_reset_tokens.make_token(user)}"
     minutes = settings.PASSWORD_RESET_TIMEOUT // 60
-    subject = _("Reset your Souk Loop password")
-    body = _(
-        "Someone asked to reset the password of your Souk Loop account.\n\n"
-        "Your reset token: %(token)s\n\nIt works once, for %(minutes)d minutes. "
-        "If this was not you, ignore this email."
-    ) % {"token": token, "minutes": minutes}
-    to = user.email
-    transaction.on_commit(lambda: send_mail(subject, body, settings.DEFAULT_FROM_EMAIL, [to], fail_silently=False))
+    with translation.override(language or settings.LANGUAGE_CODE):
+        subject = _("Reset your Souk Loop password")
+        body = _(
+            "Someone asked to reset the password of your Souk Loop account.\n\n"
+            "Your reset token: %(token)s\n\nIt works once, for %(minutes)d minutes. "
+            "If this was not you, ignore this email."
+        ) % {"token": token, "minutes": minutes}
+    send_mail(subject, body, settings.DEFAULT_FROM_EMAIL, [user.email], fail_silently=False)
 
 
 @transaction.atomic

@@ -449,6 +449,8 @@ SMS_MAX_PER_HOUR = env.int("SMS_MAX_PER_HOUR", default=2000)
 SMS_MAX_PER_PREFIX_PER_HOUR = env.int("SMS_MAX_PER_PREFIX_PER_HOUR", default=200)
 # Listing hoarding: checkouts a buyer may have open (each holds an item for CHECKOUT_HOLD_MINUTES).
 MAX_OPEN_CHECKOUTS = env.int("MAX_OPEN_CHECKOUTS", default=3)
+# Run soukloop.background work inline (tests) instead of on the per-process thread pool.
+BACKGROUND_EAGER = env.bool("BACKGROUND_EAGER", default=False)
 # How long an Idempotency-Key's first answer is replayed (soukloop/idempotency.py).
 IDEMPOTENCY_TTL_HOURS = env.int("IDEMPOTENCY_TTL_HOURS", default=24)
 # A listing's view counts once per viewer (account, or client address) per this window.

@@ -53,6 +53,7 @@ def _clear_cache() -> None:
 def _outgoing_messages_in_memory(settings, tmp_path):
     """Email and SMS go to in-memory outboxes; files land in a per-test folder."""
     settings.EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
+    settings.BACKGROUND_EAGER = True  # after-commit work runs inline, so tests see its effects
     settings.SMS_BACKEND = "accounts.sms.LocmemSMSBackend"
     settings.SMS_FILE_PATH = str(tmp_path / "sms")
     settings.EMAIL_FILE_PATH = str(tmp_path / "email")

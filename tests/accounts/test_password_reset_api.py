@@ -10,7 +10,7 @@ import time_machine
 from django.utils import timezone
 
 from tests.accounts.conftest import FORGOT_URL, LOGIN_URL, RESET_URL, STRONG_PASSWORD
-from tests.factories import TEST_PASSWORD
+from tests.factories import TEST_PASSWORD, UserFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -108,3 +108,22 @@ def test_weak_new_password_is_400_and_the_token_still_works(post_committed, api_
     assert weak.status_code == 400
     assert weak.json()["errors"][0]["attr"] == "new_password"
     assert strong.status_code == 200
+
+
+def test_forgot_password_answers_without_looking_the_account_up(
+    api_client, db, django_assert_num_queries, django_capture_on_commit_callbacks, mailoutbox
+):
+    # security review, finding 17: the email was sent inside the request, so its timing told
+    # whether the account exists. The request now only schedules the work.
+    UserFactory(email="known@example.ae")
+    with django_capture_on_commit_callbacks(execute=False) as callbacks, django_assert_num_queries(0):
+        known = api_client.post("/api/v1/auth/forgot-password/", {"email": "known@example.ae"}, format="json")
+    with django_capture_on_commit_callbacks(execute=False), django_assert_num_queries(0):
+        unknown = api_client.post("/api/v1/auth/forgot-password/", {"email": "nobody@example.ae"}, format="json")
+
+    assert known.status_code == unknown.status_code == 202
+    assert known.json() == unknown.json()
+    assert mailoutbox == []
+    for callback in callbacks:  # the work itself, after the answer
+        callback()
+    assert [m.to for m in mailoutbox] == [["known@example.ae"]]
