@@ -94,7 +94,7 @@ _db = DATABASES["default"]
 _db["ATOMIC_REQUESTS"] = False
 _db["CONN_HEALTH_CHECKS"] = True
 if "postgis" in _db["ENGINE"] or "postgresql" in _db["ENGINE"]:
-    # Without persistent connections every request paid ~35 ms to connect (CONVENTIONS.md).
+    # Without persistent connections every request paid ~35 ms to connect (docs/architecture.md).
     _db["CONN_MAX_AGE"] = env.int("CONN_MAX_AGE", default=60)
     _db.setdefault("OPTIONS", {})
     # Parallel workers only add gather wait on our small-result geo queries.
@@ -334,7 +334,7 @@ LOGGING = {
     "loggers": {"django.db.backends": {"level": "INFO"}},
 }
 
-# --- Product settings (OPERATIONS.md) ------------------------------------------------------
+# --- Product settings (docs/operations.md) ------------------------------------------------------
 OTP_TTL_SECONDS = env.int("OTP_TTL_SECONDS", default=600)
 OTP_MAX_SENDS_PER_HOUR = env.int("OTP_MAX_SENDS_PER_HOUR", default=3)
 OTP_MAX_ATTEMPTS = env.int("OTP_MAX_ATTEMPTS", default=5)

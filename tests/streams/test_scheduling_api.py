@@ -1,4 +1,4 @@
-"""Scheduling, editing, deleting and browsing streams (API.md: Streams, first rows)."""
+"""Scheduling, editing, deleting and browsing streams (docs/api.md: Streams, first rows)."""
 
 from __future__ import annotations
 
