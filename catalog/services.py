@@ -142,6 +142,16 @@ def product_mark_sold(*, product: Product, sold_at: datetime | None = None) -> P
     return product
 
 
+@transaction.atomic
+def product_relist(*, product: Product) -> Product:
+    """Back on the market after its sale was fully refunded (payments calls this)."""
+    Product.objects.filter(pk=product.pk, deleted_at__isnull=True).update(
+        is_available=True, sold_at=None, updated_at=timezone.now()
+    )
+    product.refresh_from_db(fields=["is_available", "sold_at", "updated_at"])
+    return product
+
+
 def product_mark_sold_by_owner(*, product: Product, user: Any) -> Product:
     _ensure_owner(product=product, user=user)
     return product_mark_sold(product=product)

@@ -83,6 +83,7 @@ class OfferStatus(models.TextChoices):
     EXPIRED = "expired", _("Expired")
     COUNTERED = "countered", _("Countered")
     WITHDRAWN = "withdrawn", _("Withdrawn")
+    CANCELLED = "cancelled", _("Cancelled")
 
 
 OPEN_OFFER_STATUSES = (OfferStatus.PENDING, OfferStatus.COUNTERED)

@@ -321,7 +321,7 @@ def offers_lapse_unpaid_accepted(*, now: datetime | None = None) -> int:
         # Checkouts are payments' rows; the reverse relation keeps this app from importing it.
         due = (
             Offer.objects.filter(status=OfferStatus.ACCEPTED, responded_at__lte=cutoff)
-            .exclude(transactions__status__in=["pending", "completed"])
+            .exclude(transactions__status__in=["pending", "completed", "partially_refunded", "disputed"])
             .select_related("conversation")
             .select_for_update(of=("self",))
             .order_by("responded_at", "id")
@@ -329,7 +329,9 @@ def offers_lapse_unpaid_accepted(*, now: datetime | None = None) -> int:
         for offer in due:
             # Re-checked under the row lock: a checkout that locked the offer first may have
             # committed its transaction while we waited.
-            if offer.transactions.filter(status__in=["pending", "completed"]).exists():
+            if offer.transactions.filter(
+                status__in=["pending", "completed", "partially_refunded", "disputed"]
+            ).exists():
                 continue
             if not Offer.objects.filter(pk=offer.pk, status=OfferStatus.ACCEPTED).update(
                 status=OfferStatus.EXPIRED, updated_at=now
@@ -530,6 +532,23 @@ def offer_withdraw(*, offer: Offer, by: User) -> Offer:
 
 
 @transaction.atomic
+@transaction.atomic
+def offer_cancel(*, offer: Offer, reason: str) -> Offer:
+    """An accepted offer whose sale was refunded in full: it no longer binds either side."""
+    if Offer.objects.filter(pk=offer.pk, status=OfferStatus.ACCEPTED).update(
+        status=OfferStatus.CANCELLED, updated_at=timezone.now()
+    ):
+        offer.status = OfferStatus.CANCELLED
+        _post(
+            conversation=offer.conversation,
+            sender=None,
+            message_type=MessageType.SYSTEM,
+            content=_stored_text(gettext_noop("The sale was refunded; the accepted offer is cancelled.")),
+            offer_data=_offer_data(offer, OfferStatus.CANCELLED),
+        )
+    return offer
+
+
 def offers_decline_open_for_product(*, product: Product, except_offer: Offer | None = None) -> int:
     """Decline every open (pending/countered) offer on a listing, e.g. once it is sold or
     another offer was accepted; each buyer is told in their conversation."""

@@ -5,8 +5,8 @@ from django.db.models import Count, Q, Sum
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 
-from payments.models import ConnectAccount, PayoutStatus, StripeEvent, Transaction
-from payments.services import transaction_refund
+from payments.models import ConnectAccount, PayoutStatus, SellerDebt, StripeEvent, Transaction
+from payments.services import payout_release, transaction_refund
 from soukloop.errors import DomainError
 
 
@@ -48,7 +48,7 @@ class TransactionAdmin(admin.ModelAdmin):
     list_select_related = ("product", "buyer", "seller")
     raw_id_fields = ("buyer", "seller", "product", "offer")
     date_hierarchy = "created_at"
-    actions = ["refund_selected"]
+    actions = ["refund_selected", "release_selected"]
     readonly_fields = [f.name for f in Transaction._meta.fields]
 
     def has_add_permission(self, request) -> bool:
@@ -88,6 +88,53 @@ class TransactionAdmin(admin.ModelAdmin):
                 messages.SUCCESS,
             )
 
+    @admin.action(description=_("Release the held payouts of the selected payments now"), permissions=["change"])
+    def release_selected(self, request, queryset):
+        """For staff with the change permission; each release is logged with who asked."""
+        released = 0
+        for tx_id in queryset.values_list("pk", flat=True):
+            try:
+                tx = payout_release(transaction_id=tx_id)
+            except DomainError as exc:
+                self.message_user(request, _("%(tx)s: %(error)s") % {"tx": tx_id, "error": exc.detail}, messages.ERROR)
+                continue
+            if tx.payout_status == PayoutStatus.RELEASED:
+                released += 1
+                self.log_change(request, tx, _("Payout released by staff"))
+            else:
+                self.message_user(
+                    request,
+                    _("%(tx)s waits: %(why)s") % {"tx": tx_id, "why": tx.payout_blocked_reason},
+                    messages.WARNING,
+                )
+        if released:
+            self.message_user(request, _("%(count)d payout(s) released.") % {"count": released}, messages.SUCCESS)
+
+
+@admin.register(SellerDebt)
+class SellerDebtAdmin(admin.ModelAdmin):
+    """What sellers owe after reversals Stripe refused; an unsettled debt holds their payouts."""
+
+    list_display = ("seller", "amount", "reason", "transaction", "created_at", "settled_at")
+    list_filter = (("settled_at", admin.EmptyFieldListFilter), "created_at")
+    search_fields = ("seller__username",)
+    list_select_related = ("seller", "transaction")
+    raw_id_fields = ("seller", "transaction")
+    readonly_fields = ("seller", "transaction", "amount", "reason", "created_at")
+    actions = ["mark_settled"]
+
+    def has_add_permission(self, request) -> bool:
+        return False
+
+    @admin.action(description=_("Mark settled (the seller paid it back)"), permissions=["change"])
+    def mark_settled(self, request, queryset):
+        from django.utils import timezone
+
+        for debt in queryset.filter(settled_at__isnull=True):
+            debt.settled_at = timezone.now()
+            debt.save(update_fields=["settled_at", "updated_at"])
+            self.log_change(request, debt, _("Marked settled"))
+
 
 @admin.register(ConnectAccount)
 class ConnectAccountAdmin(admin.ModelAdmin):
@@ -110,8 +157,10 @@ class ConnectAccountAdmin(admin.ModelAdmin):
 
 @admin.register(StripeEvent)
 class StripeEventAdmin(admin.ModelAdmin):
-    list_display = ("event_id", "type", "object_id", "outcome", "received_at")
-    list_filter = ("type", "outcome")
+    list_display = ("event_id", "type", "object_id", "outcome", "applied", "received_at")
+    # "Applied: no" is the list of events Stripe sent that changed nothing (unknown transaction,
+    # mismatch, unhandled type): each is looked at; a redelivery applies it once fixed.
+    list_filter = ("applied", "type", "outcome")
     search_fields = ("event_id", "object_id")
     readonly_fields = [f.name for f in StripeEvent._meta.fields]
 

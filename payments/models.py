@@ -14,13 +14,25 @@ class TransactionStatus(models.TextChoices):
     PENDING = "pending", _("Pending")
     COMPLETED = "completed", _("Completed")
     FAILED = "failed", _("Failed")
+    PARTIALLY_REFUNDED = "partially_refunded", _("Partially refunded")
     REFUNDED = "refunded", _("Refunded")
+    DISPUTED = "disputed", _("Disputed")
+    DISPUTED_LOST = "disputed_lost", _("Dispute lost")
 
 
 class PayoutStatus(models.TextChoices):
     HELD = "held", _("Held")
+    REDUCED = "reduced", _("Held, reduced by a partial refund")
     RELEASED = "released", _("Released")
     CANCELLED = "cancelled", _("Cancelled")
+    PARTIALLY_REVERSED = "partially_reversed", _("Partially reversed")
+    REVERSED = "reversed", _("Reversed")
+
+
+# A payout in one of these has not been transferred yet.
+PAYOUT_NOT_YET_SENT = (PayoutStatus.HELD, PayoutStatus.REDUCED)
+# The buyer's money is (at least partly) still with the platform and the sale stands.
+SALE_STANDS = ("completed", "partially_refunded", "disputed")
 
 
 class FailureReason(models.TextChoices):
@@ -35,6 +47,8 @@ class PayoutBlock(models.TextChoices):
     NONE = "", _("Nothing")
     SELLER_NOT_ONBOARDED = "seller_not_onboarded", _("The seller has not finished Stripe onboarding")
     DISPUTED = "disputed", _("The buyer disputed the payment")
+    SELLER_DEBT = "seller_debt", _("The seller owes the platform from an earlier reversal")
+    NO_TRANSFER_CAPABILITY = "no_transfers", _("The seller's Stripe account cannot receive transfers")
 
 
 class Transaction(BaseModel):
@@ -50,17 +64,29 @@ class Transaction(BaseModel):
     seller_payout = models.DecimalField(max_digits=12, decimal_places=2)
     feed_type = models.CharField(max_length=10, choices=FeedType.choices)
     status = models.CharField(
-        max_length=10, choices=TransactionStatus.choices, default=TransactionStatus.PENDING, db_index=True
+        max_length=20, choices=TransactionStatus.choices, default=TransactionStatus.PENDING, db_index=True
     )
     payout_status = models.CharField(
-        max_length=10, choices=PayoutStatus.choices, default=PayoutStatus.HELD, db_index=True
+        max_length=20, choices=PayoutStatus.choices, default=PayoutStatus.HELD, db_index=True
     )
+    # The ledger of this payment, in AED (docs/payments.md): refunded to the buyer, transferred
+    # to the seller, taken back from the seller by transfer reversals, and lost to a dispute.
+    amount_refunded = models.DecimalField(max_digits=12, decimal_places=2, default=0)
+    amount_transferred = models.DecimalField(max_digits=12, decimal_places=2, default=0)
+    amount_reversed = models.DecimalField(max_digits=12, decimal_places=2, default=0)
+    amount_disputed_lost = models.DecimalField(max_digits=12, decimal_places=2, default=0)
+    # Why the last card attempt was declined (Stripe's code), for the app to show; the
+    # checkout stays pending so the buyer can try another card until the hold ends.
+    last_payment_error = models.CharField(max_length=100, blank=True)
     stripe_payment_intent_id = models.CharField(max_length=255, blank=True, db_index=True)
     stripe_charge_id = models.CharField(max_length=255, blank=True)
     stripe_transfer_id = models.CharField(max_length=255, blank=True)
     payment_method = models.CharField(max_length=50, blank=True)
     completed_at = models.DateTimeField(null=True, blank=True)
     failure_reason = models.CharField(max_length=20, choices=FailureReason.choices, blank=True)
+    # Our counter of Stripe write attempts for this row: each attempt has its own idempotency
+    # key, so a stored (failed) answer is never replayed to a later, deliberate retry.
+    stripe_attempts = models.PositiveIntegerField(default=0)
     receipt_confirmed_at = models.DateTimeField(null=True, blank=True)
     payout_blocked_reason = models.CharField(max_length=25, choices=PayoutBlock.choices, blank=True)
     payout_released_at = models.DateTimeField(null=True, blank=True)
@@ -90,13 +116,40 @@ class Transaction(BaseModel):
             # One product is never sold twice, and a pending checkout holds the item.
             models.UniqueConstraint(
                 fields=["product"],
-                condition=Q(status__in=["pending", "completed"]),
+                condition=Q(status__in=["pending", "completed", "partially_refunded", "disputed"]),
                 name="payments_tx_one_open_per_product",
+            ),
+            models.CheckConstraint(
+                condition=Q(amount_refunded__gte=0) & Q(amount_refunded__lte=F("amount")),
+                name="payments_tx_refund_within_amount",
+            ),
+            models.CheckConstraint(
+                condition=Q(amount_reversed__gte=0) & Q(amount_reversed__lte=F("amount_transferred")),
+                name="payments_tx_reversal_within_transfer",
             ),
         ]
 
     def __str__(self) -> str:
         return f"{self.amount} {self.currency} for {self.product_id} ({self.status})"
+
+
+class SellerDebt(BaseModel):
+    """Money a seller owes the platform: a transfer reversal (after a refund or a lost dispute)
+    that Stripe refused because the seller's balance was short. While any is unsettled, the
+    seller's payouts wait (``PayoutBlock.SELLER_DEBT``)."""
+
+    seller = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="payment_debts")
+    transaction = models.ForeignKey(Transaction, on_delete=models.PROTECT, related_name="debts")
+    amount = models.DecimalField(max_digits=12, decimal_places=2)
+    reason = models.CharField(max_length=200)
+    settled_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+        constraints = [models.CheckConstraint(condition=Q(amount__gt=0), name="payments_debt_positive")]
+
+    def __str__(self) -> str:
+        return f"{self.amount} owed by {self.seller_id}"
 
 
 class ConnectAccount(BaseModel):
@@ -111,6 +164,8 @@ class ConnectAccount(BaseModel):
     charges_enabled = models.BooleanField(default=False)
     payouts_enabled = models.BooleanField(default=False)
     details_submitted = models.BooleanField(default=False)
+    # Stripe's ``capabilities.transfers``: only ``active`` accounts can receive transfers.
+    transfers_capability = models.CharField(max_length=20, blank=True)
     disabled_reason = models.CharField(max_length=100, blank=True)
     requirements_due = models.JSONField(default=list, blank=True)
     last_event_at = models.DateTimeField(null=True, blank=True)
@@ -120,7 +175,11 @@ class ConnectAccount(BaseModel):
 
     @property
     def can_receive_payouts(self) -> bool:
-        return self.payouts_enabled
+        return self.payouts_enabled and self.transfers_active
+
+    @property
+    def transfers_active(self) -> bool:
+        return self.transfers_capability == "active"
 
 
 class StripeEvent(models.Model):
@@ -131,6 +190,9 @@ class StripeEvent(models.Model):
     object_id = models.CharField(max_length=255, blank=True, db_index=True)
     stripe_created_at = models.DateTimeField(null=True, blank=True)
     outcome = models.CharField(max_length=255, blank=True)
+    # False for events recorded but not acted on (unknown transaction, mismatch, unhandled
+    # type): a redelivery after a fix applies them instead of being skipped as a duplicate.
+    applied = models.BooleanField(default=True, db_index=True)
     received_at = models.DateTimeField(auto_now_add=True, db_index=True)
 
     class Meta:

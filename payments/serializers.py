@@ -105,6 +105,10 @@ class TransactionSerializer(serializers.ModelSerializer):
             "offer_id",
             "stripe_payment_intent_id",
             "failure_reason",
+            "last_payment_error",
+            "amount_refunded",
+            "amount_transferred",
+            "amount_reversed",
             "disputed",
             "created_at",
             "completed_at",
@@ -126,3 +130,15 @@ class TransactionSerializer(serializers.ModelSerializer):
         return serializers.DateTimeField().to_representation(
             tx.completed_at + timedelta(days=settings.PAYOUT_HOLD_DAYS)
         )
+
+
+class RefundInputSerializer(serializers.Serializer):
+    amount = serializers.DecimalField(
+        max_digits=12,
+        decimal_places=2,
+        min_value=Decimal("0.01"),
+        required=False,
+        help_text="Default: all that is left.",
+    )
+    reason = serializers.CharField(max_length=200, required=False, allow_blank=True, default="")
+    relist = serializers.BooleanField(required=False, default=True)

@@ -12,47 +12,73 @@ How Stripe calls and the database fit together, so nothing is lost or done twice
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import uuid
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
+from decimal import Decimal
 from typing import Any
 
 import stripe
 from django.conf import settings
 from django.db import IntegrityError, transaction
-from django.db.models import Q
+from django.db.models import F, Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from accounts.models import User
 from accounts.selectors import is_blocked_between
 from catalog.models import Product
-from catalog.services import product_mark_sold
+from catalog.services import product_mark_sold, product_relist
 from messaging.models import Offer, OfferStatus
-from messaging.services import conversation_get_or_create, message_post_system, offers_decline_open_for_product
+from messaging.services import (
+    conversation_get_or_create,
+    message_post_system,
+    offer_cancel,
+    offers_decline_open_for_product,
+)
 from payments.fees import compute_fees
-from payments.gateway import idempotency_key, stripe_client
+from payments.gateway import idempotency_key, is_outage, stripe_client
 from payments.models import (
+    PAYOUT_NOT_YET_SENT,
+    SALE_STANDS,
     ConnectAccount,
     FailureReason,
     PayoutBlock,
     PayoutStatus,
+    SellerDebt,
     StripeEvent,
     Transaction,
     TransactionStatus,
 )
-from soukloop.errors import Conflict, NotFound, PermissionDenied, ServiceUnavailable, ValidationError
-from soukloop.money import to_fils
+from soukloop import events
+from soukloop.errors import Conflict, DomainError, NotFound, PermissionDenied, ServiceUnavailable, ValidationError
+from soukloop.money import from_fils, quantize_aed, to_fils
 
 logger = logging.getLogger(__name__)
 
-OPEN_STATUSES = (TransactionStatus.PENDING, TransactionStatus.COMPLETED)
+OPEN_STATUSES = (TransactionStatus.PENDING, *SALE_STANDS)
 
 
-def _provider_unavailable(exc: Exception, *, action: str, object_id: object) -> ServiceUnavailable:
-    # The exception class only: Stripe messages may echo request data.
+class PaymentRejected(DomainError):
+    """Stripe answered and refused (a card or request error): final for this request."""
+
+    status_code = 402
+    default_code = "payment_rejected"
+
+
+def _provider_unavailable(exc: Exception, *, action: str, object_id: object) -> DomainError:
+    """503 ``payment_provider_unavailable`` only for outages (no answer, timeout, 429, 5xx);
+    a card or invalid-request error is a 4xx carrying Stripe's code and message."""
+    # The exception class only in logs: Stripe messages may echo request data.
     logger.warning("stripe %s failed for %s: %s", action, object_id, type(exc).__name__)
+    if isinstance(exc, stripe.StripeError) and not is_outage(exc):
+        code = getattr(exc, "code", None) or "stripe_error"
+        message = getattr(exc, "user_message", None) or str(getattr(exc, "_message", "") or "") or code
+        if isinstance(exc, stripe.CardError):
+            return PaymentRejected(message, code=code)
+        return ValidationError(message, code=code)
     return ServiceUnavailable(
         _("The payment provider is unavailable. Try again shortly."), code="payment_provider_unavailable"
     )
@@ -66,6 +92,7 @@ def _sync_account_fields(record: ConnectAccount, account: dict[str, Any]) -> Non
     record.charges_enabled = bool(account.get("charges_enabled"))
     record.payouts_enabled = bool(account.get("payouts_enabled"))
     record.details_submitted = bool(account.get("details_submitted"))
+    record.transfers_capability = str((account.get("capabilities") or {}).get("transfers") or "")[:20]
     record.disabled_reason = requirements.get("disabled_reason") or ""
     record.requirements_due = sorted(
         set(requirements.get("currently_due") or []) | set(requirements.get("past_due") or [])
@@ -161,6 +188,17 @@ def _held_by_accepted_offer(*, product: Product, buyer: User) -> bool:
     )
 
 
+def _check_amount(amount: Any) -> None:
+    """Stripe refuses AED charges under 2.00 or over 8 digits of fils: say so before asking it."""
+    if not (settings.PAYMENT_MIN_AMOUNT <= amount <= settings.PAYMENT_MAX_AMOUNT):
+        raise ValidationError(
+            _("Payments must be between AED %(min)s and AED %(max)s.")
+            % {"min": settings.PAYMENT_MIN_AMOUNT, "max": settings.PAYMENT_MAX_AMOUNT},
+            code="amount_out_of_range",
+            attr="amount",
+        )
+
+
 @transaction.atomic
 def _checkout_reserve(
     *, buyer: User, product_id: uuid.UUID | None, offer_id: uuid.UUID | None
@@ -213,6 +251,7 @@ def _checkout_reserve(
     if open_for_buyer >= settings.MAX_OPEN_CHECKOUTS:
         raise Conflict(_("Finish or cancel one of your checkouts in progress first."), code="too_many_open_checkouts")
     fees = compute_fees(amount=offer.agreed_price if offer else product.price, feed_type=product.feed_type)
+    _check_amount(fees.amount)
     try:
         with transaction.atomic():
             tx = Transaction.objects.create(
@@ -261,11 +300,18 @@ def checkout_start(*, buyer: User, product_id: uuid.UUID | None = None, offer_id
                         "seller_id": str(tx.seller_id),
                     },
                 },
-                options={"idempotency_key": idempotency_key("checkout", tx.pk)},
+                options={"idempotency_key": idempotency_key("checkout", tx.pk, tx.stripe_attempts)},
             )
     except stripe.StripeError as exc:
-        if created:
+        # Delete the reservation only when Stripe answered "no". After a timeout or a dropped
+        # connection the PaymentIntent may exist: the row stays pending, a retry gets the same
+        # intent through the same idempotency key, and the reaper ends it if nobody returns.
+        if created and not is_outage(exc):
             Transaction.objects.filter(pk=tx.pk, status=TransactionStatus.PENDING, stripe_payment_intent_id="").delete()
+        elif is_outage(exc):
+            # Stripe keeps a key's first answer (this error) for 24 h: the retry needs a new key.
+            # An intent the lost attempt may have created is never confirmed, so moves no money.
+            _bump_attempts(tx.pk)
         raise _provider_unavailable(exc, action="payment_intent", object_id=tx.pk) from exc
     intent_data = intent.to_dict()
     if intent_data.get("amount") != expected_amount or (intent_data.get("metadata") or {}).get("transaction_id") != str(
@@ -276,9 +322,16 @@ def checkout_start(*, buyer: User, product_id: uuid.UUID | None = None, offer_id
             _("The payment provider is unavailable. Try again shortly."), code="payment_provider_unavailable"
         )
     if not tx.stripe_payment_intent_id:
-        Transaction.objects.filter(pk=tx.pk, stripe_payment_intent_id="").update(
-            stripe_payment_intent_id=intent.id, updated_at=timezone.now()
-        )
+        saved = Transaction.objects.filter(
+            pk=tx.pk, status=TransactionStatus.PENDING, stripe_payment_intent_id__in=["", intent.id]
+        ).update(stripe_payment_intent_id=intent.id, updated_at=timezone.now())
+        if saved != 1:
+            # The reservation is gone (reaped meanwhile): never hand out a secret for money we
+            # could not record. Cancel the intent; the buyer starts again.
+            logger.error("checkout %s vanished before its PaymentIntent was saved", tx.pk)
+            with contextlib.suppress(stripe.StripeError):
+                client.v1.payment_intents.cancel(intent.id)
+            raise Conflict(_("This checkout expired. Start again."), code="checkout_expired")
         tx.stripe_payment_intent_id = intent.id
     return Checkout(transaction=tx, client_secret=intent.client_secret, created=created)
 
@@ -333,39 +386,85 @@ def checkouts_release_expired(*, now: datetime | None = None) -> CheckoutRelease
 # --- Buyer protection: payouts ----------------------------------------------------------------
 
 
+def seller_share(tx: Transaction) -> Decimal:
+    """What the seller is owed from what the platform keeps of this payment.
+
+    Kept = amount - refunded - lost to a dispute. The fee is recomputed proportionally on the
+    kept amount (half-up to the fils): a partial refund reduces the fee and the payout in
+    proportion, and a full refund or a lost dispute leaves the seller nothing."""
+    kept = tx.amount - tx.amount_refunded - tx.amount_disputed_lost
+    if kept <= 0:
+        return Decimal("0.00")
+    fee_kept = quantize_aed(tx.platform_fee * kept / tx.amount)
+    return kept - fee_kept
+
+
+def _seller_has_debt(seller_id: Any) -> bool:
+    return SellerDebt.objects.filter(seller_id=seller_id, settled_at__isnull=True).exists()
+
+
+def _payout_block(tx: Transaction) -> tuple[str, ConnectAccount | None]:
+    if tx.status == TransactionStatus.DISPUTED:
+        return PayoutBlock.DISPUTED, None
+    if _seller_has_debt(tx.seller_id):
+        return PayoutBlock.SELLER_DEBT, None
+    account = ConnectAccount.objects.filter(user_id=tx.seller_id).first()
+    if account is None or not account.payouts_enabled:
+        return PayoutBlock.SELLER_NOT_ONBOARDED, None
+    if not account.transfers_active:
+        return PayoutBlock.NO_TRANSFER_CAPABILITY, None
+    return PayoutBlock.NONE, account
+
+
+def _existing_transfer(tx: Transaction) -> dict[str, Any] | None:
+    """A transfer Stripe already made for this transaction (its transfer_group): a retry after
+    any delay, or after a commit that failed once Stripe had answered, adopts it."""
+    found = stripe_client().v1.transfers.list(params={"transfer_group": str(tx.pk), "limit": 3})
+    for transfer in found.data:
+        if (transfer.metadata or {}).get("transaction_id") == str(tx.pk):
+            return transfer.to_dict()
+    return None
+
+
 def _release_locked(tx: Transaction) -> Transaction:
-    """Transfer the seller's share of a locked, completed transaction, or record why it waits."""
-    if tx.payout_status != PayoutStatus.HELD or tx.status != TransactionStatus.COMPLETED:
+    """Transfer the seller's share of a locked transaction whose sale stands, or record why it waits."""
+    if tx.payout_status not in PAYOUT_NOT_YET_SENT or tx.status not in SALE_STANDS:
         return tx
-    if tx.disputed_at is not None:
-        blocked = PayoutBlock.DISPUTED
-    else:
-        account = ConnectAccount.objects.filter(user_id=tx.seller_id).first()
-        blocked = (
-            PayoutBlock.NONE if account is not None and account.payouts_enabled else PayoutBlock.SELLER_NOT_ONBOARDED
-        )
+    blocked, account = _payout_block(tx)
+    if not blocked and not tx.stripe_charge_id:
+        # A transfer without source_transaction would draw on the platform balance before the
+        # buyer's funds are available; wait for the charge id (set by payment_intent.succeeded).
+        logger.error("payout of %s waits: no charge id to transfer from", tx.pk)
+        return tx
     if blocked:
         if tx.payout_blocked_reason != blocked:
             tx.payout_blocked_reason = blocked
             tx.save(update_fields=["payout_blocked_reason", "updated_at"])
         return tx
-    if tx.seller_payout > 0:
-        params: dict[str, Any] = {
-            "amount": to_fils(tx.seller_payout),
-            "currency": tx.currency.lower(),
-            "destination": account.stripe_account_id,
-            "transfer_group": str(tx.pk),
-            "metadata": {"transaction_id": str(tx.pk)},
-        }
-        if tx.stripe_charge_id:
-            params["source_transaction"] = tx.stripe_charge_id
+    amount = seller_share(tx)
+    if amount > 0:
         try:
-            transfer = stripe_client().v1.transfers.create(
-                params=params, options={"idempotency_key": idempotency_key("payout", tx.pk)}
-            )
+            transfer = _existing_transfer(tx)
+            if transfer is None:
+                transfer = (
+                    stripe_client()
+                    .v1.transfers.create(
+                        params={
+                            "amount": to_fils(amount),
+                            "currency": tx.currency.lower(),
+                            "destination": account.stripe_account_id,
+                            "transfer_group": str(tx.pk),
+                            "source_transaction": tx.stripe_charge_id,
+                            "metadata": {"transaction_id": str(tx.pk)},
+                        },
+                        options={"idempotency_key": idempotency_key("payout", tx.pk, tx.stripe_attempts)},
+                    )
+                    .to_dict()
+                )
         except stripe.StripeError as exc:
             raise _provider_unavailable(exc, action="transfer", object_id=tx.pk) from exc
-        tx.stripe_transfer_id = transfer.id
+        tx.stripe_transfer_id = transfer["id"]
+        tx.amount_transferred = from_fils(int(transfer["amount"]))
     tx.payout_status = PayoutStatus.RELEASED
     tx.payout_released_at = timezone.now()
     tx.payout_blocked_reason = PayoutBlock.NONE
@@ -375,15 +474,35 @@ def _release_locked(tx: Transaction) -> Transaction:
             "payout_released_at",
             "payout_blocked_reason",
             "stripe_transfer_id",
+            "amount_transferred",
             "updated_at",
         ]
+    )
+    events.publish(
+        "payout.released",
+        channel=None,
+        data={"transaction_id": str(tx.pk), "seller_id": str(tx.seller_id), "amount": str(tx.amount_transferred)},
     )
     return tx
 
 
-@transaction.atomic
+def _bump_attempts(transaction_id: Any) -> None:
+    """A Stripe write failed: the next attempt gets a new idempotency key (the failed answer
+    stays stored under the old one). Committed on its own, after the failed transaction."""
+    Transaction.objects.filter(pk=transaction_id).update(stripe_attempts=F("stripe_attempts") + 1)
+
+
 def payout_release(*, transaction_id: uuid.UUID) -> Transaction:
     """Release one held payout now (if nothing blocks it). Safe to call again."""
+    try:
+        return _payout_release_locked(transaction_id=transaction_id)
+    except DomainError:
+        _bump_attempts(transaction_id)
+        raise
+
+
+@transaction.atomic
+def _payout_release_locked(*, transaction_id: uuid.UUID) -> Transaction:
     tx = Transaction.objects.select_for_update().get(pk=transaction_id)
     return _release_locked(tx)
 
@@ -417,7 +536,9 @@ def transaction_confirm_receipt(*, transaction_id: uuid.UUID, buyer: User) -> Tr
             if tx.seller_id == buyer.pk:
                 raise PermissionDenied(_("Only the buyer can confirm receipt."), code="not_the_buyer")
             raise NotFound(_("Transaction not found."), code="transaction_not_found")
-        if tx.status != TransactionStatus.COMPLETED:
+        if tx.status not in SALE_STANDS:
+            if tx.status in (TransactionStatus.REFUNDED, TransactionStatus.DISPUTED_LOST):
+                raise Conflict(_("This payment was refunded."), code="payout_cancelled")
             raise Conflict(_("This payment has not been completed."), code="transaction_not_completed")
         if tx.payout_status == PayoutStatus.CANCELLED:
             raise Conflict(_("This payment was refunded."), code="payout_cancelled")
@@ -426,7 +547,8 @@ def transaction_confirm_receipt(*, transaction_id: uuid.UUID, buyer: User) -> Tr
             tx.save(update_fields=["receipt_confirmed_at", "updated_at"])
     try:
         return payout_release(transaction_id=tx.pk)
-    except ServiceUnavailable:
+    except DomainError:
+        # Stripe down or refusing: the confirmation stands, the payout waits for release_payouts.
         tx.refresh_from_db()
         return tx
 
@@ -445,16 +567,15 @@ def payouts_release_due(*, now: datetime | None = None) -> PayoutReleaseReport:
     cutoff = now - timedelta(days=settings.PAYOUT_HOLD_DAYS)
     due = Transaction.objects.filter(
         Q(completed_at__lte=cutoff) | Q(receipt_confirmed_at__isnull=False),
-        status=TransactionStatus.COMPLETED,
-        payout_status=PayoutStatus.HELD,
-        disputed_at__isnull=True,
+        status__in=[TransactionStatus.COMPLETED, TransactionStatus.PARTIALLY_REFUNDED],
+        payout_status__in=PAYOUT_NOT_YET_SENT,
     ).values_list("pk", flat=True)
     report = PayoutReleaseReport()
     for pk in list(due):
         try:
             tx = payout_release(transaction_id=pk)
-        except ServiceUnavailable:
-            report.errors.append(str(pk))
+        except DomainError as exc:  # an outage, or Stripe refusing this one: the others go on
+            report.errors.append(f"{pk}: {exc.code}")
             continue
         if tx.payout_status == PayoutStatus.RELEASED:
             report.released += 1
@@ -463,53 +584,148 @@ def payouts_release_due(*, now: datetime | None = None) -> PayoutReleaseReport:
     return report
 
 
-# --- Refunds ----------------------------------------------------------------------------------
+# --- Refunds, reversals, seller debt ---------------------------------------------------------
+
+
+def _reverse_to_target(tx: Transaction, *, why: str) -> None:
+    """After the payout was released: take back from the seller what they no longer keep
+    (``POST /v1/transfers/{id}/reversals``). A reversal Stripe refuses for the seller's
+    balance becomes a ``SellerDebt`` that blocks their further payouts; an outage raises
+    (nothing is recorded, the caller retries)."""
+    target = seller_share(tx)
+    outstanding = tx.amount_transferred - tx.amount_reversed - target
+    if outstanding <= 0 or not tx.stripe_transfer_id:
+        return
+    try:
+        reversal = stripe_client().v1.transfers.reversals.create(
+            tx.stripe_transfer_id,
+            params={"amount": to_fils(outstanding), "metadata": {"transaction_id": str(tx.pk), "reason": why}},
+            options={"idempotency_key": idempotency_key("reversal", tx.pk, to_fils(tx.amount_reversed + outstanding))},
+        )
+    except stripe.StripeError as exc:
+        if is_outage(exc):
+            raise _provider_unavailable(exc, action="reversal", object_id=tx.pk) from exc
+        # e.g. balance_insufficient: the seller already paid the money out of Stripe.
+        logger.error("reversal of %s refused (%s): recorded as seller debt", tx.pk, getattr(exc, "code", ""))
+        SellerDebt.objects.create(seller_id=tx.seller_id, transaction=tx, amount=outstanding, reason=why[:200])
+    else:
+        tx.amount_reversed += from_fils(int(reversal.amount))
+    tx.payout_status = PayoutStatus.REVERSED if target == 0 else PayoutStatus.PARTIALLY_REVERSED
+
+
+def _settle_after_loss(tx: Transaction, *, why: str) -> None:
+    """The platform keeps less of this payment (a refund or a lost dispute): shrink the payout
+    that has not gone yet, or reverse what went."""
+    if tx.payout_status in PAYOUT_NOT_YET_SENT:
+        tx.payout_status = PayoutStatus.CANCELLED if seller_share(tx) == 0 else PayoutStatus.REDUCED
+        if tx.payout_status == PayoutStatus.CANCELLED:
+            tx.payout_blocked_reason = PayoutBlock.NONE
+    elif tx.payout_status in (PayoutStatus.RELEASED, PayoutStatus.PARTIALLY_REVERSED):
+        _reverse_to_target(tx, why=why)
+
+
+_LEDGER_FIELDS = [
+    "status",
+    "payout_status",
+    "payout_blocked_reason",
+    "amount_refunded",
+    "amount_reversed",
+    "amount_disputed_lost",
+    "refunded_at",
+    "stripe_refund_id",
+    "updated_at",
+]
+
+
+def _apply_refund_total(tx: Transaction, *, total: Decimal, refund_id: str = "") -> None:
+    """Record that ``total`` (cumulative) has been refunded to the buyer, and follow it with the
+    payout. Smaller than what is recorded: nothing to do (a late or duplicate event)."""
+    if total <= tx.amount_refunded:
+        return
+    tx.amount_refunded = min(total, tx.amount)
+    tx.refunded_at = timezone.now()
+    if refund_id:
+        tx.stripe_refund_id = refund_id
+    if tx.status != TransactionStatus.DISPUTED:
+        fully = tx.amount_refunded >= tx.amount
+        tx.status = TransactionStatus.REFUNDED if fully else TransactionStatus.PARTIALLY_REFUNDED
+    _settle_after_loss(tx, why="refund")
+    tx.save(update_fields=_LEDGER_FIELDS)
+
+
+def _refunded_at_stripe(tx: Transaction) -> Decimal:
+    """What Stripe has refunded on this payment so far (a retry after any delay sees it)."""
+    found = stripe_client().v1.refunds.list(params={"payment_intent": tx.stripe_payment_intent_id, "limit": 100})
+    return from_fils(sum(int(r.amount) for r in found.data if r.status in ("succeeded", "pending")))
 
 
 @transaction.atomic
-def transaction_refund(*, transaction_id: uuid.UUID, by: User) -> Transaction:
-    """Seller or staff refund a completed payment before its payout is released."""
+def transaction_refund(
+    *,
+    transaction_id: uuid.UUID,
+    by: User,
+    amount: Decimal | None = None,
+    reason: str = "",
+    relist: bool = True,
+) -> Transaction:
+    """Refund ``amount`` (default: all that is left) of a completed payment, seller or staff.
+
+    Before the payout is released the payout shrinks (or is cancelled); after, the seller's
+    part of the refund is reversed from their Stripe balance (docs/payments.md has the ledger).
+    A full refund relists the item and cancels the accepted offer unless ``relist`` is false.
+    """
     tx = _own_transaction_locked(transaction_id=transaction_id, user=by, staff_may_act=True)
     if not (tx.seller_id == by.pk or _may_refund_as_staff(by)):
         raise PermissionDenied(_("Only the seller or staff can refund a payment."), code="refund_not_allowed")
     if tx.status == TransactionStatus.REFUNDED:
         raise Conflict(_("This payment has already been refunded."), code="already_refunded")
-    if tx.status != TransactionStatus.COMPLETED:
+    if tx.status == TransactionStatus.DISPUTED:
+        raise Conflict(_("The buyer's bank is handling a dispute on this payment."), code="transaction_disputed")
+    if tx.status not in (TransactionStatus.COMPLETED, TransactionStatus.PARTIALLY_REFUNDED):
         raise Conflict(_("This payment has not been completed."), code="transaction_not_completed")
-    if tx.payout_status == PayoutStatus.RELEASED:
-        raise Conflict(
-            _("The seller has already been paid; this payment can no longer be refunded here."),
-            code="payout_released",
+    remaining = tx.amount - tx.amount_refunded
+    amount = quantize_aed(amount) if amount is not None else remaining
+    if amount <= 0 or amount > remaining:
+        raise ValidationError(
+            _("Refund between AED 0.01 and AED %(left)s.") % {"left": remaining},
+            code="invalid_refund_amount",
+            attr="amount",
         )
+    target = tx.amount_refunded + amount
     try:
-        refund = stripe_client().v1.refunds.create(
-            params={"payment_intent": tx.stripe_payment_intent_id, "metadata": {"transaction_id": str(tx.pk)}},
-            options={"idempotency_key": idempotency_key("refund", tx.pk)},
-        )
+        if _refunded_at_stripe(tx) >= target:
+            refund_id = tx.stripe_refund_id  # an earlier attempt went through: adopt it
+        else:
+            refund = stripe_client().v1.refunds.create(
+                params={
+                    "payment_intent": tx.stripe_payment_intent_id,
+                    "amount": to_fils(amount),
+                    "metadata": {"transaction_id": str(tx.pk), "reason": (reason or "")[:200]},
+                },
+                # Looked up first (above), so a fresh key per attempt never refunds twice, and a
+                # stored failure under an old key never blocks the retry.
+                options={"idempotency_key": idempotency_key("refund", tx.pk, uuid.uuid4().hex[:12])},
+            )
+            refund_id = refund.id
     except stripe.StripeError as exc:
         raise _provider_unavailable(exc, action="refund", object_id=tx.pk) from exc
-    _mark_refunded(tx, refund_id=refund.id)
+    _apply_refund_total(tx, total=target, refund_id=refund_id)
+    if tx.status == TransactionStatus.REFUNDED and relist:
+        _relist_after_refund(tx)
+    logger.info("refund %s of %s by %s", amount, tx.pk, by.pk)
     return tx
 
 
+def _relist_after_refund(tx: Transaction) -> None:
+    """A fully refunded sale puts the item back on the market; its accepted offer is cancelled."""
+    product_relist(product=Product.objects.get(pk=tx.product_id))
+    if tx.offer_id:
+        offer_cancel(offer=Offer.objects.get(pk=tx.offer_id), reason="refunded")
+
+
 def _mark_refunded(tx: Transaction, *, refund_id: str = "") -> None:
-    tx.status = TransactionStatus.REFUNDED
-    tx.refunded_at = timezone.now()
-    if refund_id:
-        tx.stripe_refund_id = refund_id
-    if tx.payout_status == PayoutStatus.HELD:
-        tx.payout_status = PayoutStatus.CANCELLED
-        tx.payout_blocked_reason = PayoutBlock.NONE
-    tx.save(
-        update_fields=[
-            "status",
-            "refunded_at",
-            "stripe_refund_id",
-            "payout_status",
-            "payout_blocked_reason",
-            "updated_at",
-        ]
-    )
+    """The whole payment went back (a late payment for an item taken meanwhile)."""
+    _apply_refund_total(tx, total=tx.amount, refund_id=refund_id)
 
 
 # --- Webhook ----------------------------------------------------------------------------------
@@ -549,28 +765,53 @@ def _amount_matches(tx: Transaction, *, fils: Any, currency: Any) -> bool:
 
 def _refund_late_payment(tx: Transaction, intent_id: str) -> str:
     """Money arrived for an item no longer held for this buyer: give it back."""
+    tx.stripe_payment_intent_id = intent_id
     try:
-        refund = stripe_client().v1.refunds.create(
-            params={"payment_intent": intent_id, "metadata": {"transaction_id": str(tx.pk)}},
-            options={"idempotency_key": idempotency_key("refund", tx.pk)},
-        )
+        if _refunded_at_stripe(tx) >= tx.amount:
+            refund_id = tx.stripe_refund_id  # an earlier delivery's refund went through
+        else:
+            refund_id = (
+                stripe_client()
+                .v1.refunds.create(
+                    params={"payment_intent": intent_id, "metadata": {"transaction_id": str(tx.pk)}},
+                    options={"idempotency_key": idempotency_key("refund", tx.pk, uuid.uuid4().hex[:12])},
+                )
+                .id
+            )
     except stripe.StripeError as exc:
         # Raising rolls the event record back, so Stripe's retry tries again.
         raise _provider_unavailable(exc, action="refund", object_id=tx.pk) from exc
-    _mark_refunded(tx, refund_id=refund.id)
+    _mark_refunded(tx, refund_id=refund_id)
     return "refunded_late_payment"
+
+
+def _refund_orphan_payment(intent: dict[str, Any]) -> str:
+    """Money arrived that no transaction of ours can take (its row is gone, or never was):
+    give it back at once and say so loudly (error log, and the event listed in the admin)."""
+    intent_id = intent.get("id") or ""
+    if not (intent.get("metadata") or {}).get("transaction_id"):
+        return "unknown_transaction"  # not a Souk Loop checkout: nothing of ours to refund
+    logger.error("payment %s succeeded with no transaction to honour it: refunding", intent_id)
+    try:
+        stripe_client().v1.refunds.create(
+            params={"payment_intent": intent_id, "metadata": {"reason": "no_transaction"}},
+            options={"idempotency_key": idempotency_key("orphan-refund", intent_id)},
+        )
+    except stripe.StripeError as exc:
+        raise _provider_unavailable(exc, action="refund", object_id=intent_id) from exc
+    return "refunded_orphan_payment"
 
 
 def _on_intent_succeeded(intent: dict[str, Any], event: dict[str, Any]) -> str:
     tx = _tx_for_intent(intent)
     if tx is None:
-        return "unknown_transaction"
+        return _refund_orphan_payment(intent)
     if intent.get("status") != "succeeded" or not _amount_matches(
         tx, fils=intent.get("amount_received"), currency=intent.get("currency")
     ):
         logger.error("payment_intent.succeeded for %s does not match the transaction", tx.pk)
         return "mismatch_ignored"
-    if tx.status in (TransactionStatus.COMPLETED, TransactionStatus.REFUNDED):
+    if tx.status != TransactionStatus.PENDING and tx.status != TransactionStatus.FAILED:
         return f"already_{tx.status}"
     now = timezone.now()
     tx.stripe_payment_intent_id = intent["id"]
@@ -579,10 +820,11 @@ def _on_intent_succeeded(intent: dict[str, Any], event: dict[str, Any]) -> str:
     tx.status = TransactionStatus.COMPLETED
     tx.completed_at = now
     tx.failure_reason = ""
+    tx.last_payment_error = ""
     account = ConnectAccount.objects.filter(user_id=tx.seller_id).first()
     if tx.disputed_at is not None:
         tx.payout_blocked_reason = PayoutBlock.DISPUTED
-    elif account is None or not account.payouts_enabled:
+    elif account is None or not account.can_receive_payouts:
         tx.payout_blocked_reason = PayoutBlock.SELLER_NOT_ONBOARDED
     try:
         with transaction.atomic():
@@ -606,49 +848,65 @@ def _on_intent_succeeded(intent: dict[str, Any], event: dict[str, Any]) -> str:
 
 
 def _on_intent_failed(intent: dict[str, Any], event: dict[str, Any]) -> str:
+    """A declined card is not the end: Stripe returns the intent to ``requires_payment_method``
+    and the buyer may try another card on the same checkout. The transaction stays pending
+    (the item held) with the decline code for the app; the hold's reaper ends it if nobody
+    pays, and a cancelled intent (``payment_intent.canceled``) ends it at once."""
     tx = _tx_for_intent(intent)
     if tx is None:
         return "unknown_transaction"
     if tx.status != TransactionStatus.PENDING:
-        # Out of order: a later success (or refund) already decided this transaction.
+        return f"ignored_{tx.status}"  # out of order: a later success (or refund) decided it
+    error = intent.get("last_payment_error") or {}
+    tx.last_payment_error = str(error.get("decline_code") or error.get("code") or "card_declined")[:100]
+    tx.stripe_payment_intent_id = intent["id"]
+    tx.save(update_fields=["last_payment_error", "stripe_payment_intent_id", "updated_at"])
+    return "payment_failed_kept_pending"
+
+
+def _on_intent_canceled(intent: dict[str, Any], event: dict[str, Any]) -> str:
+    tx = _tx_for_intent(intent)
+    if tx is None:
+        return "unknown_transaction"
+    if tx.status != TransactionStatus.PENDING:
         return f"ignored_{tx.status}"
     tx.status = TransactionStatus.FAILED
-    tx.failure_reason = FailureReason.PAYMENT_FAILED
-    tx.stripe_payment_intent_id = intent["id"]
-    tx.save(update_fields=["status", "failure_reason", "stripe_payment_intent_id", "updated_at"])
-    intent_id, tx_id = intent["id"], tx.pk
-
-    def cancel_intent() -> None:
-        # The item is free again, so this intent must not be paid later; best effort (a late
-        # success is refunded by _on_intent_succeeded if the item has gone).
-        try:
-            stripe_client().v1.payment_intents.cancel(
-                intent_id, options={"idempotency_key": idempotency_key("checkout-cancel", tx_id)}
-            )
-        except stripe.StripeError as exc:
-            logger.info("could not cancel PaymentIntent for %s: %s", tx_id, type(exc).__name__)
-
-    transaction.on_commit(cancel_intent)
+    tx.failure_reason = FailureReason.PAYMENT_FAILED if tx.last_payment_error else FailureReason.CHECKOUT_EXPIRED
+    tx.save(update_fields=["status", "failure_reason", "updated_at"])
     return "failed"
 
 
 def _on_charge_refunded(charge: dict[str, Any], event: dict[str, Any]) -> str:
+    """A refund made here, in Stripe's dashboard, or by Stripe: the charge's cumulative
+    ``amount_refunded`` is the truth; anything beyond what we recorded is applied (partial
+    refunds shrink or reverse the payout like ours do)."""
     tx = _tx_for_charge(charge)
     if tx is None:
         return "unknown_transaction"
-    if not charge.get("refunded"):
-        logger.warning("partial refund on transaction %s: left for finance", tx.pk)
-        return "partial_refund_ignored"
-    if not _amount_matches(tx, fils=charge.get("amount_refunded"), currency=charge.get("currency")):
+    if str(charge.get("currency", "")).lower() != tx.currency.lower():
         logger.error("charge.refunded for %s does not match the transaction", tx.pk)
         return "mismatch_ignored"
-    if tx.status in (TransactionStatus.REFUNDED, TransactionStatus.FAILED):
+    refunded = charge.get("amount_refunded")
+    if type(refunded) is not int or refunded < 0 or refunded > to_fils(tx.amount):
+        logger.error("charge.refunded for %s has an impossible amount", tx.pk)
+        return "mismatch_ignored"
+    if tx.status == TransactionStatus.FAILED:
         return f"ignored_{tx.status}"
-    if tx.payout_status == PayoutStatus.RELEASED:
-        logger.warning("transaction %s refunded after its payout was released", tx.pk)
+    total = from_fils(refunded)
+    if total <= tx.amount_refunded:
+        return "already_applied"
     refunds = (charge.get("refunds") or {}).get("data") or []
-    _mark_refunded(tx, refund_id=tx.stripe_refund_id or (refunds[0].get("id", "") if refunds else ""))
-    return "refunded"
+    _apply_refund_total(tx, total=total, refund_id=tx.stripe_refund_id or (refunds[0].get("id", "") if refunds else ""))
+    return "refunded" if tx.status == TransactionStatus.REFUNDED else "partially_refunded"
+
+
+def _on_refund_updated(refund: dict[str, Any], event: dict[str, Any]) -> str:
+    """A refund that failed after it was accepted (``charge.refund.updated``, status failed):
+    the money is back with the platform, so the buyer is not refunded. Finance must act."""
+    if refund.get("status") != "failed":
+        return "refund_updated"
+    logger.error("refund %s failed at the bank: the buyer has not been repaid", refund.get("id"))
+    return "refund_failed_alerted"
 
 
 def _on_dispute_created(dispute: dict[str, Any], event: dict[str, Any]) -> str:
@@ -659,12 +917,44 @@ def _on_dispute_created(dispute: dict[str, Any], event: dict[str, Any]) -> str:
         return "already_disputed"
     tx.disputed_at = _event_time(event) or timezone.now()
     tx.stripe_dispute_id = dispute.get("id") or ""
-    if tx.payout_status == PayoutStatus.HELD:
+    if tx.status in (TransactionStatus.COMPLETED, TransactionStatus.PARTIALLY_REFUNDED):
+        tx.status = TransactionStatus.DISPUTED
+    if tx.payout_status in PAYOUT_NOT_YET_SENT:
         tx.payout_blocked_reason = PayoutBlock.DISPUTED
-    else:
-        logger.warning("dispute on transaction %s whose payout is %s", tx.pk, tx.payout_status)
-    tx.save(update_fields=["disputed_at", "stripe_dispute_id", "payout_blocked_reason", "updated_at"])
-    return "payout_frozen"
+    tx.save(update_fields=["disputed_at", "stripe_dispute_id", "status", "payout_blocked_reason", "updated_at"])
+    # After release nothing is clawed back yet: the seller's share is reversed if the dispute
+    # is lost (charge.dispute.closed), and stays theirs if it is won.
+    return "payout_frozen" if tx.payout_status in PAYOUT_NOT_YET_SENT else "dispute_recorded"
+
+
+def _on_dispute_closed(dispute: dict[str, Any], event: dict[str, Any]) -> str:
+    tx = _tx_for_charge(dispute)
+    if tx is None:
+        return "unknown_transaction"
+    if tx.status != TransactionStatus.DISPUTED:
+        return f"ignored_{tx.status}"
+    if dispute.get("status") == "won":
+        tx.status = TransactionStatus.PARTIALLY_REFUNDED if tx.amount_refunded > 0 else TransactionStatus.COMPLETED
+        if tx.payout_blocked_reason == PayoutBlock.DISPUTED:
+            tx.payout_blocked_reason = PayoutBlock.NONE  # the hold resumes; release_payouts takes it
+        tx.save(update_fields=["status", "payout_blocked_reason", "updated_at"])
+        return "dispute_won"
+    if dispute.get("status") != "lost":
+        return "dispute_closed_" + str(dispute.get("status"))[:30]
+    lost = dispute.get("amount")
+    lost_amount = from_fils(lost) if type(lost) is int and lost > 0 else tx.amount - tx.amount_refunded
+    tx.amount_disputed_lost = min(lost_amount, tx.amount - tx.amount_refunded)
+    tx.status = TransactionStatus.DISPUTED_LOST
+    _settle_after_loss(tx, why="dispute lost")
+    tx.save(update_fields=_LEDGER_FIELDS)
+    return "dispute_lost"
+
+
+def _on_dispute_funds(dispute: dict[str, Any], event: dict[str, Any]) -> str:
+    """Stripe moved the disputed funds (withdrawn at opening, reinstated when won): recorded;
+    the seller's side follows the dispute's outcome (charge.dispute.closed)."""
+    tx = _tx_for_charge(dispute)
+    return "unknown_transaction" if tx is None else "recorded"
 
 
 def _on_account_updated(account: dict[str, Any], event: dict[str, Any]) -> str:
@@ -684,19 +974,30 @@ def _on_account_updated(account: dict[str, Any], event: dict[str, Any]) -> str:
 WEBHOOK_HANDLERS = {
     "payment_intent.succeeded": _on_intent_succeeded,
     "payment_intent.payment_failed": _on_intent_failed,
+    "payment_intent.canceled": _on_intent_canceled,
     "charge.refunded": _on_charge_refunded,
+    "charge.refund.updated": _on_refund_updated,
     "charge.dispute.created": _on_dispute_created,
+    "charge.dispute.closed": _on_dispute_closed,
+    "charge.dispute.funds_withdrawn": _on_dispute_funds,
+    "charge.dispute.funds_reinstated": _on_dispute_funds,
     "account.updated": _on_account_updated,
 }
+# Connect events come to their own endpoint, signed with their own secret.
+CONNECT_WEBHOOK_HANDLERS = {"account.updated": _on_account_updated}
+# Recorded but not acted on: a redelivery (after a fix, or once the row exists) is applied.
+NOT_APPLIED = {"unknown_transaction", "unknown_account", "mismatch_ignored", "unhandled_type"}
 
 
-def webhook_verify(*, payload: bytes, signature: str | None) -> dict[str, Any]:
-    """The event, if the Stripe-Signature header signs this exact body within the tolerance."""
+def webhook_verify(*, payload: bytes, signature: str | None, connect: bool = False) -> dict[str, Any]:
+    """The event, if the Stripe-Signature header signs this exact body within the tolerance
+    (with the Connect endpoint's own secret when ``connect``)."""
+    secret = settings.STRIPE_CONNECT_WEBHOOK_SECRET if connect else settings.STRIPE_WEBHOOK_SECRET
     try:
         event = stripe.Webhook.construct_event(
             payload,
             signature or "",
-            settings.STRIPE_WEBHOOK_SECRET,
+            secret,
             tolerance=settings.STRIPE_WEBHOOK_TOLERANCE_SECONDS,
         )
     except (ValueError, stripe.SignatureVerificationError) as exc:
@@ -728,20 +1029,33 @@ def _well_formed_event(data: dict[str, Any]) -> bool:
 
 
 @transaction.atomic
-def webhook_event_apply(*, event: dict[str, Any]) -> str:
-    """Apply one verified event exactly once: its record and its effects commit together."""
+def webhook_event_apply(*, event: dict[str, Any], connect: bool = False) -> str:
+    """Apply one verified event exactly once: its record and its effects commit together.
+
+    An event recorded earlier without effect (``NOT_APPLIED`` outcomes) is tried again when
+    Stripe redelivers it, so a fix or a late row can still act on it; an applied one is a
+    ``duplicate``."""
     obj = event["data"]["object"]
-    try:
-        with transaction.atomic():
-            record = StripeEvent.objects.create(
-                event_id=str(event["id"])[:255],
-                type=str(event["type"])[:100],
-                object_id=str(obj.get("id") or "")[:255],
-                stripe_created_at=_event_time(event),
-            )
-    except IntegrityError:
+    event_id = str(event["id"])[:255]
+    record = StripeEvent.objects.select_for_update().filter(event_id=event_id).first()
+    if record is not None and record.applied:
         return "duplicate"
-    handler = WEBHOOK_HANDLERS.get(event["type"])
+    if record is None:
+        try:
+            with transaction.atomic():
+                record = StripeEvent.objects.create(
+                    event_id=event_id,
+                    type=str(event["type"])[:100],
+                    object_id=str(obj.get("id") or "")[:255],
+                    stripe_created_at=_event_time(event),
+                )
+        except IntegrityError:
+            return "duplicate"  # the same event, at the same moment, on another worker
+    handlers = CONNECT_WEBHOOK_HANDLERS if connect else WEBHOOK_HANDLERS
+    handler = handlers.get(event["type"])
     outcome = handler(obj, event) if handler else "unhandled_type"
-    StripeEvent.objects.filter(pk=record.pk).update(outcome=outcome)
+    applied = outcome not in NOT_APPLIED
+    if not applied:
+        logger.warning("stripe event %s not applied: %s", event_id, outcome)
+    StripeEvent.objects.filter(pk=record.pk).update(outcome=outcome, applied=applied)
     return outcome

@@ -12,5 +12,6 @@ urlpatterns = [
     re_path(r"^payments/connect/status/?$", views.ConnectStatusView.as_view(), name="payments-connect-status"),
     re_path(r"^payments/checkout/?$", views.CheckoutView.as_view(), name="payments-checkout"),
     re_path(r"^payments/webhook/?$", views.StripeWebhookView.as_view(), name="payments-webhook"),
+    re_path(r"^payments/webhook/connect/?$", views.StripeConnectWebhookView.as_view(), name="payments-webhook-connect"),
     *router.urls,
 ]

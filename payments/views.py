@@ -2,6 +2,9 @@ from __future__ import annotations
 
 import uuid
 
+from django.conf import settings
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import render
 from drf_spectacular.utils import OpenApiParameter, extend_schema, inline_serializer
 from rest_framework import mixins, serializers, status, viewsets
 from rest_framework.decorators import action
@@ -19,6 +22,7 @@ from payments.serializers import (
     FeesQuerySerializer,
     FeesSerializer,
     OnboardingLinkSerializer,
+    RefundInputSerializer,
     TransactionSerializer,
 )
 from soukloop.idempotency import idempotent
@@ -72,11 +76,22 @@ class StripeWebhookView(APIView):
     permission_classes = [AllowAny]
     throttle_classes: list = []
 
+    connect = False
+
     @extend_schema(request=None, responses={200: WebhookAckSerializer})
     def post(self, request: Request) -> Response:
-        event = services.webhook_verify(payload=request.body, signature=request.headers.get("Stripe-Signature"))
-        outcome = services.webhook_event_apply(event=event)
+        event = services.webhook_verify(
+            payload=request.body, signature=request.headers.get("Stripe-Signature"), connect=self.connect
+        )
+        outcome = services.webhook_event_apply(event=event, connect=self.connect)
         return Response({"received": True, "outcome": outcome})
+
+
+class StripeConnectWebhookView(StripeWebhookView):
+    """Connect events (``account.updated``) for the sellers' Express accounts: Stripe sends
+    them to a Connect endpoint with its own signing secret (STRIPE_CONNECT_WEBHOOK_SECRET)."""
+
+    connect = True
 
 
 @extend_schema(
@@ -103,8 +118,17 @@ class TransactionViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, views
         tx = services.transaction_confirm_receipt(transaction_id=uuid.UUID(str(pk)), buyer=request.user)
         return Response(TransactionSerializer(tx).data)
 
-    @extend_schema(request=None, responses=TransactionSerializer)
+    @extend_schema(request=RefundInputSerializer, responses=TransactionSerializer)
     @action(detail=True, methods=["post"])
     def refund(self, request: Request, pk: str | None = None) -> Response:
-        tx = services.transaction_refund(transaction_id=uuid.UUID(str(pk)), by=request.user)
+        data = RefundInputSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        tx = services.transaction_refund(transaction_id=uuid.UUID(str(pk)), by=request.user, **data.validated_data)
         return Response(TransactionSerializer(tx).data)
+
+
+def connect_landing(request: HttpRequest, step: str) -> HttpResponse:
+    """Where Stripe sends a seller back after onboarding (it accepts only https URLs, not the
+    app's own scheme): a tiny page that opens the app at ``APP_DEEP_LINK_BASE + step``."""
+    target = settings.APP_DEEP_LINK_BASE + ("refresh" if step == "refresh" else "return")
+    return render(request, "payments/connect_landing.html", {"target": target}, content_type="text/html")

@@ -361,8 +361,15 @@ STRIPE_CONNECT_WEBHOOK_SECRET = env("STRIPE_CONNECT_WEBHOOK_SECRET", default="wh
 # Points the stripe client at a local stand-in (tests, demos); empty = Stripe's own API.
 STRIPE_API_BASE = env("STRIPE_API_BASE", default="http://127.0.0.1:12111")
 STRIPE_WEBHOOK_TOLERANCE_SECONDS = env.int("STRIPE_WEBHOOK_TOLERANCE_SECONDS", default=300)
-STRIPE_CONNECT_REFRESH_URL = env("STRIPE_CONNECT_REFRESH_URL", default="soukloop://stripe/refresh")
-STRIPE_CONNECT_RETURN_URL = env("STRIPE_CONNECT_RETURN_URL", default="soukloop://stripe/return")
+# Stripe accepts only https URLs for onboarding links: these are our own small pages that
+# open the app (APP_DEEP_LINK_BASE) when the seller returns from Stripe.
+STRIPE_CONNECT_REFRESH_URL = env(
+    "STRIPE_CONNECT_REFRESH_URL", default=f"{PUBLIC_BASE_URL.rstrip('/')}/payments/connect/refresh/"
+)
+STRIPE_CONNECT_RETURN_URL = env(
+    "STRIPE_CONNECT_RETURN_URL", default=f"{PUBLIC_BASE_URL.rstrip('/')}/payments/connect/return/"
+)
+APP_DEEP_LINK_BASE = env("APP_DEEP_LINK_BASE", default="soukloop://stripe/")
 
 RTMP_INGEST_URL = env("RTMP_INGEST_URL", default="rtmp://localhost/live")
 HLS_BASE_URL = env("HLS_BASE_URL", default="http://localhost:8080/hls")
@@ -459,6 +466,11 @@ PRODUCT_VIEW_WINDOW_SECONDS = env.int("PRODUCT_VIEW_WINDOW_SECONDS", default=6 *
 PASSWORD_CHANGE_MAX_FAILURES = env.int("PASSWORD_CHANGE_MAX_FAILURES", default=5)
 
 # --- payments: unhappy paths -----
+# The Stripe API version every request is made with (and the stand-in answers as).
+STRIPE_API_VERSION = env("STRIPE_API_VERSION", default="2026-10-28.endive")
+# Stripe's limits for AED: charges from 2.00 to 999,999.99 (8 digits of fils).
+PAYMENT_MIN_AMOUNT = Decimal("2.00")
+PAYMENT_MAX_AMOUNT = Decimal("999999.99")
 
 # --- trust: claims and reviews -----
 

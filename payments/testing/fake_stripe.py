@@ -8,7 +8,18 @@ Used two ways:
   delivers the signed webhook, as Stripe would.
 
 It records every request (method, path, form params, idempotency key) so tests can assert
-what was sent, and honours idempotency keys like Stripe (same key → same response).
+what was sent, and is as strict as Stripe where that matters:
+- idempotency: the first answer under a key is stored, errors (a 500 included) too, and
+  replayed for every later request with that key; the same key with other parameters is a
+  400 ``idempotency_error``; a request arriving while the first with its key still runs is a
+  409 (``in_flight`` lets a test hold one open);
+- AED amounts from 2.00 to 999,999.99 (``amount_too_small`` / ``amount_too_large``);
+- transfers only to accounts whose ``transfers`` capability is active, never more than the
+  source charge, and reversals never more than what is left of the transfer (and refused
+  with ``balance_insufficient`` for an account marked short);
+- refunds with amounts, never more than what is left of the charge;
+- account links only with https URLs;
+- lists by ``transfer_group`` / ``payment_intent``, and signed ``charge.*`` and dispute events.
 Test-only: never imported by the application.
 """
 
@@ -55,7 +66,14 @@ class FakeStripe:
     refunds: dict[str, dict[str, Any]] = field(default_factory=dict)
     # (method, path prefix) → HTTP status to answer the next matching request with.
     failures: dict[tuple[str, str], int] = field(default_factory=dict)
-    _idempotent: dict[str, tuple[int, dict[str, Any]]] = field(default_factory=dict)
+    reversals: dict[str, dict[str, Any]] = field(default_factory=dict)
+    # Connected accounts whose Stripe balance cannot cover a reversal.
+    short_balance: set[str] = field(default_factory=set)
+    api_version: str = "2026-10-28.endive"
+    # Keys whose first request is still "running" (a test sets one to see the 409).
+    in_flight: set[str] = field(default_factory=set)
+    _idempotent: dict[str, tuple[int, dict[str, Any], dict[str, str]]] = field(default_factory=dict)
+    _idempotent_path: dict[str, str] = field(default_factory=dict)
     _lock: threading.Lock = field(default_factory=threading.Lock)
 
     # --- what tests look at -------------------------------------------------------------
@@ -79,22 +97,36 @@ class FakeStripe:
             self.requests.append(record)
             if not (record.authorization or "").startswith("Bearer sk_"):
                 return self._error(401, "authentication_error", "No valid API key provided.")
-            for (method, prefix), status in list(self.failures.items()):
+            cache_key = record.idempotency_key if request.method == "POST" else None
+            if cache_key in self.in_flight:
+                return self._error(409, "idempotency_error", "A request with this key is in progress.")
+            if cache_key and cache_key in self._idempotent:
+                status, body, first_params = self._idempotent[cache_key]
+                if first_params != params or self._idempotent_path.get(cache_key) != request.path:
+                    return self._error(
+                        400,
+                        "idempotency_error",
+                        "Keys for idempotent requests can only be used with the same parameters "
+                        "they were first used with.",
+                    )
+                return self._json(body, status, replayed=True)
+            status, body = None, None
+            for (method, prefix), fail_status in list(self.failures.items()):
                 if method == request.method and request.path.startswith(prefix):
                     del self.failures[(method, prefix)]
-                    return self._error(status, "api_error", "Simulated failure.")
-            cache_key = f"{request.method} {record.idempotency_key}" if record.idempotency_key else None
-            if request.method == "POST" and cache_key in self._idempotent:
-                status, body = self._idempotent[cache_key]
-                return self._json(body, status, replayed=True)
-            status, body = self._route(request.method, request.path, params)
-            if request.method == "POST" and cache_key:
-                self._idempotent[cache_key] = (status, body)
+                    status, body = fail_status, {"error": {"type": "api_error", "message": "Simulated failure."}}
+                    break
+            if status is None:
+                status, body = self._route(request.method, request.path, params)
+            if cache_key:  # Stripe stores the first answer, errors included
+                self._idempotent[cache_key] = (status, body, dict(params))
+                self._idempotent_path[cache_key] = request.path
         return self._json(body, status)
 
     def _json(self, body: dict[str, Any], status: int = 200, *, replayed: bool = False) -> Response:
         response = Response(json.dumps(body), status=status, content_type="application/json")
         response.headers["Request-Id"] = _id("req")
+        response.headers["Stripe-Version"] = self.api_version
         if replayed:
             response.headers["Idempotent-Replayed"] = "true"
         return response
@@ -139,6 +171,7 @@ class FakeStripe:
             "charges_enabled": False,
             "payouts_enabled": False,
             "details_submitted": False,
+            "capabilities": {"transfers": "inactive"},
             "requirements": {
                 "currently_due": ["external_account", "individual.id_number"],
                 "past_due": [],
@@ -156,6 +189,9 @@ class FakeStripe:
     def _post_account_links(self, rest: list[str], params: dict[str, str]) -> tuple[int, dict[str, Any]]:
         if params.get("account") not in self.accounts:
             return self._missing("account", params.get("account", ""))
+        for name in ("refresh_url", "return_url"):
+            if not str(params.get(name, "")).startswith("https://"):
+                return self._invalid(f"Not a valid URL: {name} must be an https URL.", param=name, code="url_invalid")
         return 200, {
             "object": "account_link",
             "url": f"https://connect.stripe.com/setup/e/{params['account']}/{secrets.token_urlsafe(12)}",
@@ -181,6 +217,11 @@ class FakeStripe:
                 intent["status"] = "canceled"
                 intent["cancellation_reason"] = params.get("cancellation_reason")
             return 200, intent
+        amount = int(params["amount"])
+        if amount < 200:
+            return self._invalid("Amount must be at least 2.00 aed.", param="amount", code="amount_too_small")
+        if amount > 99_999_999:
+            return self._invalid("Amount must be no more than 999,999.99 aed.", param="amount", code="amount_too_large")
         intent_id = _id("pi")
         intent = {
             "id": intent_id,
@@ -203,22 +244,85 @@ class FakeStripe:
         intent = self.payment_intents.get(rest[0]) if rest else None
         return (200, intent) if intent else self._missing("payment_intent", rest[0] if rest else "")
 
-    # transfers and refunds
+    # transfers, reversals and refunds
+    def _invalid(
+        self, message: str, *, param: str | None = None, code: str | None = None
+    ) -> tuple[int, dict[str, Any]]:
+        error: dict[str, Any] = {"type": "invalid_request_error", "message": message}
+        if param:
+            error["param"] = param
+        if code:
+            error["code"] = code
+        return 400, {"error": error}
+
+    def _list(self, items: list[dict[str, Any]], url: str) -> tuple[int, dict[str, Any]]:
+        return 200, {"object": "list", "data": items, "has_more": False, "url": url}
+
+    def _charge_intent(self, charge_id: str | None) -> dict[str, Any] | None:
+        return next((i for i in self.payment_intents.values() if i.get("latest_charge") == charge_id), None)
+
     def _post_transfers(self, rest: list[str], params: dict[str, str]) -> tuple[int, dict[str, Any]]:
-        if params.get("destination") not in self.accounts:
+        if rest:
+            return self._post_transfer_reversals(rest, params)
+        account = self.accounts.get(params.get("destination", ""))
+        if account is None:
             return self._missing("account", params.get("destination", ""))
+        if (account.get("capabilities") or {}).get("transfers") != "active":
+            return self._invalid(
+                "Your destination account needs to have the transfers capability enabled.",
+                param="destination",
+                code="insufficient_capabilities_for_transfer",
+            )
+        amount = int(params["amount"])
+        source = self._charge_intent(params.get("source_transaction"))
+        if params.get("source_transaction") and (source is None or amount > source["amount_received"]):
+            return self._invalid("Transfer exceeds the source charge.", param="amount", code="amount_too_large")
         transfer = {
             "id": _id("tr"),
             "object": "transfer",
-            "amount": int(params["amount"]),
+            "amount": amount,
+            "amount_reversed": 0,
             "currency": params["currency"],
             "destination": params["destination"],
             "transfer_group": params.get("transfer_group"),
             "source_transaction": params.get("source_transaction"),
             "metadata": _metadata(params),
+            "reversed": False,
         }
         self.transfers[transfer["id"]] = transfer
         return 200, transfer
+
+    def _get_transfers(self, rest: list[str], params: dict[str, str]) -> tuple[int, dict[str, Any]]:
+        if rest:
+            transfer = self.transfers.get(rest[0])
+            return (200, transfer) if transfer else self._missing("transfer", rest[0])
+        group = params.get("transfer_group")
+        found = [t for t in self.transfers.values() if group is None or t["transfer_group"] == group]
+        return self._list(found, "/v1/transfers")
+
+    def _post_transfer_reversals(self, rest: list[str], params: dict[str, str]) -> tuple[int, dict[str, Any]]:
+        transfer = self.transfers.get(rest[0])
+        if transfer is None or rest[1:] != ["reversals"]:
+            return self._missing("transfer", rest[0])
+        left = transfer["amount"] - transfer["amount_reversed"]
+        amount = int(params.get("amount", left))
+        if amount <= 0 or amount > left:
+            return self._invalid("Reversal exceeds what is left of the transfer.", param="amount")
+        if transfer["destination"] in self.short_balance:
+            return self._invalid(
+                "Insufficient funds in the connected account to reverse this transfer.", code="balance_insufficient"
+            )
+        reversal = {
+            "id": _id("trr"),
+            "object": "transfer_reversal",
+            "amount": amount,
+            "transfer": transfer["id"],
+            "metadata": _metadata(params),
+        }
+        transfer["amount_reversed"] += amount
+        transfer["reversed"] = transfer["amount_reversed"] == transfer["amount"]
+        self.reversals[reversal["id"]] = reversal
+        return 200, reversal
 
     def _post_refunds(self, rest: list[str], params: dict[str, str]) -> tuple[int, dict[str, Any]]:
         intent = self.payment_intents.get(params.get("payment_intent", ""))
@@ -226,10 +330,17 @@ class FakeStripe:
             return self._missing("payment_intent", params.get("payment_intent", ""))
         if intent["status"] != "succeeded":
             return 400, {"error": {"type": "invalid_request_error", "code": "charge_not_captured"}}
+        already = sum(r["amount"] for r in self.refunds.values() if r["payment_intent"] == intent["id"])
+        left = intent["amount_received"] - already
+        amount = int(params.get("amount", left))
+        if amount <= 0 or amount > left:
+            return self._invalid(
+                "Refund amount is greater than unrefunded amount on charge.", param="amount", code="amount_too_large"
+            )
         refund = {
             "id": _id("re"),
             "object": "refund",
-            "amount": int(params.get("amount", intent["amount_received"])),
+            "amount": amount,
             "payment_intent": intent["id"],
             "charge": intent["latest_charge"],
             "status": "succeeded",
@@ -237,6 +348,50 @@ class FakeStripe:
         }
         self.refunds[refund["id"]] = refund
         return 200, refund
+
+    def _get_refunds(self, rest: list[str], params: dict[str, str]) -> tuple[int, dict[str, Any]]:
+        intent_id = params.get("payment_intent")
+        found = [r for r in self.refunds.values() if intent_id is None or r["payment_intent"] == intent_id]
+        return self._list(found, "/v1/refunds")
+
+    # --- Stripe's events for money moved outside our requests ------------------------------
+    def charge_of(self, intent_id: str) -> dict[str, Any]:
+        """The charge object (as events carry it) of a paid intent, with its refunds so far."""
+        intent = self.payment_intents[intent_id]
+        refunds = [r for r in self.refunds.values() if r["payment_intent"] == intent_id]
+        refunded = sum(r["amount"] for r in refunds)
+        return {
+            "id": intent["latest_charge"],
+            "object": "charge",
+            "amount": intent["amount_received"],
+            "amount_refunded": refunded,
+            "refunded": refunded == intent["amount_received"],
+            "currency": intent["currency"],
+            "payment_intent": intent_id,
+            "refunds": {"object": "list", "data": refunds},
+        }
+
+    def refund_in_dashboard(self, intent_id: str, amount: int | None = None) -> dict[str, Any]:
+        """Someone refunds in Stripe's dashboard: the refund exists, then ``charge.refunded``."""
+        status, body = self._post_refunds(
+            [], {"payment_intent": intent_id, **({"amount": str(amount)} if amount else {})}
+        )
+        if status != 200:
+            raise ValueError(f"the stand-in refused the refund: {body}")
+        return self.event("charge.refunded", self.charge_of(intent_id))
+
+    def dispute_event(self, intent_id: str, event_type: str, *, status: str = "needs_response") -> dict[str, Any]:
+        intent = self.payment_intents[intent_id]
+        dispute = {
+            "id": "dp_" + intent_id[3:],
+            "object": "dispute",
+            "amount": intent["amount_received"],
+            "charge": intent["latest_charge"],
+            "payment_intent": intent_id,
+            "currency": intent["currency"],
+            "status": status,
+        }
+        return self.event(event_type, dispute)
 
     # --- playing Stripe's side: payments and events --------------------------------------
     def settle(self, intent_id: str, *, succeed: bool = True) -> dict[str, Any] | None:
@@ -263,6 +418,7 @@ class FakeStripe:
             charges_enabled=True,
             payouts_enabled=True,
             details_submitted=True,
+            capabilities={"transfers": "active"},
             requirements={"currently_due": [], "past_due": [], "disabled_reason": None},
         )
         event = self.event("account.updated", account)

@@ -25,6 +25,8 @@ def fake_stripe(httpserver, settings) -> FakeStripe:
     httpserver.expect_request(re.compile("^/")).respond_with_handler(fake)
     settings.STRIPE_API_BASE = httpserver.url_for("/").rstrip("/")
     settings.STRIPE_MAX_NETWORK_RETRIES = 0
+    settings.STRIPE_CONNECT_RETURN_URL = "https://api.soukloop.test/payments/connect/return/"
+    settings.STRIPE_CONNECT_REFRESH_URL = "https://api.soukloop.test/payments/connect/refresh/"
     return fake
 
 
@@ -37,9 +39,19 @@ def product(seller) -> Product:
 def onboarded_seller(seller, fake_stripe) -> User:
     """A seller whose Connect account can receive payouts (known to the stand-in too)."""
     account_id = "acct_onboarded_omar"
-    fake_stripe.accounts[account_id] = {"id": account_id, "object": "account", "payouts_enabled": True}
+    fake_stripe.accounts[account_id] = {
+        "id": account_id,
+        "object": "account",
+        "payouts_enabled": True,
+        "capabilities": {"transfers": "active"},
+    }
     ConnectAccount.objects.create(
-        user=seller, stripe_account_id=account_id, charges_enabled=True, payouts_enabled=True, details_submitted=True
+        user=seller,
+        stripe_account_id=account_id,
+        charges_enabled=True,
+        payouts_enabled=True,
+        details_submitted=True,
+        transfers_capability="active",
     )
     User.objects.filter(pk=seller.pk).update(stripe_connect_account_id=account_id, stripe_onboarded=True)
     return seller

@@ -86,3 +86,37 @@ def test_moderator_can_view_but_not_refund(client, moderator, fake_stripe, paid)
     paid.refresh_from_db()
     assert paid.status == TransactionStatus.COMPLETED
     assert not fake_stripe.calls("POST", "/v1/refunds")
+
+
+def test_staff_release_action_transfers_and_is_audited(admin_client, fake_stripe, onboarded_seller, paid):
+    from django.contrib.admin.models import LogEntry
+
+    response = admin_client.post(
+        CHANGELIST, {"action": "release_selected", "_selected_action": [str(paid.pk)]}, follow=True
+    )
+
+    assert response.status_code == 200
+    paid.refresh_from_db()
+    assert paid.payout_status == PayoutStatus.RELEASED
+    assert len(fake_stripe.transfers) == 1
+    entry = LogEntry.objects.get(object_id=str(paid.pk))
+    assert "released by staff" in entry.get_change_message()
+
+
+def test_a_moderator_who_may_only_view_cannot_release(client, moderator, fake_stripe, onboarded_seller, paid):
+    client.force_login(moderator)
+
+    client.post(CHANGELIST, {"action": "release_selected", "_selected_action": [str(paid.pk)]})
+
+    paid.refresh_from_db()
+    assert paid.payout_status == PayoutStatus.HELD
+    assert fake_stripe.transfers == {}
+
+
+def test_events_that_changed_nothing_are_listed_for_staff(admin_client, fake_stripe, post_event):
+    event = fake_stripe.event("payment_intent.succeeded", {"id": "pi_elsewhere", "metadata": {}})
+    post_event(fake_stripe, event)
+
+    listed = admin_client.get("/admin/payments/stripeevent/", {"applied__exact": "0"}).content.decode()
+
+    assert event["id"] in listed

@@ -133,17 +133,47 @@ def test_someone_elses_offer_is_404_and_an_open_offer_is_409(checkout, fake_stri
     assert response.json()["errors"][0]["code"] == "offer_not_accepted"
 
 
-def test_stripe_failure_leaves_nothing_written_and_the_item_free(checkout, fake_stripe, buyer, product):
-    # given Stripe answers the PaymentIntent creation with a server error
+def test_a_stripe_outage_keeps_the_checkout_for_the_buyers_retry(checkout, fake_stripe, buyer, product):
+    # given Stripe answers the PaymentIntent creation with a server error (the outcome is
+    # unknown: the intent may exist), which Stripe stores under that idempotency key
     fake_stripe.fail_next("POST", "/v1/payment_intents", 500)
 
     response = checkout(buyer, product_id=str(product.pk))
 
-    # then 503, no transaction, and another checkout works at once
+    # then 503, and the reservation stays pending (never deleted on an unknown outcome)
     assert response.status_code == 503
     assert response.json()["errors"][0]["code"] == "payment_provider_unavailable"
+    tx = Transaction.objects.get()
+    assert tx.status == "pending" and tx.stripe_payment_intent_id == ""
+    # and the buyer's retry gets a payment with a new key (the old one would replay the 500)
+    retry = checkout(buyer, product_id=str(product.pk))
+    assert retry.status_code == 201
+    assert retry.json()["transaction_id"] == str(tx.pk)
+    keys = [c.idempotency_key for c in fake_stripe.calls("POST", "/v1/payment_intents")]
+    assert keys == [f"soukloop-checkout-{tx.pk}", f"soukloop-checkout-{tx.pk}-a1"]
+    assert checkout(UserFactory(), product_id=str(product.pk)).status_code == 409
+
+
+def test_a_stripe_refusal_leaves_nothing_written_and_the_item_free(checkout, fake_stripe, buyer, product):
+    fake_stripe.fail_next("POST", "/v1/payment_intents", 400)
+
+    response = checkout(buyer, product_id=str(product.pk))
+
+    assert response.status_code == 400  # Stripe's own answer, passed through (not "try later")
     assert Transaction.objects.count() == 0
     assert checkout(UserFactory(), product_id=str(product.pk)).status_code == 201
+
+
+@pytest.mark.parametrize(("price", "status"), [("1.99", 400), ("2.00", 201)])
+def test_amounts_stripe_would_refuse_are_400_before_calling_it(checkout, fake_stripe, buyer, seller, price, status):
+    product = ProductFactory(seller=seller, price=Decimal(price))
+
+    response = checkout(buyer, product_id=str(product.pk))
+
+    assert response.status_code == status
+    if status == 400:
+        assert response.json()["errors"][0]["code"] == "amount_out_of_range"
+        assert fake_stripe.calls("POST", "/v1/payment_intents") == []
 
 
 def test_checkout_of_seller_without_payouts_is_allowed(checkout, fake_stripe, buyer, product):

@@ -66,14 +66,8 @@ def test_payout_released_by_command_once_the_seller_finishes_onboarding(
     _confirm(auth_client, buyer, paid)
     onboard = auth_client(seller).post("/api/v1/payments/connect/onboard/")
     assert onboard.status_code == 200
-    account = dict(
-        next(iter(fake_stripe.accounts.values())),
-        charges_enabled=True,
-        payouts_enabled=True,
-        details_submitted=True,
-        requirements={"currently_due": [], "past_due": []},
-    )
-    post_event(fake_stripe, fake_stripe.event("account.updated", account))
+    account = next(iter(fake_stripe.accounts.values()))
+    post_event(fake_stripe, fake_stripe.complete_onboarding(account["id"]))
 
     # when release_payouts runs
     call_command("release_payouts")
@@ -154,5 +148,8 @@ def test_transfer_failure_keeps_the_payout_held_for_the_command(
     call_command("release_payouts")
     paid.refresh_from_db()
     assert paid.payout_status == PayoutStatus.RELEASED
+    # the retry looked the transfer up first, then used a fresh key (the failed one replays its 500)
     transfers = fake_stripe.calls("POST", "/v1/transfers")
-    assert {t.idempotency_key for t in transfers} == {f"soukloop-payout-{paid.pk}"}
+    assert [t.idempotency_key for t in transfers] == [f"soukloop-payout-{paid.pk}", f"soukloop-payout-{paid.pk}-a1"]
+    assert len(fake_stripe.transfers) == 1
+    assert fake_stripe.calls("GET", "/v1/transfers")

@@ -24,10 +24,10 @@ def test_seller_refunds_before_release(auth_client, fake_stripe, post_event, pai
     assert response.json()["payout_status"] == "cancelled"
     (call,) = fake_stripe.calls("POST", "/v1/refunds")
     assert call.params["payment_intent"] == paid.stripe_payment_intent_id
-    assert call.idempotency_key == f"soukloop-refund-{paid.pk}"
+    assert call.idempotency_key.startswith(f"soukloop-refund-{paid.pk}-a")
     # and Stripe's charge.refunded that follows changes nothing
     event = charge_refunded(fake_stripe, charge_id=paid.stripe_charge_id, intent_id=paid.stripe_payment_intent_id)
-    assert post_event(fake_stripe, event).json()["outcome"] == ("ignored_refunded")
+    assert post_event(fake_stripe, event).json()["outcome"] == "already_applied"
 
 
 def test_staff_with_the_change_permission_may_refund(auth_client, fake_stripe, paid, moderator):
@@ -59,14 +59,20 @@ def test_a_superuser_may_refund(auth_client, fake_stripe, paid):
     assert _refund(auth_client, boss, paid).status_code == 200
 
 
-def test_refund_after_release_is_409(auth_client, fake_stripe, onboarded_seller, paid, buyer, seller):
+def test_a_refund_after_release_reverses_the_sellers_share(
+    auth_client, fake_stripe, onboarded_seller, paid, buyer, seller
+):
+    # money issue, item 1: a refund after the payout only logged, the platform paid it twice
     auth_client(buyer).post(f"/api/v1/transactions/{paid.pk}/confirm-receipt/")
 
     response = _refund(auth_client, seller, paid)
 
-    assert response.status_code == 409
-    assert response.json()["errors"][0]["code"] == "payout_released"
-    assert not fake_stripe.calls("POST", "/v1/refunds")
+    assert response.status_code == 200
+    assert (response.json()["status"], response.json()["payout_status"]) == ("refunded", "reversed")
+    (reversal,) = fake_stripe.reversals.values()
+    assert reversal["amount"] == 14900 - 1490  # the seller's whole share (the fee was 10%)
+    paid.refresh_from_db()
+    assert paid.amount_reversed == paid.amount_transferred == paid.seller_payout
 
 
 def test_buyer_cannot_refund_and_stranger_gets_404(auth_client, fake_stripe, paid, buyer):
