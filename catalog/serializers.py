@@ -189,8 +189,9 @@ class ProductWriteSerializer(serializers.Serializer):
 
     title = serializers.CharField(min_length=1, max_length=100, trim_whitespace=True)
     description = serializers.CharField(max_length=5000, required=False, allow_blank=True, default="")
+    # What Stripe can charge in AED (settings.PAYMENT_MIN_AMOUNT .. PAYMENT_MAX_AMOUNT).
     price = serializers.DecimalField(
-        max_digits=9, decimal_places=2, min_value=Decimal("0.01"), max_value=Decimal("1000000.00")
+        max_digits=9, decimal_places=2, min_value=Decimal("2.00"), max_value=Decimal("999999.99")
     )
     original_price = serializers.DecimalField(
         max_digits=9,

@@ -39,7 +39,6 @@ logger = logging.getLogger(__name__)
 
 MAX_CONTENT_CHARS = 2000
 MAX_IMAGES_PER_MESSAGE = 10
-MIN_OFFER_PRICE = Decimal("0.01")
 MAX_OFFER_MULTIPLE = Decimal(10)
 USER_MESSAGE_TYPES = (MessageType.TEXT, MessageType.IMAGE)
 
@@ -253,11 +252,13 @@ def _offer_data(offer: Offer, event: str) -> dict[str, Any]:
 
 
 def _validate_offer_price(*, price: Decimal, product: Product, attr: str) -> None:
-    limit = product.price * MAX_OFFER_MULTIPLE
-    if price < MIN_OFFER_PRICE or price >= limit:
+    """At least what Stripe can charge (AED 2.00), under ten times the list price and never
+    over what Stripe can charge (AED 999,999.99): an accepted offer must be payable."""
+    limit = min(product.price * MAX_OFFER_MULTIPLE, settings.PAYMENT_MAX_AMOUNT + Decimal("0.01"))
+    if price < settings.PAYMENT_MIN_AMOUNT or price >= limit:
         raise ValidationError(
-            _("An offer must be at least AED 0.01 and less than AED %(limit)s (ten times the list price).")
-            % {"limit": f"{limit:.2f}"},
+            _("An offer must be at least AED %(min)s and less than AED %(limit)s (ten times the list price).")
+            % {"min": settings.PAYMENT_MIN_AMOUNT, "limit": f"{limit:.2f}"},
             code="offer_price_out_of_range",
             attr=attr,
         )

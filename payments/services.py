@@ -150,6 +150,26 @@ def connect_account_get_or_create(*, user: User) -> ConnectAccount:
     return record
 
 
+def connect_account_refresh_if_stale(*, user: User) -> None:
+    """Read the seller's account from Stripe when our copy is older than
+    ``CONNECT_REFRESH_SECONDS``: a missed ``account.updated`` cannot block payouts for ever.
+    Best effort: with Stripe unreachable the local copy stands."""
+    cutoff = timezone.now() - timedelta(seconds=settings.CONNECT_REFRESH_SECONDS)
+    record = ConnectAccount.objects.filter(user=user, updated_at__lt=cutoff).first()
+    if record is None:
+        return
+    try:
+        account = stripe_client().v1.accounts.retrieve(record.stripe_account_id).to_dict()
+    except stripe.StripeError as exc:
+        logger.info("connect status not refreshed for %s: %s", user.pk, type(exc).__name__)
+        return
+    with transaction.atomic():
+        locked = ConnectAccount.objects.select_for_update().get(pk=record.pk)
+        _sync_account_fields(locked, account)
+        locked.save()
+        _apply_onboarding_to_user_and_payouts(locked)
+
+
 def connect_onboarding_link(*, user: User) -> str:
     """An Account Link URL to Stripe's hosted onboarding (links are single-use, so always new)."""
     record = connect_account_get_or_create(user=user)

@@ -55,6 +55,7 @@ class ConnectOnboardView(APIView):
 class ConnectStatusView(APIView):
     @extend_schema(responses=ConnectStatusSerializer)
     def get(self, request: Request) -> Response:
+        services.connect_account_refresh_if_stale(user=request.user)
         return Response(ConnectStatusSerializer(selectors.connect_status(user=request.user)).data)
 
 

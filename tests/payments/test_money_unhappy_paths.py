@@ -6,6 +6,7 @@ Amounts in fils in comments: a 149.00 sale at 10% is 14900 = 1490 fee + 13410 se
 from __future__ import annotations
 
 import json
+from datetime import timedelta
 from decimal import Decimal
 
 import pytest
@@ -288,3 +289,23 @@ def test_money_in_equals_money_out_plus_fees_kept(
         assert money_out <= seller_share(tx)
         assert fees_kept >= 0
         assert money_in == money_out + fees_kept
+
+
+def test_connect_status_rereads_a_stale_account_so_a_missed_event_cannot_block_payouts(
+    auth_client, fake_stripe, seller
+):
+    import time_machine
+    from django.utils import timezone
+
+    client = auth_client(seller)
+    client.post("/api/v1/payments/connect/onboard/")
+    account = next(iter(fake_stripe.accounts.values()))
+    fake_stripe.complete_onboarding(account["id"])  # the account.updated event never arrives
+
+    assert client.get("/api/v1/payments/connect/status/").json()["payouts_enabled"] is False  # fresh copy
+    with time_machine.travel(timezone.now() + timedelta(minutes=6)):
+        status = client.get("/api/v1/payments/connect/status/").json()
+
+    assert status["payouts_enabled"] is True
+    seller.connect_account.refresh_from_db()
+    assert seller.connect_account.transfers_active
