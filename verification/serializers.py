@@ -1,5 +1,8 @@
 from __future__ import annotations
 
+from zoneinfo import ZoneInfo
+
+from django.conf import settings
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from drf_spectacular.types import OpenApiTypes
@@ -79,7 +82,8 @@ class VerificationSubmitSerializer(serializers.Serializer):
             expiry = attrs.get("trade_license_expiry")
             if expiry is None:
                 fail("trade_license_expiry", _("The trade licence expiry date is required."))
-            elif expiry <= timezone.localdate():
+            # judged by the date in the UAE (the API's own time zone is UTC)
+            elif expiry <= timezone.localdate(timezone=ZoneInfo(settings.TIME_ZONE)):
                 fail("trade_license_expiry", _("The trade licence has expired."), "licence_expired")
             if not attrs.get("trade_license_document"):
                 fail("trade_license_document", _("A copy of the trade licence is required."))
