@@ -105,8 +105,46 @@ def test_concurrent_confirm_receipt_and_release_transfer_once(fake_stripe, onboa
     _run_concurrently(calls, 10)
 
     assert Transaction.objects.get(pk=paid.pk).payout_status == "released"
-    transfers = fake_stripe.calls("POST", "/v1/transfers")
-    assert len(fake_stripe.transfers) == 1, transfers
+    # counted as attempts at the stand-in, not as transfers that key de-duplication would
+    # merge anyway: the row lock let exactly one caller ask Stripe for a transfer
+    assert len(fake_stripe.calls("POST", "/v1/transfers")) == 1
+    assert len(fake_stripe.transfers) == 1
+
+
+def test_the_payout_row_lock_holds_a_second_releaser_until_the_first_commits(fake_stripe, onboarded_seller, paid):
+    """The lock on its own: while one transaction holds the row (as a release does), a
+    second release waits, then sees the payout released and asks Stripe for nothing."""
+    import threading
+
+    from django.db import transaction as db_transaction
+
+    from payments.services import payout_release
+
+    locked, done = threading.Event(), threading.Event()
+
+    def hold_the_row():
+        try:
+            with db_transaction.atomic():
+                Transaction.objects.select_for_update().get(pk=paid.pk)
+                locked.set()
+                done.wait(2)
+                Transaction.objects.filter(pk=paid.pk).update(payout_status="released")
+        finally:
+            connection.close()
+
+    holder = threading.Thread(target=hold_the_row)
+    holder.start()
+    assert locked.wait(5)
+    result = {}
+    releaser = threading.Thread(target=lambda: result.update(tx=payout_release(transaction_id=paid.pk)))
+    releaser.start()
+    releaser.join(0.5)
+    assert releaser.is_alive()  # waiting on the lock
+    done.set()
+    holder.join()
+    releaser.join(5)
+    assert result["tx"].payout_status == "released"
+    assert fake_stripe.calls("POST", "/v1/transfers") == []
 
 
 def test_checkout_of_an_accepted_offer_and_its_lapse_never_both_win(fake_stripe, buyer, product, settings):
