@@ -577,7 +577,49 @@ def transaction_confirm_receipt(*, transaction_id: uuid.UUID, buyer: User) -> Tr
 class PayoutReleaseReport:
     released: int = 0
     waiting: int = 0
+    unclaimed_refunded: int = 0
     errors: list[str] = field(default_factory=list)
+
+
+def _refund_unclaimed_locked(tx: Transaction) -> bool:
+    """A seller who never onboarded cannot be paid: after ``UNCLAIMED_PAYOUT_DAYS`` the buyer
+    gets what is left back instead of the platform holding it for ever."""
+    if tx.payout_status not in PAYOUT_NOT_YET_SENT or tx.payout_blocked_reason != PayoutBlock.SELLER_NOT_ONBOARDED:
+        return False
+    left = tx.amount - tx.amount_refunded
+    try:
+        if _refunded_at_stripe(tx) < tx.amount:
+            stripe_client().v1.refunds.create(
+                params={
+                    "payment_intent": tx.stripe_payment_intent_id,
+                    "amount": to_fils(left),
+                    "metadata": {"transaction_id": str(tx.pk), "reason": "unclaimed_payout"},
+                },
+                options={"idempotency_key": idempotency_key("unclaimed-refund", tx.pk, uuid.uuid4().hex[:12])},
+            )
+    except stripe.StripeError as exc:
+        raise _provider_unavailable(exc, action="refund", object_id=tx.pk) from exc
+    _apply_refund_total(tx, total=tx.amount)
+    logger.warning("payout of %s unclaimed for %s days: refunded to the buyer", tx.pk, settings.UNCLAIMED_PAYOUT_DAYS)
+    return True
+
+
+def payouts_refund_unclaimed(*, now: datetime | None = None) -> int:
+    """Refund the buyers of sales whose seller never onboarded within ``UNCLAIMED_PAYOUT_DAYS``."""
+    now = now or timezone.now()
+    cutoff = now - timedelta(days=settings.UNCLAIMED_PAYOUT_DAYS)
+    due = Transaction.objects.filter(
+        completed_at__lte=cutoff,
+        status__in=[TransactionStatus.COMPLETED, TransactionStatus.PARTIALLY_REFUNDED],
+        payout_status__in=PAYOUT_NOT_YET_SENT,
+        payout_blocked_reason=PayoutBlock.SELLER_NOT_ONBOARDED,
+    ).values_list("pk", flat=True)
+    refunded = 0
+    for pk in list(due):
+        with transaction.atomic():
+            tx = Transaction.objects.select_for_update().get(pk=pk)
+            refunded += _refund_unclaimed_locked(tx)
+    return refunded
 
 
 def payouts_release_due(*, now: datetime | None = None) -> PayoutReleaseReport:
@@ -591,6 +633,10 @@ def payouts_release_due(*, now: datetime | None = None) -> PayoutReleaseReport:
         payout_status__in=PAYOUT_NOT_YET_SENT,
     ).values_list("pk", flat=True)
     report = PayoutReleaseReport()
+    try:
+        report.unclaimed_refunded = payouts_refund_unclaimed(now=now)
+    except DomainError as exc:
+        report.errors.append(f"unclaimed refunds: {exc.code}")
     for pk in list(due):
         try:
             tx = payout_release(transaction_id=pk)
@@ -822,6 +868,20 @@ def _refund_orphan_payment(intent: dict[str, Any]) -> str:
     return "refunded_orphan_payment"
 
 
+def _payment_method_used(intent: dict[str, Any]) -> str:
+    """The method the buyer actually paid with (the charge's ``payment_method_details.type``),
+    not the list the intent allowed. Stripe unreachable: the allowed list's first, logged."""
+    charge_id = intent.get("latest_charge")
+    if isinstance(charge_id, str) and charge_id:
+        try:
+            details = stripe_client().v1.charges.retrieve(charge_id).to_dict().get("payment_method_details") or {}
+            if details.get("type"):
+                return str(details["type"])[:50]
+        except stripe.StripeError as exc:
+            logger.info("payment method of %s not read: %s", intent.get("id"), type(exc).__name__)
+    return str((intent.get("payment_method_types") or [""])[0])[:50]
+
+
 def _on_intent_succeeded(intent: dict[str, Any], event: dict[str, Any]) -> str:
     tx = _tx_for_intent(intent)
     if tx is None:
@@ -836,7 +896,7 @@ def _on_intent_succeeded(intent: dict[str, Any], event: dict[str, Any]) -> str:
     now = timezone.now()
     tx.stripe_payment_intent_id = intent["id"]
     tx.stripe_charge_id = intent.get("latest_charge") or tx.stripe_charge_id
-    tx.payment_method = ((intent.get("payment_method_types") or [""])[0])[:50]
+    tx.payment_method = _payment_method_used(intent)
     tx.status = TransactionStatus.COMPLETED
     tx.completed_at = now
     tx.failure_reason = ""

@@ -471,6 +471,8 @@ STRIPE_API_VERSION = env("STRIPE_API_VERSION", default="2026-10-28.endive")
 # Stripe's limits for AED: charges from 2.00 to 999,999.99 (8 digits of fils).
 PAYMENT_MIN_AMOUNT = Decimal("2.00")
 PAYMENT_MAX_AMOUNT = Decimal("999999.99")
+# A payout its seller never onboarded to receive is refunded to the buyer after this many days.
+UNCLAIMED_PAYOUT_DAYS = env.int("UNCLAIMED_PAYOUT_DAYS", default=60)
 # connect/status re-reads the seller's Stripe account when our copy is older than this.
 CONNECT_REFRESH_SECONDS = env.int("CONNECT_REFRESH_SECONDS", default=300)
 

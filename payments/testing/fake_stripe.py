@@ -67,6 +67,9 @@ class FakeStripe:
     # (method, path prefix) → HTTP status to answer the next matching request with.
     failures: dict[tuple[str, str], int] = field(default_factory=dict)
     reversals: dict[str, dict[str, Any]] = field(default_factory=dict)
+    charges: dict[str, dict[str, Any]] = field(default_factory=dict)
+    # What the buyer pays with next (``card``, ``apple_pay`` is a card wallet, ``link``...).
+    next_payment_method: str = "card"
     # Connected accounts whose Stripe balance cannot cover a reversal.
     short_balance: set[str] = field(default_factory=set)
     api_version: str = "2026-10-28.endive"
@@ -240,6 +243,10 @@ class FakeStripe:
         self.payment_intents[intent_id] = intent
         return 200, intent
 
+    def _get_charges(self, rest: list[str], params: dict[str, str]) -> tuple[int, dict[str, Any]]:
+        charge = self.charges.get(rest[0]) if rest else None
+        return (200, charge) if charge else self._missing("charge", rest[0] if rest else "")
+
     def _get_payment_intents(self, rest: list[str], params: dict[str, str]) -> tuple[int, dict[str, Any]]:
         intent = self.payment_intents.get(rest[0]) if rest else None
         return (200, intent) if intent else self._missing("payment_intent", rest[0] if rest else "")
@@ -400,7 +407,18 @@ class FakeStripe:
         if intent is None:
             return None
         if succeed:
-            intent.update(status="succeeded", amount_received=intent["amount"], latest_charge=_id("ch"))
+            charge_id = _id("ch")
+            intent.update(status="succeeded", amount_received=intent["amount"], latest_charge=charge_id)
+            self.charges[charge_id] = {
+                "id": charge_id,
+                "object": "charge",
+                "amount": intent["amount"],
+                "payment_intent": intent_id,
+                "payment_method_details": {
+                    "type": self.next_payment_method,
+                    "card": {"brand": "visa", "last4": "4242"},
+                },
+            }
             event = self.event("payment_intent.succeeded", intent)
         else:
             intent.update(status="requires_payment_method", last_payment_error={"code": "card_declined"})

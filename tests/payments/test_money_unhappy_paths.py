@@ -309,3 +309,37 @@ def test_connect_status_rereads_a_stale_account_so_a_missed_event_cannot_block_p
     assert status["payouts_enabled"] is True
     seller.connect_account.refresh_from_db()
     assert seller.connect_account.transfers_active
+
+
+def test_a_payout_nobody_can_receive_is_refunded_to_the_buyer_after_unclaimed_days(fake_stripe, paid, buyer, settings):
+    import time_machine
+    from django.core.management import call_command
+    from django.utils import timezone
+
+    settings.UNCLAIMED_PAYOUT_DAYS = 60
+    # the seller never onboards: the payout waits
+    call_command("release_payouts")
+    paid.refresh_from_db()
+    assert paid.payout_blocked_reason == PayoutBlock.SELLER_NOT_ONBOARDED
+
+    with time_machine.travel(timezone.now() + timedelta(days=59)):
+        call_command("release_payouts")
+    assert fake_stripe.refunds == {}
+
+    with time_machine.travel(timezone.now() + timedelta(days=61)):
+        call_command("release_payouts")
+        call_command("release_payouts")  # idempotent
+
+    paid.refresh_from_db()
+    assert (paid.status, paid.payout_status) == ("refunded", "cancelled")
+    assert [r["amount"] for r in fake_stripe.refunds.values()] == [14900]
+
+
+def test_the_payment_method_actually_used_is_recorded(checkout, fake_stripe, post_event, buyer, product):
+    fake_stripe.next_payment_method = "link"  # allowed: card, link...; used: link
+    tx = Transaction.objects.get(pk=checkout(buyer, product_id=str(product.pk)).json()["transaction_id"])
+
+    post_event(fake_stripe, fake_stripe.settle(tx.stripe_payment_intent_id))
+
+    tx.refresh_from_db()
+    assert tx.payment_method == "link"

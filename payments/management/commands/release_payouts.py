@@ -11,6 +11,9 @@ class Command(BaseCommand):
 
     def handle(self, *args, **options):
         report = payouts_release_due()
-        self.stdout.write(f"released {report.released}, waiting for seller onboarding {report.waiting}")
+        self.stdout.write(
+            f"released {report.released}, waiting for seller onboarding {report.waiting}, "
+            f"unclaimed for UNCLAIMED_PAYOUT_DAYS and refunded to the buyer {report.unclaimed_refunded}"
+        )
         if report.errors:
             raise CommandError(f"{len(report.errors)} payout(s) failed and stay held: {', '.join(report.errors)}")
