@@ -73,6 +73,13 @@ RULES: tuple[Rule, ...] = (
         problem="is not Stripe's API",
     ),
     Rule(
+        "REDIS_URL",
+        "without it every worker keeps its own sign-in back-off, OTP and rate-limit counters, "
+        "so each limit is multiplied by the number of workers and codes sent by one are unknown to the others",
+        lambda value, _ns: not value,
+        problem="is not set",
+    ),
+    Rule(
         "MEDIA_HOOK_SECRET",
         "without it anyone on the media server's host can start or end streams",
         _is_dev_or_empty(""),

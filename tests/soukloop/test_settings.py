@@ -22,6 +22,7 @@ SECRETS = (
     "STRIPE_CONNECT_WEBHOOK_SECRET",
     "STRIPE_API_BASE",
     "MEDIA_HOOK_SECRET",
+    "REDIS_URL",
 )
 
 
@@ -39,6 +40,7 @@ def production_env() -> dict[str, str]:
         "STRIPE_CONNECT_WEBHOOK_SECRET": "whsec_" + "c" * 32,
         "STRIPE_API_BASE": "",
         "MEDIA_HOOK_SECRET": "d" * 40,
+        "REDIS_URL": "redis://127.0.0.1:6379/15",
     }
 
 
@@ -72,6 +74,7 @@ DEVELOPMENT_VALUES = {
     "STRIPE_CONNECT_WEBHOOK_SECRET": "whsec_soukloop_connect_local",
     "STRIPE_API_BASE": "http://127.0.0.1:12111",
     "MEDIA_HOOK_SECRET": "",
+    "REDIS_URL": "",
 }
 
 
