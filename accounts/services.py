@@ -161,6 +161,25 @@ def _backoff_record(*, scope: str, key: str, free: int) -> None:
         logger.warning("sign-in failure not counted: the cache is unreachable")
 
 
+def login_backoff_key(*, identifier: str, source: str) -> str:
+    """The sign-in back-off key for ``identifier`` from ``source`` (shared by the API and the admin)."""
+    return f"{_login_subject(identifier, _find_by_identifier(identifier))}|{source}"
+
+
+def login_backoff_wait(*, key: str, source: str) -> int:
+    return _backoff_waits([(_LOGIN_SCOPE, key), (_LOGIN_SOURCE_SCOPE, f"source|{source}")])
+
+
+def login_backoff_record_failure(*, key: str, source: str) -> None:
+    _backoff_record(scope=_LOGIN_SCOPE, key=key, free=settings.LOGIN_MAX_FAILURES)
+    _backoff_record(scope=_LOGIN_SOURCE_SCOPE, key=f"source|{source}", free=settings.LOGIN_MAX_FAILURES_PER_SOURCE)
+
+
+def login_backoff_clear(*, key: str) -> None:
+    with contextlib.suppress(*CACHE_UNAVAILABLE):
+        limits.backoff_clear(scope=_LOGIN_SCOPE, key=key, window_seconds=settings.LOGIN_LOCKOUT_SECONDS)
+
+
 def user_authenticate(*, identifier: str, password: str, source: str = "") -> User:
     """Email, username or phone + password. One message for every kind of wrong.
 
@@ -172,8 +191,7 @@ def user_authenticate(*, identifier: str, password: str, source: str = "") -> Us
     """
     user = _find_by_identifier(identifier)
     pair_key = f"{_login_subject(identifier, user)}|{source}"
-    source_key = f"source|{source}"
-    wait = _backoff_waits([(_LOGIN_SCOPE, pair_key), (_LOGIN_SOURCE_SCOPE, source_key)])
+    wait = login_backoff_wait(key=pair_key, source=source)
     if wait:
         raise TooManyRequests(_("Too many failed sign-in attempts. Try again later."), wait=wait, code="login_locked")
     if user is None:
@@ -182,12 +200,10 @@ def user_authenticate(*, identifier: str, password: str, source: str = "") -> Us
     else:
         ok = user.check_password(password) and user.is_active
     if not ok:
-        _backoff_record(scope=_LOGIN_SCOPE, key=pair_key, free=settings.LOGIN_MAX_FAILURES)
-        _backoff_record(scope=_LOGIN_SOURCE_SCOPE, key=source_key, free=settings.LOGIN_MAX_FAILURES_PER_SOURCE)
+        login_backoff_record_failure(key=pair_key, source=source)
         logger.info("sign-in failed", extra={"user_id": str(user.pk) if user else None})
         raise Unauthorized(_("Invalid credentials."), code="invalid_credentials")
-    with contextlib.suppress(*CACHE_UNAVAILABLE):
-        limits.backoff_clear(scope=_LOGIN_SCOPE, key=pair_key, window_seconds=settings.LOGIN_LOCKOUT_SECONDS)
+    login_backoff_clear(key=pair_key)
     now = timezone.now()
     User.objects.filter(pk=user.pk).update(last_login_at=now, last_login=now)
     user.last_login_at = user.last_login = now

@@ -135,6 +135,8 @@ else:
 
 # --- Auth -------------------------------------------------------------------------------
 AUTH_USER_MODEL = "accounts.User"
+# The admin's sign-in backs off like the API's (accounts/backends.py).
+AUTHENTICATION_BACKENDS = ["accounts.backends.BackoffModelBackend"]
 PASSWORD_HASHERS = [
     "django.contrib.auth.hashers.Argon2PasswordHasher",
     "django.contrib.auth.hashers.PBKDF2PasswordHasher",
