@@ -343,3 +343,19 @@ def test_the_payment_method_actually_used_is_recorded(checkout, fake_stripe, pos
 
     tx.refresh_from_db()
     assert tx.payment_method == "link"
+
+
+def test_the_stand_in_answers_409_while_a_request_with_the_same_key_is_in_flight(fake_stripe):
+    import stripe
+
+    from payments.gateway import stripe_client
+
+    fake_stripe.in_flight.add("busy-key")
+
+    with pytest.raises(stripe.APIError) as busy:  # the client library's class for Stripe's 409
+        stripe_client().v1.payment_intents.create(
+            params={"amount": 1000, "currency": "aed"}, options={"idempotency_key": "busy-key"}
+        )
+
+    assert busy.value.http_status == 409
+    assert fake_stripe.payment_intents == {}
