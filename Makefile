@@ -17,7 +17,7 @@ PYTEST_ARGS ?=
 help:
 	@echo "make run      serve the API on http://$(HOST):$(PORT) (embedded SpatiaLite by default)"
 	@echo "make test     run the test suite (DATABASE_URL/REDIS_URL pick PostGIS/Redis)"
-	@echo "make lint     ruff check, ruff format --check, makemigrations --check"
+	@echo "make lint     ruff check, ruff format --check, the layer contract (import-linter), makemigrations --check"
 
 system-deps:
 	@bash scripts/system-deps.sh
@@ -55,6 +55,7 @@ test: install
 lint: install
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+	$(BIN)/lint-imports
 	$(BIN)/python manage.py makemigrations --check --dry-run
 
 format: $(STAMP)

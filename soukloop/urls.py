@@ -4,7 +4,6 @@ from django.contrib import admin
 from django.urls import include, path, re_path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
-from payments.views import connect_landing
 from soukloop import views
 from soukloop.health import HealthView
 
@@ -19,7 +18,7 @@ api_v1 = [
 
 urlpatterns = [
     re_path(r"^healthz/?$", HealthView.as_view(), name="healthz"),
-    re_path(r"^payments/connect/(?P<step>return|refresh)/?$", connect_landing, name="payments-connect-landing"),
+    path("payments/", include("payments.page_urls")),
     re_path(r"^api/schema/?$", SpectacularAPIView.as_view(), name="schema"),
     re_path(r"^api/docs/?$", SpectacularSwaggerView.as_view(url_name="schema"), name="docs"),
     path("api/v1/", include(api_v1)),
