@@ -12,7 +12,7 @@ HOST ?= 127.0.0.1
 PORT ?= 8000
 PYTEST_ARGS ?=
 
-.PHONY: install system-deps messages run serve migrate seed test lint format bench clean help
+.PHONY: install system-deps messages run serve migrate seed test test-run lint format bench clean help
 
 help:
 	@echo "make run      serve the API on http://$(HOST):$(PORT) (embedded SpatiaLite by default)"
@@ -50,6 +50,10 @@ serve: migrate
 	$(BIN)/gunicorn -c deploy/gunicorn.conf.py soukloop.wsgi:application
 
 test: install
+	$(BIN)/pytest $(PYTEST_ARGS)
+
+# The suite alone, for callers that installed first (CI runs two of these side by side).
+test-run:
 	$(BIN)/pytest $(PYTEST_ARGS)
 
 lint: install
