@@ -334,19 +334,13 @@ def offers_lapse_unpaid_accepted(*, now: datetime | None = None) -> int:
                 status__in=["pending", "completed", "partially_refunded", "disputed"]
             ).exists():
                 continue
-            if not Offer.objects.filter(pk=offer.pk, status=OfferStatus.ACCEPTED).update(
-                status=OfferStatus.EXPIRED, updated_at=now
+            if _close_accepted(
+                offer,
+                status=OfferStatus.EXPIRED,
+                content=gettext_noop("The accepted offer was not paid in time and has lapsed."),
+                now=now,
             ):
-                continue
-            offer.status = OfferStatus.EXPIRED
-            _post(
-                conversation=offer.conversation,
-                sender=None,
-                message_type=MessageType.SYSTEM,
-                content=_stored_text(gettext_noop("The accepted offer was not paid in time and has lapsed.")),
-                offer_data=_offer_data(offer, OfferStatus.EXPIRED),
-            )
-            lapsed += 1
+                lapsed += 1
     return lapsed
 
 
@@ -533,23 +527,33 @@ def offer_withdraw(*, offer: Offer, by: User) -> Offer:
 
 
 @transaction.atomic
-@transaction.atomic
 def offer_cancel(*, offer: Offer, reason: str) -> Offer:
     """An accepted offer whose sale was refunded in full: it no longer binds either side."""
-    if Offer.objects.filter(pk=offer.pk, status=OfferStatus.ACCEPTED).update(
-        status=OfferStatus.CANCELLED, updated_at=timezone.now()
-    ):
-        offer.status = OfferStatus.CANCELLED
-        _post(
-            conversation=offer.conversation,
-            sender=None,
-            message_type=MessageType.SYSTEM,
-            content=_stored_text(gettext_noop("The sale was refunded; the accepted offer is cancelled.")),
-            offer_data=_offer_data(offer, OfferStatus.CANCELLED),
-        )
+    _close_accepted(
+        offer,
+        status=OfferStatus.CANCELLED,
+        content=gettext_noop("The sale was refunded; the accepted offer is cancelled."),
+        now=timezone.now(),
+    )
     return offer
 
 
+def _close_accepted(offer: Offer, *, status: str, content: str, now: datetime) -> bool:
+    """Move an accepted offer to ``status`` (conditional UPDATE) and tell both sides in the chat."""
+    if not Offer.objects.filter(pk=offer.pk, status=OfferStatus.ACCEPTED).update(status=status, updated_at=now):
+        return False
+    offer.status = status
+    _post(
+        conversation=offer.conversation,
+        sender=None,
+        message_type=MessageType.SYSTEM,
+        content=_stored_text(content),
+        offer_data=_offer_data(offer, status),
+    )
+    return True
+
+
+@transaction.atomic
 def offers_decline_open_for_product(*, product: Product, except_offer: Offer | None = None) -> int:
     """Decline every open (pending/countered) offer on a listing, e.g. once it is sold or
     another offer was accepted; each buyer is told in their conversation."""
