@@ -705,10 +705,12 @@ _LEDGER_FIELDS = [
 
 def _apply_refund_total(tx: Transaction, *, total: Decimal, refund_id: str = "") -> None:
     """Record that ``total`` (cumulative) has been refunded to the buyer, and follow it with the
-    payout. Smaller than what is recorded: nothing to do (a late or duplicate event)."""
+    payout. Smaller than what is recorded: nothing to do (a late or duplicate event). Never more
+    than what was not already lost to a dispute: the same money cannot leave twice."""
+    total = min(total, tx.amount - tx.amount_disputed_lost)
     if total <= tx.amount_refunded:
         return
-    tx.amount_refunded = min(total, tx.amount)
+    tx.amount_refunded = total
     tx.refunded_at = timezone.now()
     if refund_id:
         tx.stripe_refund_id = refund_id

@@ -68,6 +68,8 @@ class FakeStripe:
     failures: dict[tuple[str, str], int] = field(default_factory=dict)
     reversals: dict[str, dict[str, Any]] = field(default_factory=dict)
     charges: dict[str, dict[str, Any]] = field(default_factory=dict)
+    # Intents whose charge has a dispute: Stripe refuses to refund those (charge_disputed).
+    disputed: set[str] = field(default_factory=set)
     # What the buyer pays with next (``card``, ``apple_pay`` is a card wallet, ``link``...).
     next_payment_method: str = "card"
     # Connected accounts whose Stripe balance cannot cover a reversal.
@@ -337,6 +339,8 @@ class FakeStripe:
             return self._missing("payment_intent", params.get("payment_intent", ""))
         if intent["status"] != "succeeded":
             return 400, {"error": {"type": "invalid_request_error", "code": "charge_not_captured"}}
+        if intent["id"] in self.disputed:
+            return self._invalid("This charge has been disputed; it cannot be refunded.", code="charge_disputed")
         already = sum(r["amount"] for r in self.refunds.values() if r["payment_intent"] == intent["id"])
         left = intent["amount_received"] - already
         amount = int(params.get("amount", left))
@@ -378,17 +382,19 @@ class FakeStripe:
             "refunds": {"object": "list", "data": refunds},
         }
 
-    def refund_in_dashboard(self, intent_id: str, amount: int | None = None) -> dict[str, Any]:
-        """Someone refunds in Stripe's dashboard: the refund exists, then ``charge.refunded``."""
-        status, body = self._post_refunds(
+    def refund_in_dashboard(self, intent_id: str, amount: int | None = None) -> dict[str, Any] | None:
+        """Someone refunds in Stripe's dashboard: the refund exists, then ``charge.refunded``
+        (``None`` when Stripe would refuse it, e.g. a disputed charge)."""
+        status, _body = self._post_refunds(
             [], {"payment_intent": intent_id, **({"amount": str(amount)} if amount else {})}
         )
         if status != 200:
-            raise ValueError(f"the stand-in refused the refund: {body}")
+            return None
         return self.event("charge.refunded", self.charge_of(intent_id))
 
     def dispute_event(self, intent_id: str, event_type: str, *, status: str = "needs_response") -> dict[str, Any]:
         intent = self.payment_intents[intent_id]
+        self.disputed.add(intent_id)
         dispute = {
             "id": "dp_" + intent_id[3:],
             "object": "dispute",

@@ -234,7 +234,7 @@ STEPS = st.lists(
 )
 
 
-@settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(steps=STEPS)
 def test_money_in_equals_money_out_plus_fees_kept(
     steps, auth_client, fake_stripe, checkout, post_event, onboarded_seller
@@ -259,8 +259,9 @@ def test_money_in_equals_money_out_plus_fees_kept(
             left = fake_stripe.payment_intents[intent]["amount_received"] - sum(
                 r["amount"] for r in fake_stripe.refunds.values() if r["payment_intent"] == intent
             )
-            if left >= 500:
-                last_event = fake_stripe.refund_in_dashboard(intent, 500)
+            refunded_event = fake_stripe.refund_in_dashboard(intent, 500) if left >= 500 else None
+            if refunded_event is not None:  # Stripe refuses refunds of a disputed charge
+                last_event = refunded_event
                 post_event(fake_stripe, last_event)
         elif step == "dispute":
             last_event = fake_stripe.dispute_event(intent, "charge.dispute.created")
