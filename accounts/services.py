@@ -415,6 +415,18 @@ def _set_password_signing_out_everywhere(user: User, new_password: str) -> User:
     return user
 
 
+def user_set_verification_status(*, user_id: Any, status: str) -> None:
+    """Verification decides; accounts owns the profile field it shows (one owner per rule)."""
+    User.objects.filter(pk=user_id).update(verification_status=status, updated_at=timezone.now())
+
+
+def user_set_payout_account(*, user_id: Any, stripe_account_id: str, onboarded: bool) -> None:
+    """Payments knows the seller's Stripe account; accounts owns the profile fields it shows."""
+    User.objects.filter(pk=user_id).update(
+        stripe_connect_account_id=stripe_account_id, stripe_onboarded=onboarded, updated_at=timezone.now()
+    )
+
+
 @transaction.atomic
 def user_deactivate(*, user: User) -> None:
     """Sign the person out everywhere; their refresh tokens answer 401 from now on."""

@@ -29,6 +29,7 @@ from django.utils.translation import gettext as _
 
 from accounts.models import User
 from accounts.selectors import is_blocked_between
+from accounts.services import user_set_payout_account
 from catalog.models import Product
 from catalog.services import product_mark_sold, product_relist
 from messaging.models import Offer, OfferStatus
@@ -100,9 +101,10 @@ def _sync_account_fields(record: ConnectAccount, account: dict[str, Any]) -> Non
 
 
 def _apply_onboarding_to_user_and_payouts(record: ConnectAccount) -> None:
-    User.objects.filter(pk=record.user_id).update(
-        stripe_connect_account_id=record.stripe_account_id,
-        stripe_onboarded=record.charges_enabled and record.payouts_enabled,
+    user_set_payout_account(
+        user_id=record.user_id,
+        stripe_account_id=record.stripe_account_id,
+        onboarded=record.charges_enabled and record.payouts_enabled,
     )
     held = Transaction.objects.filter(
         seller_id=record.user_id, status=TransactionStatus.COMPLETED, payout_status=PayoutStatus.HELD

@@ -14,6 +14,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from accounts.models import User, VerificationStatus
+from accounts.services import user_set_verification_status
 from soukloop.errors import Conflict, ValidationError
 from verification import crypto
 from verification.emirates_id import last4
@@ -132,7 +133,7 @@ def verification_submit(
             verification.id_on_another_account = True
             with transaction.atomic():
                 verification.save()
-        get_user_model().objects.filter(pk=user.pk).update(verification_status=VerificationStatus.PENDING)
+        user_set_verification_status(user_id=user.pk, status=VerificationStatus.PENDING)
         audit_log(verification=verification, actor=user, action=AuditAction.SUBMITTED, ip=ip)
     except BaseException:
         for field_file in saved:
@@ -168,7 +169,7 @@ def _decide(
     locked.save(
         update_fields=["status", "reviewed_by", "reviewed_at", "rejection_reason", "rejection_code", "updated_at"]
     )
-    get_user_model().objects.filter(pk=locked.user_id).update(verification_status=status)
+    user_set_verification_status(user_id=locked.user_id, status=status)
     action = AuditAction.APPROVED if status == SubmissionStatus.APPROVED else AuditAction.REJECTED
     audit_log(verification=locked, actor=by, action=action, detail=code or reason, ip=ip)
     transaction.on_commit(lambda: notify_decision(verification_id=locked.pk), robust=True)
