@@ -107,10 +107,6 @@ def products_visible() -> QuerySet[Product]:
     return Product.objects.filter(deleted_at__isnull=True)
 
 
-def product_get_visible(*, product_id: Any) -> Product | None:
-    return products_visible().select_related("seller").filter(pk=product_id).first()
-
-
 def products_for_list(*, user: Any = None, include_sold: bool = False) -> QuerySet[Product]:
     """The lean base of every list: seller joined, heavy columns deferred, coordinates and
     the caller's ``is_liked`` annotated. One query per page whatever its size."""

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.conf import settings
 from django.contrib.gis.geos import Point
 from django.db import connection
 
@@ -35,9 +34,3 @@ def validate_lat_lng(latitude: Any, longitude: Any) -> tuple[float, float]:
     if not -180 <= lng <= 180:
         raise ValueError("longitude")
     return lat, lng
-
-
-def clamp_radius_km(radius_km: float | None, *, default: float | None = None) -> float:
-    cap = float(settings.MAX_SEARCH_RADIUS_KM)
-    value = float(radius_km if radius_km is not None else (default if default is not None else cap))
-    return max(0.0, min(value, cap))

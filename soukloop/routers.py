@@ -1,4 +1,4 @@
-from rest_framework.routers import DefaultRouter, SimpleRouter
+from rest_framework.routers import SimpleRouter
 
 OPTIONAL_SLASH = "/?"
 
@@ -9,10 +9,4 @@ class OptionalSlashRouter(SimpleRouter):
     def __init__(self) -> None:
         super().__init__()
         # SimpleRouter.__init__ turns any truthy trailing_slash into "/"; set the pattern after.
-        self.trailing_slash = OPTIONAL_SLASH
-
-
-class OptionalSlashDefaultRouter(DefaultRouter):
-    def __init__(self) -> None:
-        super().__init__()
         self.trailing_slash = OPTIONAL_SLASH

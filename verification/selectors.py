@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from django.db.models import Case, Count, IntegerField, Min, QuerySet, Value, When
+from django.db.models import Count, Min, QuerySet
 from django.utils import timezone
 
 from accounts.models import User
@@ -19,19 +19,6 @@ def verifications_of_user(*, user: User) -> QuerySet[Verification]:
 
 def verification_latest_for_user(*, user: User) -> Verification | None:
     return verifications_of_user(user=user).first()
-
-
-def verification_review_queue() -> QuerySet[Verification]:
-    """Pending first, oldest first within each group: the order moderators work in."""
-    return (
-        Verification.objects.select_related("user", "reviewed_by")
-        .annotate(
-            queue_rank=Case(
-                When(status=SubmissionStatus.PENDING, then=Value(0)), default=Value(1), output_field=IntegerField()
-            )
-        )
-        .order_by("queue_rank", "submitted_at", "id")
-    )
 
 
 @dataclass(frozen=True)
