@@ -7,7 +7,6 @@ from django.contrib.gis.db import models
 from django.contrib.postgres.search import SearchVectorField
 from django.db.models import Q
 from django.db.models.functions import Upper
-from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from soukloop.models import BaseModel
@@ -108,17 +107,6 @@ class Product(BaseModel):
 
     def __str__(self) -> str:
         return self.title
-
-    def save(self, *args, **kwargs) -> None:
-        if self._state.adding and not self.hot_score:
-            # A new listing starts with its freshness alone (catalog.ranking).
-            from catalog.ranking import hot_score
-
-            self.created_at = self.created_at or timezone.now()
-            self.hot_score = hot_score(
-                created_at=self.created_at, like_count=self.like_count, view_count=self.view_count
-            )
-        super().save(*args, **kwargs)
 
 
 class ProductLike(models.Model):

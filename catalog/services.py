@@ -86,6 +86,10 @@ def product_create(
         video_thumbnail_url=video_thumbnail_url,
         tags=list(tags or []),
     )
+    # The Discover score is the service's business, not save()'s: a new listing starts with
+    # its freshness alone; likes and views move it later (catalog.ranking).
+    product.created_at = timezone.now()
+    product.hot_score = ranking.hot_score(created_at=product.created_at, like_count=0, view_count=0)
     product.save(force_insert=True)
     return product
 

@@ -6,6 +6,7 @@ from decimal import Decimal
 
 import factory
 from django.contrib.gis.geos import Point
+from django.utils import timezone
 
 from accounts.models import Role, User
 from catalog.models import Category, Condition, FeedType, Product
@@ -57,3 +58,13 @@ class ProductFactory(factory.django.DjangoModelFactory):
     location = factory.LazyFunction(lambda: Point(*DUBAI_MARINA, srid=4326))
     neighborhood = "Dubai Marina"
     image_urls = factory.LazyFunction(lambda: ["http://127.0.0.1:8000/media/products/a.jpg"])
+
+    @factory.lazy_attribute
+    def hot_score(self) -> float:
+        # what product_create would give it (the model no longer computes it on save)
+        from catalog.ranking import hot_score
+
+        created = getattr(self, "created_at", None) or timezone.now()
+        return hot_score(
+            created_at=created, like_count=getattr(self, "like_count", 0), view_count=getattr(self, "view_count", 0)
+        )
