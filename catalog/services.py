@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import hmac
+import logging
 from datetime import datetime
 from decimal import Decimal
 from typing import Any
@@ -36,6 +37,8 @@ EDITABLE_FIELDS = frozenset(
         "tags",
     }
 )
+
+logger = logging.getLogger(__name__)
 
 
 def _ensure_owner(*, product: Product, user: Any) -> None:
@@ -91,6 +94,7 @@ def product_create(
     product.created_at = timezone.now()
     product.hot_score = ranking.hot_score(created_at=product.created_at, like_count=0, view_count=0)
     product.save(force_insert=True)
+    logger.info("listing created", extra={"product_id": str(product.pk), "seller_id": str(seller.pk)})
     return product
 
 
