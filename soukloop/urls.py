@@ -26,7 +26,7 @@ urlpatterns = [
 ]
 # Unknown API paths answer in the contract's error shape even with DEBUG on (Django's
 # technical 404 page would otherwise replace handler404).
-urlpatterns += [re_path(r"^api/", views.not_found)]
+urlpatterns += [re_path(r"^api/", views.api_not_found)]
 
 if settings.DEBUG and settings.STORAGE_BACKEND == "local":
     # Public listing media only; identity documents live under PRIVATE_MEDIA_ROOT, never routed.

@@ -86,3 +86,13 @@ def test_unauthenticated_request_is_401_with_bearer_challenge(api_client, db):
     assert response.status_code == 401
     assert response["WWW-Authenticate"].startswith("Bearer")
     assert response.data["errors"][0]["code"] == "not_authenticated"
+
+
+@pytest.mark.parametrize("method", ["get", "post", "put", "patch", "delete"])
+def test_every_method_on_an_unknown_api_path_is_a_404_in_the_error_shape(method):
+    from django.test import Client
+
+    response = getattr(Client(enforce_csrf_checks=True), method)("/api/v1/nonexistent/")
+
+    assert response.status_code == 404
+    assert response.json()["errors"][0]["code"] == "not_found"
