@@ -318,3 +318,16 @@ def test_service_mark_sold_keeps_its_contract():
     assert product.is_available is False and product.sold_at is not None
     with pytest.raises(Conflict):
         product_mark_sold(product=product)
+
+
+def test_the_list_schema_describes_exactly_what_the_list_renderer_produces(api_client, seller):
+    """Guard (house issue): lists are rendered by a plain function for speed, and documented by
+    ProductListSerializer; a field added to one and not the other would lie to the app."""
+    from catalog.serializers import ProductListSerializer
+
+    ProductFactory(seller=seller)
+    item = api_client.get(PRODUCTS).json()["results"][0]
+
+    schema_fields = ProductListSerializer().fields
+    assert set(item) == set(schema_fields)
+    assert set(item["seller"]) == set(schema_fields["seller"].fields)
