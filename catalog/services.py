@@ -120,17 +120,17 @@ def product_update(*, product: Product, user: Any, data: dict[str, Any]) -> Prod
 
 @transaction.atomic
 def product_delete(*, product: Product, user: Any) -> bool:
-    """Delete a listing; one with conversations or transactions is hidden instead, so chat
-    and payment history keep their item. Returns True when the row was really deleted."""
+    """Delete a listing; one that other apps' rows point at (conversations, offers,
+    transactions: their keys are PROTECT) is hidden instead, so chat and payment history keep
+    their item. Catalog asks no app above it: the database's PROTECT answers. Returns True
+    when the row was really deleted."""
     _ensure_owner(product=product, user=user)
-    has_history = product.conversations.exists() or product.transactions.exists()
-    if not has_history:
-        try:
-            with transaction.atomic():
-                product.delete()
-            return True
-        except ProtectedError:
-            pass  # another app protects it (e.g. an offer): hide instead
+    try:
+        with transaction.atomic():
+            product.delete()
+        return True
+    except ProtectedError:
+        pass  # history elsewhere: hide instead
     Product.objects.filter(pk=product.pk, deleted_at__isnull=True).update(
         deleted_at=timezone.now(), updated_at=timezone.now()
     )
