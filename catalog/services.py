@@ -14,6 +14,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from catalog import ranking
+from catalog.locks import product_for_update
 from catalog.models import Product, ProductLike
 from soukloop.cacheerrors import CACHE_UNAVAILABLE
 from soukloop.errors import Conflict, PermissionDenied
@@ -102,7 +103,7 @@ def product_create(
 def product_update(*, product: Product, user: Any, data: dict[str, Any]) -> Product:
     """Owner-only change. Rows are locked so a concurrent sale cannot be overwritten."""
     _ensure_owner(product=product, user=user)
-    locked = Product.objects.select_for_update().get(pk=product.pk)
+    locked = product_for_update(product_id=product.pk)
     if not locked.is_available:
         raise Conflict(_("A sold listing cannot be changed."), code="product_sold")
     fields = []

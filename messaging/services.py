@@ -18,8 +18,10 @@ from django.utils.translation import gettext_noop
 
 from accounts.models import User
 from accounts.selectors import has_blocked
+from catalog.locks import product_for_update
 from catalog.models import Product
 from messaging import push
+from messaging.locks import offer_for_update
 from messaging.models import (
     OPEN_OFFER_STATUSES,
     Conversation,
@@ -359,7 +361,7 @@ def offer_create(*, buyer: User, product_id: Any, offered_price: Decimal, messag
     if product.seller_id == buyer.pk:
         raise ValidationError(_("You cannot make an offer on your own listing."), code="own_product", attr="product_id")
     # The listing row lock orders this against an accept in flight on the same listing.
-    product = Product.objects.select_for_update().get(pk=product.pk)
+    product = product_for_update(product_id=product.pk)
     if not product.is_available or product.sold_at is not None:
         raise Conflict(_("This listing has been sold."), code="product_sold")
     _validate_offer_price(price=offered_price, product=product, attr="offered_price")
@@ -422,7 +424,7 @@ def _check_move(*, offer: Offer, by: User, move: str) -> None:
 
 
 def _lock_offer(offer: Offer) -> Offer:
-    return Offer.objects.select_for_update(of=("self",)).select_related("conversation").get(pk=offer.pk)
+    return offer_for_update(offer_id=offer.pk)
 
 
 def _record_move(*, offer: Offer, by: User, event: str, content: str) -> None:
@@ -444,7 +446,7 @@ def offer_accept(*, offer: Offer, by: User) -> Offer:
     """
     _expire_if_due(offer)
     with transaction.atomic():
-        product = Product.objects.select_for_update().get(pk=offer.product_id)
+        product = product_for_update(product_id=offer.product_id)
         offer = _lock_offer(offer)
         _check_move(offer=offer, by=by, move="accept")
         if product.deleted_at is not None or not product.is_available:

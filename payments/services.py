@@ -30,8 +30,10 @@ from django.utils.translation import gettext as _
 from accounts.models import User
 from accounts.selectors import is_blocked_between
 from accounts.services import user_set_payout_account
+from catalog.locks import product_for_update
 from catalog.models import Product
 from catalog.services import product_mark_sold, product_relist
+from messaging.locks import offer_for_update
 from messaging.models import Offer, OfferStatus
 from messaging.services import (
     conversation_get_or_create,
@@ -41,6 +43,7 @@ from messaging.services import (
 )
 from payments.fees import compute_fees
 from payments.gateway import idempotency_key, is_outage, stripe_client
+from payments.locks import transaction_for_update
 from payments.models import (
     PAYOUT_NOT_YET_SENT,
     SALE_STANDS,
@@ -240,13 +243,13 @@ def _checkout_reserve(
         product_id = offer.product_id
     # The product row lock serialises checkouts of one item; the partial unique
     # constraint payments_tx_one_open_per_product is the backstop.
-    product = Product.objects.select_for_update().filter(pk=product_id, deleted_at__isnull=True).first()
+    product = product_for_update(product_id=product_id, visible_only=True)
     if product is None:
         raise NotFound(_("Listing not found."), code="product_not_found")
     if offer is not None:
         # Lock the offer too (after the product, the order offer moves use), so the lapse of
         # an unpaid accepted offer and its checkout cannot both go through.
-        offer = Offer.objects.select_for_update().get(pk=offer.pk)
+        offer = offer_for_update(offer_id=offer.pk)
         if offer.status != OfferStatus.ACCEPTED:
             raise Conflict(_("Only an accepted offer can be paid for."), code="offer_not_accepted")
     if product.seller_id == buyer.pk:
@@ -525,7 +528,7 @@ def payout_release(*, transaction_id: uuid.UUID) -> Transaction:
 
 @transaction.atomic
 def _payout_release_locked(*, transaction_id: uuid.UUID) -> Transaction:
-    tx = Transaction.objects.select_for_update().get(pk=transaction_id)
+    tx = transaction_for_update(transaction_id=transaction_id)
     return _release_locked(tx)
 
 
@@ -538,7 +541,7 @@ def _may_refund_as_staff(user: User) -> bool:
 def _own_transaction_locked(*, transaction_id: uuid.UUID, user: User, staff_may_act: bool = False) -> Transaction:
     """The buyer's or seller's transaction (locked); anyone else gets 404, never a hint it exists,
     except staff with the right permission when ``staff_may_act``."""
-    tx = Transaction.objects.select_for_update().filter(pk=transaction_id).first()
+    tx = transaction_for_update(transaction_id=transaction_id)
     if tx is None or (
         user.pk not in (tx.buyer_id, tx.seller_id) and not (staff_may_act and _may_refund_as_staff(user))
     ):
@@ -619,7 +622,7 @@ def payouts_refund_unclaimed(*, now: datetime | None = None) -> int:
     refunded = 0
     for pk in list(due):
         with transaction.atomic():
-            tx = Transaction.objects.select_for_update().get(pk=pk)
+            tx = transaction_for_update(transaction_id=pk)
             refunded += _refund_unclaimed_locked(tx)
     return refunded
 
