@@ -628,12 +628,15 @@ def report_create(
 
 
 @transaction.atomic
-def report_close(*, report: Report, by: User, status: str, note: str = "") -> bool:
-    """A moderator resolves or dismisses an open report; closing it twice changes nothing."""
+def report_close(*, report: Report, by: User, status: str, note: str | None = None) -> bool:
+    """A moderator resolves or dismisses an open report; closing it twice changes nothing.
+    Without a ``note`` the one already written on the report (e.g. "Save and continue" with a
+    note, then the list action) is kept, not wiped."""
     if status not in (ReportStatus.RESOLVED, ReportStatus.DISMISSED):
         raise ValidationError(_("A report is closed as resolved or dismissed."), code="invalid_choice", attr="status")
+    changes: dict[str, Any] = {"status": status, "resolved_by": by, "resolved_at": timezone.now()}
+    if note is not None:
+        changes["resolution_note"] = note
     return bool(
-        Report.objects.filter(pk=report.pk, status=ReportStatus.OPEN).update(
-            status=status, resolved_by=by, resolved_at=timezone.now(), resolution_note=note, updated_at=timezone.now()
-        )
+        Report.objects.filter(pk=report.pk, status=ReportStatus.OPEN).update(**changes, updated_at=timezone.now())
     )

@@ -150,3 +150,20 @@ def test_a_plain_user_cannot_reach_the_queue(buyer):
     response = admin_client(buyer).get("/admin/messaging/report/")
 
     assert response.status_code == 302  # to the admin login: not staff
+
+
+def test_resolving_from_the_list_keeps_the_note_written_on_the_report(moderator, buyer_client, seller):
+    # moderators' workspace issue: "Save and continue" with a note, then "Resolve selected
+    # reports", left the note empty
+    report(buyer_client, "user", seller.pk, "spam")
+    item = Report.objects.get()
+    Report.objects.filter(pk=item.pk).update(resolution_note="Warned the seller by phone.")
+    client = admin_client(moderator)
+
+    client.post(
+        "/admin/messaging/report/", {"action": "resolve_reports", "_selected_action": [str(item.pk)]}, follow=True
+    )
+
+    item.refresh_from_db()
+    assert item.status == "resolved"
+    assert item.resolution_note == "Warned the seller by phone."
