@@ -6,7 +6,7 @@ from django.http import HttpRequest
 from django.utils.translation import gettext_lazy as _
 
 from catalog.models import Product, ProductLike
-from catalog.services import product_mark_sold
+from catalog.services import product_hide, product_mark_sold
 from soukloop.errors import Conflict
 
 
@@ -49,7 +49,7 @@ class ProductAdmin(GISModelAdmin):
     show_full_result_count = False  # no COUNT(*) over the whole catalogue on each page
     # GISModelAdmin's OpenLayers map widget edits `location`; centred on Dubai.
     gis_widget_kwargs = {"attrs": {"default_lat": 25.2048, "default_lon": 55.2708, "default_zoom": 11}}
-    actions = ["mark_sold"]
+    actions = ["mark_sold", "hide_listings"]
     formfield_overrides = {models.URLField: {"assume_scheme": "https"}}
 
     @admin.action(description=_("Mark selected listings sold"))
@@ -62,6 +62,16 @@ class ProductAdmin(GISModelAdmin):
             except Conflict:
                 continue
         self.message_user(request, _("%(count)d listing(s) marked sold.") % {"count": sold}, messages.SUCCESS)
+
+    @admin.action(description=_("Hide selected listings (gone from the app, kept for history)"), permissions=["change"])
+    def hide_listings(self, request: HttpRequest, queryset: QuerySet[Product]) -> None:
+        """Unticking "is available" still served the listing's page to anyone; hiding does not."""
+        hidden = 0
+        for product in queryset:
+            if product_hide(product=product, by=request.user, reason="hidden from the product list"):
+                hidden += 1
+                self.log_change(request, product, _("Hidden by a moderator"))
+        self.message_user(request, _("%(count)d listing(s) hidden.") % {"count": hidden}, messages.SUCCESS)
 
 
 @admin.register(ProductLike)

@@ -152,6 +152,24 @@ def product_mark_sold(*, product: Product, sold_at: datetime | None = None) -> P
 
 
 @transaction.atomic
+def product_hide(*, product: Product, by: Any, reason: str) -> bool:
+    """A moderator takes a listing off Souk Loop: gone from every list and from its detail
+    (404 for everyone), kept for the chats and payments that point at it. Audited in the
+    log with the moderator and the reason. False when it was already hidden."""
+    hidden = bool(
+        Product.objects.filter(pk=product.pk, deleted_at__isnull=True).update(
+            deleted_at=timezone.now(), updated_at=timezone.now()
+        )
+    )
+    if hidden:
+        logger.info(
+            "listing hidden by a moderator",
+            extra={"product_id": str(product.pk), "moderator_id": str(getattr(by, "pk", "")), "reason": reason[:200]},
+        )
+    return hidden
+
+
+@transaction.atomic
 def product_relist(*, product: Product) -> Product:
     """Back on the market after its sale was fully refunded (payments calls this)."""
     Product.objects.filter(pk=product.pk, deleted_at__isnull=True).update(

@@ -44,3 +44,16 @@ def test_mark_sold_action_uses_the_service(admin_client):
     product.refresh_from_db()
     assert product.is_available is False and product.sold_at is not None
     assert Product.objects.filter(is_available=True).count() == 0
+
+
+def test_a_moderator_hides_a_listing_and_it_is_gone_from_every_answer(client, moderator, api_client):
+    from django.contrib.admin.models import LogEntry
+
+    product = ProductFactory()
+    client.force_login(moderator)
+
+    client.post("/admin/catalog/product/", {"action": "hide_listings", "_selected_action": [str(product.pk)]})
+
+    assert api_client.get(f"/api/v1/products/{product.pk}/").status_code == 404
+    assert str(product.pk) not in api_client.get("/api/v1/products/").content.decode()
+    assert "Hidden by a moderator" in LogEntry.objects.get(object_id=str(product.pk)).get_change_message()
