@@ -12,7 +12,7 @@ HOST ?= 127.0.0.1
 PORT ?= 8000
 PYTEST_ARGS ?=
 
-.PHONY: install system-deps messages run serve migrate seed test test-run lint format bench clean help
+.PHONY: install system-deps messages run serve migrate seed test test-run lint client-check format bench clean help
 
 help:
 	@echo "make run      serve the API on http://$(HOST):$(PORT) (embedded SpatiaLite by default)"
@@ -61,6 +61,10 @@ lint: install
 	$(BIN)/ruff format --check .
 	$(BIN)/lint-imports
 	$(BIN)/python manage.py makemigrations --check --dry-run
+
+# The Python client generated from /api/schema/ imports whole (openapi-python-client, pinned).
+client-check: install
+	@bash scripts/client-check.sh
 
 format: $(STAMP)
 	$(BIN)/ruff check --fix .

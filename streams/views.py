@@ -239,7 +239,7 @@ class UpdateHookView(MediaHookView):
 class MediaMtxAuthHookView(MediaHookView):
     @extend_schema(
         summary="MediaMTX HTTP auth: publish with a valid key, read of a live stream → 2xx; else 403",
-        request=MediaMtxAuthSerializer,
+        request={"application/json": MediaMtxAuthSerializer},
         responses={200: HookResultSerializer},
     )
     def post(self, request: Request) -> Response:

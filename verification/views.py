@@ -4,7 +4,7 @@ from django.db.models import QuerySet
 from drf_spectacular.utils import extend_schema
 from rest_framework import mixins, status, viewsets
 from rest_framework.decorators import action
-from rest_framework.parsers import FormParser, MultiPartParser
+from rest_framework.parsers import MultiPartParser
 from rest_framework.request import Request
 from rest_framework.response import Response
 
@@ -18,7 +18,7 @@ class VerificationViewSet(mixins.ListModelMixin, viewsets.GenericViewSet):
     """The caller's own identity / trade licence verification."""
 
     serializer_class = VerificationSerializer
-    parser_classes = [MultiPartParser, FormParser]
+    parser_classes = [MultiPartParser]
 
     def get_queryset(self) -> QuerySet[Verification]:
         if getattr(self, "swagger_fake_view", False):  # schema generation has no user
