@@ -43,7 +43,17 @@ def _user(request: Request) -> Any:
 
 
 @extend_schema_view(
-    list=extend_schema(summary="Search and filter listings", responses=ProductListSerializer(many=True)),
+    list=extend_schema(
+        summary="Search and filter listings",
+        responses=ProductListSerializer(many=True),
+        # The filters that parse through a method are typed here (django-filter cannot tell).
+        parameters=[
+            OpenApiParameter("lat", float, description="Latitude (WGS84), with lng."),
+            OpenApiParameter("lng", float, description="Longitude (WGS84), with lat."),
+            OpenApiParameter("radius_km", float, description="Search radius around lat/lng (km, capped)."),
+            OpenApiParameter("include_sold", bool, description="Include sold listings."),
+        ],
+    ),
     retrieve=extend_schema(summary="A listing (counts one view)", responses=ProductDetailSerializer),
     create=extend_schema(
         summary="List an item (sellers)", request=ProductWriteSerializer, responses={201: ProductDetailSerializer}
