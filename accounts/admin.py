@@ -1,7 +1,9 @@
+from django import forms
 from django.contrib import admin
 from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
 from django.contrib.gis.admin import GISModelAdmin
 from django.core.exceptions import PermissionDenied
+from django.template.response import TemplateResponse
 from django.utils.translation import gettext_lazy as _
 
 from accounts import services
@@ -18,6 +20,7 @@ class UserAdmin(DjangoUserAdmin, GISModelAdmin):
         "role",
         "is_verified",
         "verification_status",
+        "suspended_until",
         "created_at",
     )
     list_filter = ("role", "is_verified", "verification_status", "is_staff", "is_active", "created_at")
@@ -26,12 +29,20 @@ class UserAdmin(DjangoUserAdmin, GISModelAdmin):
     date_hierarchy = "created_at"
     list_per_page = 50
     show_full_result_count = False  # COUNT(*) over a large users table on every page is not free
-    actions = ("deactivate_and_sign_out",)
-    readonly_fields = ("created_at", "updated_at", "last_login", "last_login_at", "date_joined")
+    actions = ("deactivate_and_sign_out", "suspend_users")
+    readonly_fields = (
+        "created_at",
+        "updated_at",
+        "last_login",
+        "last_login_at",
+        "date_joined",
+        "suspended_until",
+        "suspension_reason",
+    )
     fieldsets = (
         (None, {"fields": ("username", "password")}),
         (_("Profile"), {"fields": ("email", "phone", "full_name", "avatar_url", "bio", "role")}),
-        (_("Trust"), {"fields": ("is_verified", "verification_status")}),
+        (_("Trust"), {"fields": ("is_verified", "verification_status", "suspended_until", "suspension_reason")}),
         (_("Place"), {"fields": ("location", "neighborhood", "building_name")}),
         (_("Payments"), {"fields": ("stripe_customer_id", "stripe_connect_account_id", "stripe_onboarded")}),
         (_("Permissions"), {"fields": ("is_active", "is_staff", "is_superuser", "groups", "user_permissions")}),
@@ -88,6 +99,40 @@ class UserAdmin(DjangoUserAdmin, GISModelAdmin):
             services.user_deactivate(user=user)
             count += 1
         self.message_user(request, _("%(count)d account(s) deactivated.") % {"count": count})
+
+
+class SuspendForm(forms.Form):
+    reason = forms.CharField(label=_("Reason (the person is told)"), max_length=300, widget=forms.Textarea)
+    days = forms.IntegerField(label=_("Days"), min_value=1, max_value=3650, initial=7)
+
+
+def _suspend_users(modeladmin: UserAdmin, request, queryset):
+    """Suspend with a reason and a duration, after a confirmation page; each one audited."""
+    users = list(queryset.filter(is_staff=False, is_superuser=False))
+    form = SuspendForm(request.POST if "apply" in request.POST else None)
+    if "apply" in request.POST and form.is_valid():
+        for user in users:
+            services.user_suspend(
+                user=user, by=request.user, reason=form.cleaned_data["reason"], days=form.cleaned_data["days"]
+            )
+            modeladmin.log_change(
+                request,
+                user,
+                _("Suspended for %(days)d days: %(reason)s")
+                % {"days": form.cleaned_data["days"], "reason": form.cleaned_data["reason"]},
+            )
+        modeladmin.message_user(request, _("%(count)d account(s) suspended.") % {"count": len(users)})
+        return None
+    return TemplateResponse(
+        request,
+        "admin/accounts/user/suspend.html",
+        {**modeladmin.admin_site.each_context(request), "users": users, "form": form, "title": _("Suspend accounts")},
+    )
+
+
+UserAdmin.suspend_users = admin.action(description=_("Suspend selected accounts…"), permissions=["change"])(
+    _suspend_users
+)
 
 
 @admin.register(Follow)

@@ -60,6 +60,10 @@ class User(AbstractUser):
     neighborhood = models.CharField(max_length=100, blank=True, db_index=True)
     building_name = models.CharField(max_length=100, blank=True)
     last_login_at = models.DateTimeField(null=True, blank=True)
+    # A moderator's suspension: the account is inactive until then (signed out everywhere), and
+    # the person is told why when they try to sign in.
+    suspended_until = models.DateTimeField(_("suspended until"), null=True, blank=True)
+    suspension_reason = models.CharField(_("suspension reason"), max_length=300, blank=True)
     stripe_customer_id = models.CharField(max_length=255, blank=True)
     stripe_connect_account_id = models.CharField(max_length=255, blank=True, db_index=True)
     stripe_onboarded = models.BooleanField(

@@ -36,7 +36,7 @@ from accounts.sms import send_sms
 from accounts.tokens import Unauthorized, tokens_revoke_all
 from soukloop.background import run_after_commit
 from soukloop.cacheerrors import CACHE_UNAVAILABLE
-from soukloop.errors import NotFound, TooManyRequests, ValidationError
+from soukloop.errors import NotFound, PermissionDenied, TooManyRequests, ValidationError
 from soukloop.geo import make_point, validate_lat_lng
 
 logger = logging.getLogger(__name__)
@@ -198,7 +198,10 @@ def user_authenticate(*, identifier: str, password: str, source: str = "") -> Us
         User().set_password(password)  # same hashing cost as a real check: no timing oracle
         ok = False
     else:
-        ok = user.check_password(password) and user.is_active
+        password_ok = user.check_password(password)
+        if password_ok:
+            _suspension_check(user)  # only the owner (right password) learns why
+        ok = password_ok and user.is_active
     if not ok:
         login_backoff_record_failure(key=pair_key, source=source)
         logger.info("sign-in failed", extra={"user_id": str(user.pk) if user else None})
@@ -424,6 +427,51 @@ def user_set_payout_account(*, user_id: Any, stripe_account_id: str, onboarded: 
     """Payments knows the seller's Stripe account; accounts owns the profile fields it shows."""
     User.objects.filter(pk=user_id).update(
         stripe_connect_account_id=stripe_account_id, stripe_onboarded=onboarded, updated_at=timezone.now()
+    )
+
+
+@transaction.atomic
+def user_suspend(*, user: User, by: User, reason: str, days: int) -> User:
+    """Suspend ``user`` for ``days`` (1-3650) with a reason they are told: inactive at once, every
+    session and token dead (the API refuses inactive users' access tokens), audited by the caller."""
+    reason = (reason or "").strip()
+    if not reason:
+        raise ValidationError(_("Say why the account is suspended."), code="reason_required", attr="reason")
+    if not 1 <= days <= 3650:
+        raise ValidationError(_("Suspend for 1 to 3650 days."), code="invalid_duration", attr="days")
+    if user.is_staff or user.is_superuser:
+        raise PermissionDenied(_("Staff accounts are suspended by a superuser."), code="staff_account")
+    until = timezone.now() + timedelta(days=days)
+    User.objects.filter(pk=user.pk).update(
+        is_active=False, suspended_until=until, suspension_reason=reason[:300], updated_at=timezone.now()
+    )
+    tokens_revoke_all(user=user)
+    user.is_active, user.suspended_until, user.suspension_reason = False, until, reason[:300]
+    logger.info("account suspended", extra={"user_id": str(user.pk), "moderator_id": str(by.pk), "days": days})
+    email, body = (
+        user.email,
+        _("Your Souk Loop account is suspended until %(until)s: %(reason)s")
+        % {
+            "until": timezone.localtime(until).strftime("%Y-%m-%d %H:%M"),
+            "reason": reason,
+        },
+    )
+    run_after_commit(send_mail, _("Your Souk Loop account is suspended"), body, settings.DEFAULT_FROM_EMAIL, [email])
+    return user
+
+
+def _suspension_check(user: User) -> None:
+    """Right password of a suspended account: lift an expired suspension, else say why (403)."""
+    if user.suspended_until is None:
+        return
+    if user.suspended_until <= timezone.now():
+        User.objects.filter(pk=user.pk).update(is_active=True, suspended_until=None, suspension_reason="")
+        user.is_active, user.suspended_until, user.suspension_reason = True, None, ""
+        return
+    raise PermissionDenied(
+        _("This account is suspended until %(until)s: %(reason)s")
+        % {"until": user.suspended_until.strftime("%Y-%m-%d %H:%M UTC"), "reason": user.suspension_reason},
+        code="account_suspended",
     )
 
 
