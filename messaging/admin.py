@@ -1,5 +1,10 @@
 from django.contrib import admin
-from django.utils.translation import gettext as _
+from django.db.models import Count, IntegerField, Min, OuterRef, Subquery
+from django.db.models.functions import Coalesce
+from django.http import HttpResponseRedirect
+from django.utils import timezone
+from django.utils.timesince import timesince
+from django.utils.translation import gettext_lazy as _
 
 from messaging import services
 from messaging.models import Conversation, Message, Offer, Report, ReportStatus
@@ -35,7 +40,16 @@ class OfferAdmin(admin.ModelAdmin):
 class ReportAdmin(admin.ModelAdmin):
     """The moderators' queue: open reports oldest first; resolve or dismiss in bulk."""
 
-    list_display = ("created_at", "status", "reason", "target_type", "target_id", "reported_user", "reporter")
+    list_display = (
+        "created_at",
+        "status",
+        "reason",
+        "target_type",
+        "target_id",
+        "reports_on_target",
+        "reported_user",
+        "reporter",
+    )
     list_filter = ("status", "reason", "target_type")
     search_fields = ("reporter__username", "reported_user__username", "note")
     list_select_related = ("reporter", "reported_user", "resolved_by")
@@ -58,6 +72,41 @@ class ReportAdmin(admin.ModelAdmin):
 
     def has_add_permission(self, request) -> bool:
         return False  # reports come from the app
+
+    def get_queryset(self, request):
+        same_target_open = (
+            Report.objects.filter(
+                target_type=OuterRef("target_type"), target_id=OuterRef("target_id"), status=ReportStatus.OPEN
+            )
+            .order_by()
+            .values("target_id")
+            .annotate(n=Count("id"))
+            .values("n")
+        )
+        return (
+            super()
+            .get_queryset(request)
+            .annotate(open_on_target=Coalesce(Subquery(same_target_open, output_field=IntegerField()), 0))
+        )
+
+    @admin.display(description=_("open reports on this target"), ordering="-open_on_target")
+    def reports_on_target(self, obj: Report) -> int:
+        """Several reports on one listing or person are worked together: this says how many."""
+        return obj.open_on_target
+
+    def changelist_view(self, request, extra_context=None):
+        """Opens on the open reports, oldest first, with their count and the oldest one's age."""
+        if request.method == "GET" and not request.GET:
+            return HttpResponseRedirect(f"{request.path}?status__exact={ReportStatus.OPEN}")
+        stats = Report.objects.filter(status=ReportStatus.OPEN).aggregate(n=Count("id"), oldest=Min("created_at"))
+        if stats["n"]:
+            title = _("Reports: %(n)s open, the oldest waiting %(span)s") % {
+                "n": stats["n"],
+                "span": timesince(stats["oldest"], timezone.now()),
+            }
+        else:
+            title = _("Reports: nothing open")
+        return super().changelist_view(request, {"title": title, **(extra_context or {})})
 
     def has_delete_permission(self, request, obj=None) -> bool:
         return False  # the queue is an audit trail

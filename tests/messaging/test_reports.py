@@ -167,3 +167,28 @@ def test_resolving_from_the_list_keeps_the_note_written_on_the_report(moderator,
     item.refresh_from_db()
     assert item.status == "resolved"
     assert item.resolution_note == "Warned the seller by phone."
+
+
+def test_the_report_queue_opens_on_open_reports_with_a_count_age_and_reports_per_target(
+    moderator, buyer_client, seller, product
+):
+    report(buyer_client, "user", seller.pk, "spam")
+    report(buyer_client, "product", product.pk, "counterfeit")
+    second_reporter = UserFactory()
+    from rest_framework.test import APIClient
+    from rest_framework_simplejwt.tokens import AccessToken
+
+    other = APIClient()
+    other.credentials(HTTP_AUTHORIZATION=f"Bearer {AccessToken.for_user(second_reporter)}")
+    report(other, "product", product.pk, "counterfeit")
+    client = admin_client(moderator)
+
+    opened = client.get("/admin/messaging/report/")
+    assert opened.status_code == 302 and opened["Location"].endswith("?status__exact=open")
+
+    queue = client.get(opened["Location"])
+    assert "Reports: 3 open, the oldest waiting" in queue.content.decode()
+    rows = list(queue.context["cl"].result_list)
+    assert [r.created_at for r in rows] == sorted(r.created_at for r in rows)  # oldest first
+    on_product = [r.open_on_target for r in rows if r.target_id == product.pk]
+    assert on_product == [2, 2]
