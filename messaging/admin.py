@@ -2,7 +2,9 @@ from django.contrib import admin
 from django.db.models import Count, IntegerField, Min, OuterRef, Subquery
 from django.db.models.functions import Coalesce
 from django.http import HttpResponseRedirect
+from django.urls import reverse
 from django.utils import timezone
+from django.utils.html import format_html, format_html_join
 from django.utils.timesince import timesince
 from django.utils.translation import gettext_lazy as _
 
@@ -58,6 +60,7 @@ class ReportAdmin(admin.ModelAdmin):
         "reporter",
         "target_type",
         "target_id",
+        "target_context",
         "reported_user",
         "reason",
         "note",
@@ -87,6 +90,94 @@ class ReportAdmin(admin.ModelAdmin):
             super()
             .get_queryset(request)
             .annotate(open_on_target=Coalesce(Subquery(same_target_open, output_field=IntegerField()), 0))
+        )
+
+    @admin.display(description=_("what was reported"))
+    def target_context(self, obj: Report) -> str:
+        """The reported thing itself, with links, instead of a bare id: the listing (photos,
+        title, price, seller, its other reports), the person (profile, listings, reports
+        against them, blocks) or the message with the conversation around it."""
+        if obj.target_type == "product":
+            return self._product_context(obj)
+        if obj.target_type == "user":
+            return self._user_context(obj)
+        return self._message_context(obj)
+
+    @staticmethod
+    def _others(obj: Report) -> int:
+        return Report.objects.filter(target_type=obj.target_type, target_id=obj.target_id).exclude(pk=obj.pk).count()
+
+    def _product_context(self, obj: Report) -> str:
+        from catalog.models import Product
+
+        product = Product.objects.select_related("seller").filter(pk=obj.target_id).first()
+        if product is None:
+            return _("The listing no longer exists.")
+        photos = format_html_join(
+            "",
+            '<img src="{}" alt="" style="max-width:120px;max-height:120px;margin:2px">',
+            ((u,) for u in product.image_urls[:4]),
+        )
+        return format_html(
+            '<p><a href="{}">{}</a> · AED {} · {} <a href="{}">{}</a>{}</p><p>{}</p><p>{}</p>',
+            reverse("admin:catalog_product_change", args=[product.pk]),
+            product.title,
+            product.price,
+            _("seller"),
+            reverse("admin:accounts_user_change", args=[product.seller_id]),
+            product.seller.username,
+            _(" · hidden") if product.deleted_at else "",
+            photos,
+            _("Other reports on this listing: %(n)s") % {"n": self._others(obj)},
+        )
+
+    def _user_context(self, obj: Report) -> str:
+        from accounts.models import Block, User
+        from catalog.models import Product
+
+        person = User.objects.filter(pk=obj.target_id).first()
+        if person is None:
+            return _("The account no longer exists.")
+        return format_html(
+            '<p><a href="{}">{}</a> ({}) · {}: {} · {}: {} · {}: {}</p><p>{}</p>',
+            reverse("admin:accounts_user_change", args=[person.pk]),
+            person.username,
+            person.full_name or "—",
+            _("listings"),
+            Product.objects.filter(seller=person, deleted_at__isnull=True).count(),
+            _("reports against them"),
+            Report.objects.filter(reported_user=person).count(),
+            _("blocked by"),
+            Block.objects.filter(blocked=person).count(),
+            person.bio or "",
+        )
+
+    def _message_context(self, obj: Report) -> str:
+        message = Message.objects.select_related("conversation", "sender").filter(pk=obj.target_id).first()
+        if message is None:
+            return _("The message no longer exists.")
+        around = list(
+            Message.objects.filter(conversation=message.conversation)
+            .select_related("sender")
+            .order_by("-created_at")[:10]
+        )[::-1]
+        lines = format_html_join(
+            "",
+            '<li style="{}">{}: {}</li>',
+            (
+                (
+                    "font-weight:bold" if m.pk == message.pk else "",
+                    m.sender.username if m.sender else _("system"),
+                    m.content,
+                )
+                for m in around
+            ),
+        )
+        return format_html(
+            '<p><a href="{}">{}</a></p><ol>{}</ol>',
+            reverse("admin:messaging_conversation_change", args=[message.conversation_id]),
+            _("The conversation"),
+            lines,
         )
 
     @admin.display(description=_("open reports on this target"), ordering="-open_on_target")

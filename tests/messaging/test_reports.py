@@ -192,3 +192,28 @@ def test_the_report_queue_opens_on_open_reports_with_a_count_age_and_reports_per
     assert [r.created_at for r in rows] == sorted(r.created_at for r in rows)  # oldest first
     on_product = [r.open_on_target for r in rows if r.target_id == product.pk]
     assert on_product == [2, 2]
+
+
+@pytest.mark.parametrize("kind", ["product", "user", "message"])
+def test_a_report_page_shows_what_was_reported_with_links(moderator, buyer_client, seller, product, kind):
+    if kind == "message":
+        opened = buyer_client.post("/api/v1/conversations/", {"product_id": str(product.pk)}, format="json")
+        sent = buyer_client.post(
+            f"/api/v1/conversations/{opened.json()['id']}/messages/",
+            {"content": "Send me your bank PIN"},
+            format="json",
+        )
+        target = sent.json()["id"]
+    else:
+        target = product.pk if kind == "product" else seller.pk
+    report(buyer_client, kind, target, "scam" if kind != "product" else "counterfeit")
+    item = Report.objects.get()
+
+    page = admin_client(moderator).get(f"/admin/messaging/report/{item.pk}/change/").content.decode()
+
+    expected = {
+        "product": (product.title, f"/admin/catalog/product/{product.pk}/change/"),
+        "user": (seller.username, f"/admin/accounts/user/{seller.pk}/change/"),
+        "message": ("Send me your bank PIN", "/admin/messaging/conversation/"),
+    }[kind]
+    assert expected[0] in page and expected[1] in page
