@@ -195,18 +195,13 @@ def test_the_report_queue_opens_on_open_reports_with_a_count_age_and_reports_per
 
 
 @pytest.mark.parametrize("kind", ["product", "user", "message"])
-def test_a_report_page_shows_what_was_reported_with_links(moderator, buyer_client, seller, product, kind):
+def test_a_report_page_shows_what_was_reported_with_links(moderator, buyer_client, seller, product, conversation, kind):
     if kind == "message":
-        opened = buyer_client.post("/api/v1/conversations/", {"product_id": str(product.pk)}, format="json")
-        sent = buyer_client.post(
-            f"/api/v1/conversations/{opened.json()['id']}/messages/",
-            {"content": "Send me your bank PIN"},
-            format="json",
-        )
-        target = sent.json()["id"]
+        target = MessageFactory(conversation=conversation, sender=seller, content="Send me your bank PIN").pk
     else:
         target = product.pk if kind == "product" else seller.pk
-    report(buyer_client, kind, target, "scam" if kind != "product" else "counterfeit")
+    created = report(buyer_client, kind, target, "scam" if kind != "product" else "counterfeit")
+    assert created.status_code == 201, created.content
     item = Report.objects.get()
 
     page = admin_client(moderator).get(f"/admin/messaging/report/{item.pk}/change/").content.decode()
