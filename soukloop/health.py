@@ -66,3 +66,42 @@ class HealthView(APIView):
         checks = run_checks()
         healthy = all(v == "ok" for v in checks.values())
         return Response({"status": "ok" if healthy else "error", "checks": checks}, status=200 if healthy else 503)
+
+
+def check_migrations() -> None:
+    """Every migration on disk is applied: a new release's process is not ready before that."""
+    from django.db.migrations.executor import MigrationExecutor
+
+    executor = MigrationExecutor(connection)
+    if executor.migration_plan(executor.loader.graph.leaf_nodes()):
+        raise RuntimeError("unapplied migrations")
+
+
+READINESS_CHECKS = {**CHECKS, "migrations": check_migrations}
+
+
+class ReadinessView(HealthView):
+    """GET /readyz: may this process take traffic? The database, the cache and every migration
+    applied. /healthz stays the cheap liveness probe."""
+
+    @extend_schema(
+        responses={
+            200: inline_serializer(
+                "Readiness",
+                {"status": serializers.CharField(), "checks": serializers.DictField(child=serializers.CharField())},
+            )
+        },
+        description="Readiness: 503 naming the failing check (database, cache, migrations).",
+    )
+    def get(self, request: Request) -> Response:
+        results: dict[str, str] = {}
+        for name, check in READINESS_CHECKS.items():
+            try:
+                check()
+            except Exception as exc:  # any failure is a not-ready answer, named
+                logger.warning("readyz: %s check failed: %s", name, type(exc).__name__)
+                results[name] = "error"
+            else:
+                results[name] = "ok"
+        ready = all(v == "ok" for v in results.values())
+        return Response({"status": "ok" if ready else "error", "checks": results}, status=200 if ready else 503)

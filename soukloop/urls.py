@@ -5,7 +5,7 @@ from django.urls import include, path, re_path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
 from soukloop import views
-from soukloop.health import HealthView
+from soukloop.health import HealthView, ReadinessView
 
 api_v1 = [
     path("", include("accounts.urls")),
@@ -18,6 +18,7 @@ api_v1 = [
 
 urlpatterns = [
     re_path(r"^healthz/?$", HealthView.as_view(), name="healthz"),
+    re_path(r"^readyz/?$", ReadinessView.as_view(), name="readyz"),
     path("payments/", include("payments.page_urls")),
     re_path(r"^api/schema/?$", SpectacularAPIView.as_view(), name="schema"),
     re_path(r"^api/docs/?$", SpectacularSwaggerView.as_view(url_name="schema"), name="docs"),
