@@ -110,8 +110,8 @@ class VerificationAdmin(admin.ModelAdmin):
         "id_on_another_account",
         "submitted_at",
     )
-    search_fields = ("user__username", "user__email", "user__phone")
-    search_help_text = _("Username, email or phone (05… or +9715…)")
+    search_fields = ("user__username", "user__full_name", "user__email", "user__phone")
+    search_help_text = _("Name, username, email or phone (05… or +9715…)")
     list_select_related = ("user", "reviewed_by")
     list_per_page = 50
     actions = ("approve_selected", "reject_selected")
@@ -186,6 +186,9 @@ class VerificationAdmin(admin.ModelAdmin):
 
     @admin.display(description=_("person"), ordering="user__username")
     def applicant(self, obj: Verification) -> str:
+        """The person, by name: moderators compare it with the name on the document."""
+        if obj.user.full_name:
+            return format_html("{} <small>({})</small>", obj.user.full_name, obj.user.username)
         return obj.user.username
 
     @admin.display(description=_("waiting"), ordering="submitted_at")
@@ -201,7 +204,11 @@ class VerificationAdmin(admin.ModelAdmin):
 
     @admin.display(description=_("Emirates ID"))
     def masked_id_number(self, obj: Verification) -> str:
-        return format_html('<span style="white-space:nowrap">{}</span>', obj.emirates_id_masked or "—")
+        """Four digits for moderators (784-****-****412-3), so two submissions whose API mask
+        (the last three) collides can be told apart; the API keeps the short mask."""
+        digits = obj.emirates_id_last4
+        shown = f"784-****-****{digits[:3]}-{digits[3]}" if len(digits) == 4 else "—"
+        return format_html('<span style="white-space:nowrap">{}</span>', shown)
 
     def changelist_view(self, request: HttpRequest, extra_context=None):
         stats = verification_queue_stats()
@@ -322,6 +329,12 @@ class VerificationAdmin(admin.ModelAdmin):
             )
         extra_context = {
             **(extra_context or {}),
+            # The page names the person, not the submission's UUID.
+            **(
+                {"title": _("Verification of %(name)s") % {"name": obj.user.full_name or obj.user.username}}
+                if obj is not None
+                else {}
+            ),
             "can_review": self.has_review_permission(request) and obj is not None and obj.status == "pending",
             "action_checkbox_name": admin.helpers.ACTION_CHECKBOX_NAME,
             "decision_buttons": [
