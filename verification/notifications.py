@@ -52,6 +52,26 @@ def decision_messages(verification: Verification) -> tuple[str, str]:
     return " / ".join(subjects), "\n\n".join(bodies)
 
 
+def _sms_text(verification: Verification) -> str:
+    """The decision as one short SMS in the active language (GSM-7 English fits one 160-char
+    message; Arabic is UCS-2, 70 a message, so the wording is as short as it can be)."""
+    if verification.status == SubmissionStatus.APPROVED:
+        return _("Souk Loop: you are verified. You can now sell and go live.")
+    return _("Souk Loop: verification not approved. Reason: %(reason)s Resubmit in the app.") % {
+        "reason": _reason(verification)
+    }
+
+
+def decision_sms(verification: Verification) -> list[str]:
+    """One SMS per notification language (a combined bilingual text took ~330 characters,
+    several messages on every phone)."""
+    texts = []
+    for language in NOTIFY_LANGUAGES:
+        with translation.override(language):
+            texts.append(_sms_text(verification))
+    return texts
+
+
 def notify_decision(*, verification_id: UUID) -> None:
     verification = Verification.objects.select_related("user").get(pk=verification_id)
     user = verification.user
@@ -59,5 +79,6 @@ def notify_decision(*, verification_id: UUID) -> None:
     if user.email:
         send_mail(subject, body, settings.DEFAULT_FROM_EMAIL, [user.email])
     if user.phone:
-        send_sms(to=user.phone, body=body)
+        for text in decision_sms(verification):
+            send_sms(to=user.phone, body=text)
     logger.info("verification decision notified id=%s status=%s", verification.pk, verification.status)
