@@ -64,16 +64,15 @@ class RequestLogMiddleware:
             response["X-Request-ID"] = request_id
             match = getattr(request, "resolver_match", None)
             user = getattr(request, "user", None)
-            request_logger.info(
-                "request",
-                extra={
-                    "method": request.method,
-                    "route": getattr(match, "route", None) or "(unmatched)",
-                    "status": response.status_code,
-                    "duration_ms": round((time.perf_counter() - started) * 1000, 1),
-                    "user_id": str(user.pk) if getattr(user, "is_authenticated", False) else None,
-                },
-            )
+            fields = {
+                "method": request.method,
+                "route": getattr(match, "route", None) or "(unmatched)",
+                "status": response.status_code,
+                "duration_ms": round((time.perf_counter() - started) * 1000, 1),
+                "user_id": str(user.pk) if getattr(user, "is_authenticated", False) else None,
+            }
+            # readable as plain text in development, and every field on its own in JSON
+            request_logger.info("%(method)s %(route)s %(status)s %(duration_ms)sms", fields, extra=fields)
             return response
         finally:
             request_id_var.reset(token)
