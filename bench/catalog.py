@@ -25,6 +25,8 @@ import time
 from pathlib import Path
 from urllib.parse import urlencode, urlparse
 
+from production_env import production_like_env
+
 ROOT = Path(__file__).resolve().parent.parent
 PYTHON = sys.executable
 HOST, PORT = "127.0.0.1", 8102
@@ -67,18 +69,12 @@ def endpoints() -> dict[str, callable]:
 
 
 def bench_env(database_url: str) -> dict[str, str]:
-    from cryptography.fernet import Fernet
-
     env = dict(os.environ)
+    env.update(production_like_env())
     env.update(
         DATABASE_URL=database_url,
         REDIS_URL=os.environ.get("REDIS_URL", "redis://127.0.0.1:6379/0"),
         CACHE_KEY_PREFIX="catalog_bench",
-        DEBUG="false",
-        SECRET_KEY="bench-only-secret-key-" + "x" * 40,
-        FIELD_ENCRYPTION_KEYS=Fernet.generate_key().decode(),
-        SECURE_SSL_REDIRECT="false",
-        ALLOWED_HOSTS="127.0.0.1,localhost",
         THROTTLE_ANON="100000000/min",
         THROTTLE_USER="100000000/min",
         LOG_LEVEL="WARNING",
@@ -123,7 +119,7 @@ def explain_nearby(url: str) -> None:
     env = bench_env(url)
     code = (
         "from catalog import selectors;from soukloop.geo import make_point;from django.db import connection;"
-        "qs=selectors.products_search(selectors.products_for_list(),point=make_point(latitude=25.0805,"
+        "qs=selectors.products_search(selectors.product_rows(),point=make_point(latitude=25.0805,"
         "longitude=55.1403),radius_km=5,ordering='distance')[:20];sql,p=qs.query.sql_with_params();"
         "c=connection.cursor();c.execute(sql,p);c.execute('EXPLAIN (ANALYZE, COSTS OFF) '+sql,p);"
         "print(chr(10).join('    '+r[0] for r in c.fetchall()))"

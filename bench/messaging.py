@@ -12,9 +12,7 @@ BENCH_PORT (default 8104). Prints p50/p95 in milliseconds per endpoint.
 from __future__ import annotations
 
 import argparse
-import base64
 import os
-import secrets
 import signal
 import statistics
 import subprocess
@@ -24,19 +22,18 @@ import urllib.error
 import urllib.request
 from pathlib import Path
 
+from production_env import production_like_env
+
 ROOT = Path(__file__).resolve().parent.parent
 DATABASE_URL = os.environ.get("BENCH_DATABASE_URL", "postgis://postgres@127.0.0.1:5432/soukloop_messaging_e2e")
 PORT = int(os.environ.get("BENCH_PORT", "8104"))
-SERVER_ENV = {
-    "DATABASE_URL": DATABASE_URL,
-    "DEBUG": "false",
-    "SECRET_KEY": os.environ.get("BENCH_SECRET_KEY", secrets.token_urlsafe(50)),
-    "FIELD_ENCRYPTION_KEYS": base64.urlsafe_b64encode(secrets.token_bytes(32)).decode(),
-    "ALLOWED_HOSTS": "127.0.0.1",
-    "SECURE_SSL_REDIRECT": "false",
-    "LOG_LEVEL": "WARNING",
-    "VAR_DIR": str(ROOT / "var" / "bench"),
-}
+SERVER_ENV = production_like_env(
+    DATABASE_URL=DATABASE_URL,
+    ALLOWED_HOSTS="127.0.0.1",
+    VAR_DIR=str(ROOT / "var" / "bench"),
+    REDIS_URL=os.environ.get("REDIS_URL", "redis://127.0.0.1:6379/0"),
+    CACHE_KEY_PREFIX="messaging_bench",
+)
 
 
 def ensure_database() -> None:
