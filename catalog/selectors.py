@@ -20,13 +20,10 @@ from django.contrib.postgres.search import SearchQuery, SearchRank, TrigramWordS
 from django.db.models import (
     BooleanField,
     Case,
-    CharField,
     DateTimeField,
-    DecimalField,
     Exists,
     ExpressionWrapper,
     F,
-    Field,
     FloatField,
     Func,
     IntegerField,
@@ -34,7 +31,6 @@ from django.db.models import (
     Q,
     QuerySet,
     Subquery,
-    UUIDField,
     Value,
     When,
 )
@@ -42,14 +38,10 @@ from django.db.models.functions import Cast, Coalesce, Upper
 from django.utils import timezone
 
 from catalog.models import FeedType, Product, ProductLike
-from soukloop.geo import is_postgis
-from soukloop.prepared import BoundQuery, PreparedQuery, Slot
+from soukloop.geo import is_postgis, radius_metres
 
 SEARCH_CONFIG = "english"
 ZERO = timedelta(0)
-
-# What a list row needs: no description, no search vector, no GEOS point (lat/lng come as floats).
-LIST_DEFER = ("description", "search_vector", "location", "video_thumbnail_url", "deleted_at")
 
 # The columns and annotations a list row is built from (``QuerySet.values(*LIST_VALUES)``):
 # no model instances, no GEOS points, one dict build per row.
@@ -107,29 +99,6 @@ def products_visible() -> QuerySet[Product]:
     return Product.objects.filter(deleted_at__isnull=True)
 
 
-def products_for_list(*, user: Any = None, include_sold: bool = False) -> QuerySet[Product]:
-    """The lean base of every list: seller joined, heavy columns deferred, coordinates and
-    the caller's ``is_liked`` annotated. One query per page whatever its size."""
-    qs = products_visible()
-    if not include_sold:
-        qs = qs.filter(is_available=True)
-    qs = (
-        qs.select_related("seller")
-        .defer(*LIST_DEFER)
-        .only(
-            *(f.name for f in Product._meta.concrete_fields if f.name not in LIST_DEFER),
-            "seller__id",
-            "seller__username",
-            "seller__full_name",
-            "seller__avatar_url",
-            "seller__is_verified",
-            "seller__verification_status",
-        )
-        .annotate(lng=PointX("location"), lat=PointY("location"))
-    )
-    return with_is_liked(qs, user=user)
-
-
 @functools.cache
 def _rows_base(*, anonymous: bool) -> QuerySet[Product]:
     # Built once per process (the ORM's expression and join setup is a good part of a list
@@ -142,26 +111,22 @@ def _rows_base(*, anonymous: bool) -> QuerySet[Product]:
     return qs.values(*(name for name in LIST_VALUES if name != "is_liked"), "hot_score")
 
 
-def product_rows(*, user: Any = None, include_sold: bool = False, liked_by: Any = None) -> QuerySet[Product]:
+def product_rows(*, user: Any = None, include_sold: bool = False) -> QuerySet[Product]:
     """The base of the list endpoints: ``LIST_VALUES`` dicts rather than model instances, so no
-    ``select_related`` or deferred columns to set up (``values`` joins the seller). ``is_liked``
-    is the signed-in ``user``'s, or that of the user id ``liked_by`` (a value or a ``Slot``)."""
-    if liked_by is None and user is not None and getattr(user, "is_authenticated", False):
-        liked_by = user.pk
-    qs = _rows_base(anonymous=liked_by is None).all()
+    ``select_related`` or deferred columns to set up (``values`` joins the seller), with
+    ``is_liked`` for the signed-in ``user``."""
+    signed_in = user is not None and getattr(user, "is_authenticated", False)
+    qs = _rows_base(anonymous=not signed_in).all()
     if not include_sold:
         qs = qs.filter(is_available=True)
-    return qs if liked_by is None else with_is_liked(qs, user_id=liked_by)
+    return with_is_liked(qs, user=user) if signed_in else qs
 
 
-def with_is_liked(qs: QuerySet[Product], *, user: Any = None, user_id: Any = None) -> QuerySet[Product]:
-    """``is_liked`` for the signed-in ``user``, or the user id ``user_id`` (a value or a ``Slot``);
-    false for everyone else."""
-    if user_id is None and user is not None and getattr(user, "is_authenticated", False):
-        user_id = user.pk
-    if user_id is None:
+def with_is_liked(qs: QuerySet[Product], *, user: Any = None) -> QuerySet[Product]:
+    """``is_liked`` for the signed-in ``user``; false for everyone else."""
+    if user is None or not getattr(user, "is_authenticated", False):
         return qs.annotate(is_liked=Value(False))
-    return qs.annotate(is_liked=Exists(ProductLike.objects.filter(product=OuterRef("pk"), user_id=user_id)))
+    return qs.annotate(is_liked=Exists(ProductLike.objects.filter(product=OuterRef("pk"), user_id=user.pk)))
 
 
 def products_for_seller(*, username: str, user: Any = None) -> QuerySet[Product]:
@@ -201,7 +166,7 @@ class InExpandedBox(Func):
 
 def products_near(qs: QuerySet[Product], *, point: Any, metres: Any) -> QuerySet[Product]:
     """Within ``metres`` of ``point``, with ``distance`` (metres, spheroid on PostGIS) annotated
-    by the database. Either may be a value or a ``Slot``.
+    by the database.
 
     SpatiaLite: ``dwithin`` with metres as a bare number. PostGIS: the same test written as
     the GiST box overlap plus the KNN distance. ``ST_DWithin`` is estimated by the planner at a
@@ -229,8 +194,7 @@ def order_by_distance(qs: QuerySet[Product], *, point: Any) -> QuerySet[Product]
 
 def search_text(qs: QuerySet[Product], *, q: Any, rank: bool = True) -> QuerySet[Product]:
     """Full-text search, annotated with ``relevance`` when ``rank`` (only ranked orderings
-    need it: ranking every match costs more than finding it). ``q`` is stripped text, or a
-    ``Slot`` on PostGIS."""
+    need it: ranking every match costs more than finding it). ``q`` is stripped text."""
     if isinstance(q, str):
         q = q.strip()
         if not q:
@@ -283,7 +247,7 @@ def products_search(
         qs = search_text(qs, q=q, rank=ordering == "relevance")
     if point is not None:
         if metres is None:
-            metres = (radius_km or float(settings.MAX_SEARCH_RADIUS_KM)) * 1000.0
+            metres = radius_metres(radius_km, default_km=settings.MAX_SEARCH_RADIUS_KM)
         qs = products_near(qs, point=point, metres=metres)
     if ordering == "distance" and point is not None:
         return order_by_distance(qs, point=point)
@@ -301,8 +265,7 @@ def products_search(
 def search_products(
     qs: QuerySet[Product], args: dict[str, Any], *, ordering: str, include_sold: bool, recent_since: Any = None
 ) -> QuerySet[Product] | NewestMatches:
-    """The products search: ``args`` (``SEARCH_ARGS`` names; absent or ``None``: not filtered)
-    holds values, or ``Slot``s when preparing the query."""
+    """The products search: ``args`` (``SEARCH_ARGS`` names; absent or ``None``: not filtered)."""
     for name in ("category", "condition", "feed_type"):
         if args.get(name) is not None:
             qs = qs.filter(**{name: args[name]})
@@ -326,54 +289,30 @@ def search_products(
     )
 
 
-# The values a products search filters on, and the field each is bound as when prepared.
-SEARCH_ARGS: dict[str, Field] = {
-    "category": CharField(),
-    "condition": CharField(),
-    "feed_type": CharField(),
-    "min_price": DecimalField(max_digits=12, decimal_places=2),
-    "max_price": DecimalField(max_digits=12, decimal_places=2),
-    "seller_id": UUIDField(),
-    "seller_username": CharField(),
-    "q": CharField(),
-    "point": GeometryField(srid=4326, geography=True),
-    "metres": FloatField(),
-}
-_USER_ID = UUIDField()
-_MOMENT = DateTimeField()
+# The values a products search filters on (``None``: not filtered).
+SEARCH_ARGS = (
+    "category",
+    "condition",
+    "feed_type",
+    "min_price",
+    "max_price",
+    "seller_id",
+    "seller_username",
+    "q",
+    "point",
+    "metres",
+)
 
 
 def search_page_source(
     args: dict[str, Any], *, ordering: str, include_sold: bool, user: Any = None
-) -> QuerySet[Product] | NewestMatches | BoundQuery:
-    """What the products list slices a page from. On PostgreSQL the query for this set of
-    filters is prepared once per process and run with this request's values (soukloop.prepared);
-    elsewhere it is built with the ORM each time."""
+) -> QuerySet[Product] | NewestMatches:
+    """What the products list slices a page from: the search built with the ORM, planned by
+    PostgreSQL for this request's values (no server-side prepared statements: a cached
+    generic plan cannot see the radius or the page size)."""
     present = {name: value for name, value in args.items() if value is not None}
-    signed_in = user is not None and getattr(user, "is_authenticated", False)
-    if not is_postgis():
-        qs = product_rows(user=user, include_sold=True)
-        return search_products(qs, present, ordering=ordering, include_sold=include_sold)
-    prepared = _prepared_search(tuple(sorted(present)), ordering, include_sold, signed_in)
-    if signed_in:
-        present["user_id"] = user.pk
-    present["recent_since"] = timezone.now() - SEARCH_RECENT_WINDOW
-    return prepared.bind(present)
-
-
-@functools.lru_cache(maxsize=512)
-def _prepared_search(names: tuple[str, ...], ordering: str, include_sold: bool, signed_in: bool) -> Any:
-    qs = product_rows(include_sold=True, liked_by=Slot("user_id", _USER_ID) if signed_in else None)
-    slots = {name: Slot(name, SEARCH_ARGS[name]) for name in names}
-    result = search_products(
-        qs, slots, ordering=ordering, include_sold=include_sold, recent_since=Slot("recent_since", _MOMENT)
-    )
-    if isinstance(result, NewestMatches):
-        return PreparedNewestMatches(PreparedQuery(result.recent), PreparedQuery(result.older))
-    # Nearest first is a KNN walk of the GiST index whatever the values, so its statement can
-    # be prepared; other orderings' plans depend on the values (how rare a word or a category
-    # is), so PostgreSQL plans them each time.
-    return PreparedQuery(result, server_side=ordering == "distance" and "point" in names and "q" not in names)
+    qs = product_rows(user=user, include_sold=True)
+    return search_products(qs, present, ordering=ordering, include_sold=include_sold)
 
 
 # Newest-first text search reads the last day's matches first (see NewestMatches).
@@ -411,14 +350,6 @@ class NewestMatches:
         return recent[start:] + list(self.older[max(0, start - len(recent)) : stop - len(recent)])
 
 
-class PreparedNewestMatches:
-    def __init__(self, recent: PreparedQuery, older: PreparedQuery) -> None:
-        self.recent, self.older = recent, older
-
-    def bind(self, values: dict[str, Any]) -> NewestMatches:
-        return NewestMatches(self.recent.bind(values), self.older.bind(values))
-
-
 def discover_feed(*, user: Any = None, category: str | None = None) -> QuerySet[Product]:
     """Discover listings; the pagination orders them by ``-hot_score, -id`` (see ranking)."""
     qs = product_rows(user=user).filter(feed_type=FeedType.DISCOVER)
@@ -448,17 +379,14 @@ def community_feed_page(
     page, so listings that arrive meanwhile never duplicate or skip rows. One query per tier
     still needed (at most three, whatever the page size); each is cheap because it walks an
     index: the neighbourhood/building expression index for tiers 0-1, the GiST index in
-    distance order (KNN) for tier 2, instead of ranking every listing within the radius. On
-    PostgreSQL each tier's query is prepared once per process (soukloop.prepared).
+    distance order (KNN) for tier 2, instead of ranking every listing within the radius.
     """
-    signed_in = user is not None and getattr(user, "is_authenticated", False)
     values: dict[str, Any] = {
         "point": point,
-        "metres": (radius_km or float(settings.COMMUNITY_RADIUS_KM)) * 1000.0,
+        "metres": radius_metres(radius_km, default_km=settings.COMMUNITY_RADIUS_KM),
         "category": category or None,
         "hood": neighborhood.upper() or None,
         "building": building_name.upper() if neighborhood and building_name else None,
-        "user_id": user.pk if signed_in else None,
     }
     rows: list[dict[str, Any]] = []
     for tier in COMMUNITY_TIERS:
@@ -472,18 +400,14 @@ def community_feed_page(
         wanted = limit + 1 - len(rows)
         shape = _CommunityShape(
             tier=tier,
-            signed_in=signed_in,
             category=values["category"] is not None,
             hood=values["hood"] is not None,
             building=values["building"] is not None,
             resume=resume,
             count=wanted,
         )
-        if is_postgis():
-            rows.extend(_prepared_community(shape).bind(values)[0:wanted])
-        else:
-            args = {name: value for name, value in values.items() if value is not None}
-            rows.extend(_community_tier(shape, args, user=user)[:wanted])
+        args = {name: value for name, value in values.items() if value is not None}
+        rows.extend(_community_tier(shape, args, user=user)[:wanted])
         if len(rows) > limit:
             break
     return rows
@@ -492,7 +416,6 @@ def community_feed_page(
 @dataclasses.dataclass(frozen=True)
 class _CommunityShape:
     tier: int
-    signed_in: bool
     category: bool
     hood: bool
     building: bool
@@ -500,28 +423,9 @@ class _CommunityShape:
     count: int
 
 
-_COMMUNITY_SLOTS: dict[str, Field] = {
-    "point": GeometryField(srid=4326, geography=True),
-    "metres": FloatField(),
-    "category": CharField(),
-    "hood": CharField(),
-    "building": CharField(),
-    "after_metres": FloatField(),
-    "after_id": UUIDField(),
-}
-
-
-@functools.lru_cache(maxsize=512)
-def _prepared_community(shape: _CommunityShape) -> PreparedQuery:
-    slots = {name: Slot(name, field) for name, field in _COMMUNITY_SLOTS.items()}
-    liked_by = Slot("user_id", _USER_ID) if shape.signed_in else None
-    # A KNN walk (or the neighbourhood index) whatever the values: a prepared statement.
-    return PreparedQuery(_community_tier(shape, slots, liked_by=liked_by), server_side=True)
-
-
-def _community_tier(shape: _CommunityShape, args: dict[str, Any], *, user: Any = None, liked_by: Any = None) -> Any:
-    """One tier's rows, nearest first, from values or slots (``args``)."""
-    base = product_rows(user=user, liked_by=liked_by).filter(feed_type=FeedType.COMMUNITY)
+def _community_tier(shape: _CommunityShape, args: dict[str, Any], *, user: Any = None) -> QuerySet[Product]:
+    """One tier's rows, nearest first."""
+    base = product_rows(user=user).filter(feed_type=FeedType.COMMUNITY)
     if shape.category:
         base = base.filter(category=args["category"])
     base = products_near(base, point=args["point"], metres=args["metres"])

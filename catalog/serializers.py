@@ -12,7 +12,6 @@ from datetime import datetime, tzinfo
 from decimal import Decimal
 from typing import Any
 
-from django.conf import settings
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from rest_framework import serializers
@@ -276,9 +275,7 @@ class ProductSearchSerializer(serializers.Serializer):
         if ("lat" in attrs) != ("lng" in attrs):
             missing = "lng" if "lat" in attrs else "lat"
             raise serializers.ValidationError({missing: _("Send lat and lng together.")}, code="required")
-        if "radius_km" in attrs:
-            attrs["radius_km"] = min(attrs["radius_km"], float(settings.MAX_SEARCH_RADIUS_KM))
-        return attrs
+        return attrs  # the radius is capped where it becomes metres (soukloop.geo.radius_metres)
 
 
 class CommunityPageSerializer(serializers.Serializer):

@@ -34,3 +34,12 @@ def validate_lat_lng(latitude: Any, longitude: Any) -> tuple[float, float]:
     if not -180 <= lng <= 180:
         raise ValueError("longitude")
     return lat, lng
+
+
+def radius_metres(radius_km: Any, *, default_km: Any) -> float:
+    """The one radius clamp: the requested radius (or ``default_km`` when none was asked for),
+    capped at ``MAX_SEARCH_RADIUS_KM``, in metres."""
+    from django.conf import settings
+
+    wanted = float(radius_km) if radius_km is not None else float(default_km)
+    return min(wanted, float(settings.MAX_SEARCH_RADIUS_KM)) * 1000.0

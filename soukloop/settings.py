@@ -104,9 +104,6 @@ else:
     _db["CONN_MAX_AGE"] = 0
     _db.setdefault("OPTIONS", {}).setdefault("timeout", 20)
 IS_POSTGRES = "postgis" in _db["ENGINE"] or "postgresql" in _db["ENGINE"]
-# Nearby and Community list queries run as server-side prepared statements (soukloop.prepared).
-# Turn off behind a connection pooler in transaction mode that does not keep them.
-DB_SERVER_PREPARED_STATEMENTS = env.bool("DB_SERVER_PREPARED_STATEMENTS", default=True)
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 # --- Cache (Redis when REDIS_URL is set) ----------------------------------------------------

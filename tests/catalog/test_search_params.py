@@ -1,55 +1,71 @@
-"""The products list's fast parameter parser agrees with ProductFilter, which it stands in for."""
+"""The products list's one parameter parser (catalog.params) and the schema made from its table."""
 
 from __future__ import annotations
 
+from decimal import Decimal
+
 import pytest
 from django.http import QueryDict
+from rest_framework.exceptions import ValidationError
 
-from catalog.filters import ProductFilter, parse_search_params
-from catalog.models import Product
+from catalog.params import PARAMS, parse_search_params
 
-QUERIES = [
-    "",
-    "lat=25.0805&lng=55.1403&radius_km=5&ordering=distance",
-    "lat=-90&lng=180&radius_km=0.5",
-    "q=iphone&ordering=relevance",
-    "q=yezy&category=sneakers&condition=new&feed_type=discover",
-    "min_price=10&max_price=50.00&ordering=price",
-    "min_price=0&ordering=-price&include_sold=true",
-    "include_sold=false&seller=noura&ordering=popular",
-    "seller=5f0e8a8e-1c1d-4d0e-9a43-1b7e2a8f3c11&page=2&page_size=50",
-    "ordering=newest&unknown=1",
-]
-FALLBACKS = [
-    "lat=25",
-    "radius_km=3",
-    "ordering=distance",
-    "lat=95&lng=55",
-    "lat=north&lng=55",
-    "lat=25&lng=55&radius_km=0",
-    "category=cars",
-    "category=",
-    "min_price=abc",
-    "min_price=1e3",
-    "min_price=100&max_price=10",
-    "include_sold=yes",
-    "q=%20padded%20",
-    "q=" + "x" * 201,
+PARSED = [
+    ("", {}),
+    (
+        "lat=25.0805&lng=55.1403&radius_km=5&ordering=distance",
+        {"lat": Decimal("25.0805"), "lng": Decimal("55.1403"), "radius_km": Decimal(5), "ordering": "distance"},
+    ),
+    ("q=iphone&ordering=relevance", {"q": "iphone", "ordering": "relevance"}),
+    ("q=%20padded%20", {"q": "padded"}),
+    (
+        "min_price=0&max_price=50.00&ordering=price",
+        {"min_price": Decimal(0), "max_price": Decimal(50), "ordering": "price"},
+    ),
+    ("include_sold=true&seller=noura", {"include_sold": True, "seller": "noura"}),
+    ("include_sold=0", {"include_sold": False}),
+    ("category=&q=", {}),  # empty parameters filter nothing
+    ("ordering=newest&unknown=1&page=2", {"ordering": "newest"}),
 ]
 
+BAD = [
+    ("lat=25", {"lng"}),
+    ("radius_km=3", {"radius_km"}),
+    ("ordering=distance", {"ordering"}),
+    ("lat=95&lng=55", {"lat"}),
+    ("lat=north&lng=55", {"lat"}),
+    ("lat=25&lng=55&radius_km=0", {"radius_km"}),
+    ("category=cars", {"category"}),
+    ("min_price=abc", {"min_price"}),
+    ("min_price=1e3", {"min_price"}),
+    ("min_price=-1", {"min_price"}),
+    ("min_price=100&max_price=10", {"max_price"}),
+    ("include_sold=yes", {"include_sold"}),
+    ("q=" + "x" * 201, {"q"}),
+    ("q=a%00b", {"q"}),
+    ("category=cars&condition=broken&lat=north", {"category", "condition", "lat"}),
+]
 
-@pytest.mark.parametrize("query", QUERIES)
-def test_plainly_valid_parameters_parse_to_the_filtersets_cleaned_data(query):
-    # given parameters ProductFilter accepts
-    params = QueryDict(query)
-    filterset = ProductFilter(params, queryset=Product.objects.none())
-    assert filterset.is_valid(), filterset.errors
-    expected = {k: v for k, v in filterset.form.cleaned_data.items() if v not in (None, "")}
-    # when the fast parser reads them, then it finds the same values
-    assert parse_search_params(params) == expected
+
+@pytest.mark.parametrize(("query", "expected"), PARSED)
+def test_valid_parameters_parse_to_typed_values(query, expected):
+    assert parse_search_params(QueryDict(query)) == expected
 
 
-@pytest.mark.parametrize("query", FALLBACKS)
-def test_anything_else_is_left_to_the_filterset(query):
-    # given parameters the fast parser does not vouch for, then it hands them over (None)
-    assert parse_search_params(QueryDict(query)) is None
+@pytest.mark.parametrize(("query", "attrs"), BAD)
+def test_every_bad_parameter_is_named_in_one_error(query, attrs):
+    with pytest.raises(ValidationError) as caught:
+        parse_search_params(QueryDict(query))
+    assert set(caught.value.detail) == attrs
+
+
+@pytest.mark.django_db
+def test_the_schema_lists_exactly_the_parameters_the_parser_reads_with_their_types(api_client):
+    schema = api_client.get("/api/schema/", HTTP_ACCEPT="application/json").json()
+    operation = schema["paths"]["/api/v1/products/"]["get"]
+    declared = {p["name"]: p["schema"] for p in operation["parameters"] if p["in"] == "query"}
+    assert set(declared) - {"page", "page_size"} == {param.name for param in PARAMS}
+    assert declared["lat"]["type"] == declared["radius_km"]["type"] == "number"
+    assert declared["include_sold"]["type"] == "boolean"
+    assert "sneakers" in declared["category"]["enum"]
+    assert set(declared["ordering"]["enum"]) == {"newest", "price", "-price", "distance", "popular", "relevance"}
