@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import uuid
+from datetime import datetime, timedelta
 from typing import Any
 
+from django.conf import settings
 from django.db.models import Case, F, Q, QuerySet, Value, When
 from django.db.models.fields import BooleanField, CharField, PositiveIntegerField
 from django.db.models.functions import Coalesce
@@ -12,6 +14,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from accounts.models import User
+from catalog.holds import Hold
 from messaging.models import OPEN_OFFER_STATUSES, Conversation, Message, Offer, OfferStatus
 from soukloop.errors import NotFound
 
@@ -133,3 +136,34 @@ def offers_for_user(*, user: User, role: str | None = None, status: str | None =
 
 def offer_for_participant(*, user: User, offer_id: Any) -> Offer:
     return _one_or_404(offers_for_user(user=user), offer_id, NotFound(_("Offer not found."), code="offer_not_found"))
+
+
+def accepted_offer_hold_cutoff(*, now: datetime) -> datetime:
+    """Accepted offers answered after this still hold their listing: the one place the
+    ``ACCEPTED_OFFER_HOLD_HOURS`` window is computed."""
+    return now - timedelta(hours=settings.ACCEPTED_OFFER_HOLD_HOURS)
+
+
+def accepted_offer_hold(product_id: Any, now: datetime) -> Hold | None:
+    """The hold source for ``catalog.holds``: an accepted offer within its hold window."""
+    offer = (
+        Offer.objects.filter(
+            product_id=product_id, status=OfferStatus.ACCEPTED, responded_at__gt=accepted_offer_hold_cutoff(now=now)
+        )
+        .only("pk", "buyer_id", "responded_at")
+        .first()
+    )
+    if offer is None:
+        return None
+    until = offer.responded_at + timedelta(hours=settings.ACCEPTED_OFFER_HOLD_HOURS)
+    return Hold(kind="accepted_offer", buyer_id=offer.buyer_id, until=until, ref=offer.pk)
+
+
+def accepted_offers_past_hold(*, now: datetime) -> list[tuple[Any, Any]]:
+    """``(offer id, product id)`` of accepted offers whose hold window has passed, oldest first
+    (payments lapses those left unpaid)."""
+    return list(
+        Offer.objects.filter(status=OfferStatus.ACCEPTED, responded_at__lte=accepted_offer_hold_cutoff(now=now))
+        .order_by("responded_at", "id")
+        .values_list("pk", "product_id")
+    )

@@ -18,6 +18,7 @@ from django.utils.translation import gettext_noop
 
 from accounts.models import User
 from accounts.selectors import has_blocked
+from catalog.holds import product_held_for_someone_else
 from catalog.locks import product_for_update
 from catalog.models import Product
 from messaging import push
@@ -313,37 +314,17 @@ def offers_expire_due(*, now: datetime | None = None, batch_size: int = 500) -> 
             total += _expire_offers(Offer.objects.filter(pk__in=ids), now=now)
 
 
-def offers_lapse_unpaid_accepted(*, now: datetime | None = None) -> int:
-    """An accepted offer reserves the listing for its buyer for ``ACCEPTED_OFFER_HOLD_HOURS``.
-    Unpaid after that (no pending or completed checkout), it expires so the listing takes
-    offers and list-price buyers again. Idempotent (``expire_offers`` runs it)."""
-    now = now or timezone.now()
-    cutoff = now - timedelta(hours=settings.ACCEPTED_OFFER_HOLD_HOURS)
-    lapsed = 0
-    with transaction.atomic():
-        # Checkouts are payments' rows; the reverse relation keeps this app from importing it.
-        due = (
-            Offer.objects.filter(status=OfferStatus.ACCEPTED, responded_at__lte=cutoff)
-            .exclude(transactions__status__in=["pending", "completed", "partially_refunded", "disputed"])
-            .select_related("conversation")
-            .select_for_update(of=("self",))
-            .order_by("responded_at", "id")
-        )
-        for offer in due:
-            # Re-checked under the row lock: a checkout that locked the offer first may have
-            # committed its transaction while we waited.
-            if offer.transactions.filter(
-                status__in=["pending", "completed", "partially_refunded", "disputed"]
-            ).exists():
-                continue
-            if _close_accepted(
-                offer,
-                status=OfferStatus.EXPIRED,
-                content=gettext_noop("The accepted offer was not paid in time and has lapsed."),
-                now=now,
-            ):
-                lapsed += 1
-    return lapsed
+def offer_lapse(*, offer: Offer, now: datetime | None = None) -> bool:
+    """An accepted offer left unpaid past its hold expires, so the listing takes offers and
+    list-price buyers again; both sides are told in the chat. The caller (payments, which
+    knows whether a checkout pays for it) holds the product and offer row locks. ``False``
+    when the offer was no longer accepted."""
+    return _close_accepted(
+        offer,
+        status=OfferStatus.EXPIRED,
+        content=gettext_noop("The accepted offer was not paid in time and has lapsed."),
+        now=now or timezone.now(),
+    )
 
 
 def _expire_if_due(offer: Offer) -> None:
@@ -368,6 +349,7 @@ def offer_create(*, buyer: User, product_id: Any, offered_price: Decimal, messag
     _expire_offers(Offer.objects.filter(product=product, buyer=buyer))
     if Offer.objects.filter(product=product, status=OfferStatus.ACCEPTED).exists():
         raise Conflict(_("The seller has already accepted an offer on this listing."), code="offer_already_accepted")
+    _refuse_if_reserved(product=product, buyer_id=buyer.pk)
     if Offer.objects.filter(product=product, buyer=buyer, status__in=OPEN_OFFER_STATUSES).exists():
         raise Conflict(_("You already have an open offer on this listing."), code="offer_already_open")
     conversation, _created = conversation_get_or_create(buyer=buyer, product=product)
@@ -394,6 +376,17 @@ def offer_create(*, buyer: User, product_id: Any, offered_price: Decimal, messag
         offer_data=_offer_data(offer, "created"),
     )
     return offer
+
+
+def _refuse_if_reserved(*, product: Product, buyer_id: Any) -> None:
+    """409 while someone else's checkout (or a running auction lot) holds the listing: an offer
+    made or accepted then could not be paid for. Accepted offers are answered by the callers
+    with their own code. The product row is locked, so the hold cannot change meanwhile."""
+    hold = product_held_for_someone_else(product_id=product.pk, buyer_id=buyer_id)
+    if hold is not None and hold.kind != "accepted_offer":
+        raise Conflict(
+            _("Someone else is buying this item right now. Try again in a few minutes."), code="product_reserved"
+        )
 
 
 # Who may make each move from each state; any other state → 409, the other party → 403.
@@ -455,6 +448,7 @@ def offer_accept(*, offer: Offer, by: User) -> Offer:
             raise Conflict(
                 _("The seller has already accepted an offer on this listing."), code="offer_already_accepted"
             )
+        _refuse_if_reserved(product=product, buyer_id=offer.buyer_id)
         offer.status = OfferStatus.ACCEPTED
         offer.responded_at = timezone.now()
         try:

@@ -1,11 +1,15 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime, timedelta
 from decimal import Decimal
+from typing import Any
 
+from django.conf import settings
 from django.db.models import Count, Q, QuerySet, Sum
 
 from accounts.models import User
+from catalog.holds import Hold
 from payments.models import ConnectAccount, PayoutBlock, PayoutStatus, Transaction, TransactionStatus
 
 
@@ -58,3 +62,17 @@ def connect_status(*, user: User) -> ConnectStatus:
         payouts_waiting_amount=waiting["amount"] or Decimal("0.00"),
         payouts_waiting_reason=reason,
     )
+
+
+def checkout_hold(product_id: Any, now: datetime) -> Hold | None:
+    """The hold source for ``catalog.holds``: a checkout in progress (until the reaper frees
+    it, ``CHECKOUT_HOLD_MINUTES`` after it began)."""
+    tx = (
+        Transaction.objects.filter(product_id=product_id, status=TransactionStatus.PENDING)
+        .only("pk", "buyer_id", "created_at")
+        .first()
+    )
+    if tx is None:
+        return None
+    until = tx.created_at + timedelta(minutes=settings.CHECKOUT_HOLD_MINUTES)
+    return Hold(kind="checkout", buyer_id=tx.buyer_id, until=until, ref=tx.pk)

@@ -30,15 +30,18 @@ from django.utils.translation import gettext as _
 from accounts.models import User
 from accounts.selectors import is_blocked_between
 from accounts.services import user_set_payout_account
+from catalog.holds import product_held_for_someone_else
 from catalog.locks import product_for_update
 from catalog.models import Product
 from catalog.services import product_mark_sold, product_relist
 from messaging.locks import offer_for_update
 from messaging.models import Offer, OfferStatus
+from messaging.selectors import accepted_offers_past_hold
 from messaging.services import (
     conversation_get_or_create,
     message_post_system,
     offer_cancel,
+    offer_lapse,
     offers_decline_open_for_product,
 )
 from payments.fees import compute_fees
@@ -202,15 +205,14 @@ class Checkout:
     created: bool
 
 
-def _held_by_accepted_offer(*, product: Product, buyer: User) -> bool:
-    """An accepted offer reserves the item for its buyer until it lapses
-    (``ACCEPTED_OFFER_HOLD_HOURS``, see ``messaging.services.offers_lapse_unpaid_accepted``)."""
-    cutoff = timezone.now() - timedelta(hours=settings.ACCEPTED_OFFER_HOLD_HOURS)
-    return (
-        Offer.objects.filter(product=product, status=OfferStatus.ACCEPTED, responded_at__gt=cutoff)
-        .exclude(buyer=buyer)
-        .exists()
-    )
+def _refuse_if_held_for_another(*, product: Product, buyer: User) -> None:
+    """Checkouts are answered by the caller with their own codes; what else may hold the item
+    (an accepted offer within its hold, a running auction lot) is asked of catalog.holds."""
+    hold = product_held_for_someone_else(product_id=product.pk, buyer_id=buyer.pk)
+    if hold is not None and hold.kind == "accepted_offer":
+        raise Conflict(_("The seller has accepted another buyer's offer on this item."), code="product_reserved")
+    if hold is not None and hold.kind != "checkout":
+        raise Conflict(_("This item is reserved for another buyer right now."), code="product_reserved")
 
 
 def _check_amount(amount: Any) -> None:
@@ -270,8 +272,7 @@ def _checkout_reserve(
         )
     if not product.is_available:
         raise Conflict(_("This item has already been sold."), code="product_sold")
-    if offer is None and _held_by_accepted_offer(product=product, buyer=buyer):
-        raise Conflict(_("The seller has accepted another buyer's offer on this item."), code="product_reserved")
+    _refuse_if_held_for_another(product=product, buyer=buyer)
     open_for_buyer = Transaction.objects.filter(buyer=buyer, status=TransactionStatus.PENDING).count()
     if open_for_buyer >= settings.MAX_OPEN_CHECKOUTS:
         raise Conflict(_("Finish or cancel one of your checkouts in progress first."), code="too_many_open_checkouts")
@@ -406,6 +407,36 @@ def checkouts_release_expired(*, now: datetime | None = None) -> CheckoutRelease
         )
         report.released += updated
     return report
+
+
+# A checkout in one of these states pays (or paid) for its accepted offer: the offer stays.
+_OFFER_PAID_STATUSES = (
+    TransactionStatus.PENDING,
+    TransactionStatus.COMPLETED,
+    TransactionStatus.PARTIALLY_REFUNDED,
+    TransactionStatus.DISPUTED,
+)
+
+
+def offers_lapse_unpaid_accepted(*, now: datetime | None = None) -> int:
+    """An accepted offer holds its listing for its buyer for ``ACCEPTED_OFFER_HOLD_HOURS``
+    (messaging's window); left unpaid after that (no checkout paying for it), messaging lapses
+    it so the listing takes offers and list-price buyers again. Payments runs it because only
+    payments knows whether a checkout pays for the offer. Each offer in its own transaction,
+    under the product then the offer row lock (the order checkout takes them in), so an offer
+    and its checkout never both go through. Idempotent (``release_checkouts`` runs it)."""
+    now = now or timezone.now()
+    lapsed = 0
+    for offer_id, product_id in accepted_offers_past_hold(now=now):
+        with transaction.atomic():
+            product_for_update(product_id=product_id)
+            offer = offer_for_update(offer_id=offer_id)
+            if offer.status != OfferStatus.ACCEPTED:
+                continue
+            if Transaction.objects.filter(offer_id=offer_id, status__in=_OFFER_PAID_STATUSES).exists():
+                continue
+            lapsed += offer_lapse(offer=offer, now=now)
+    return lapsed
 
 
 # --- Buyer protection: payouts ----------------------------------------------------------------

@@ -404,8 +404,8 @@ def test_expire_offers_command_expires_due_offers_once(buyer_client, auth_client
         call_command("expire_offers", stdout=second)
 
     # then the two old offers are expired once each (one system message each), the fresh stays
-    assert first.getvalue().strip() == "expired 2 offer(s); 0 unpaid accepted offer(s) lapsed; 1 open offer(s) remain"
-    assert second.getvalue().strip() == "expired 0 offer(s); 0 unpaid accepted offer(s) lapsed; 1 open offer(s) remain"
+    assert first.getvalue().strip() == "expired 2 offer(s); 1 open offer(s) remain"
+    assert second.getvalue().strip() == "expired 0 offer(s); 1 open offer(s) remain"
     assert Offer.objects.filter(status=OfferStatus.EXPIRED).count() == 2
     assert Offer.objects.get(pk=fresh_id).status == "pending"
     assert Message.objects.filter(offer_data__event="expired").count() == 2

@@ -156,7 +156,7 @@ def test_checkout_of_an_accepted_offer_and_its_lapse_never_both_win(fake_stripe,
     from django.utils import timezone
 
     from messaging.models import Offer, OfferStatus
-    from messaging.services import offers_lapse_unpaid_accepted
+    from payments.services import offers_lapse_unpaid_accepted
     from tests.concurrency import run_together
     from tests.payments.factories import OfferFactory
 

@@ -1,13 +1,13 @@
-"""Expire pending/countered offers past ``expires_at``, and accepted offers left unpaid past
-``ACCEPTED_OFFER_HOLD_HOURS``. Safe to run every minute: a second
-run finds nothing left to do."""
+"""Expire pending/countered offers past ``expires_at``. Safe to run every minute: a second run
+finds nothing left to do. (Accepted offers left unpaid lapse in payments' ``release_checkouts``,
+which knows whether a checkout pays for them.)"""
 
 from __future__ import annotations
 
 from django.core.management.base import BaseCommand
 
 from messaging.models import OPEN_OFFER_STATUSES, Offer
-from messaging.services import offers_expire_due, offers_lapse_unpaid_accepted
+from messaging.services import offers_expire_due
 
 
 class Command(BaseCommand):
@@ -18,8 +18,5 @@ class Command(BaseCommand):
 
     def handle(self, *args, batch_size: int, **options) -> None:
         expired = offers_expire_due(batch_size=batch_size)
-        lapsed = offers_lapse_unpaid_accepted()
         still_open = Offer.objects.filter(status__in=OPEN_OFFER_STATUSES).count()
-        self.stdout.write(
-            f"expired {expired} offer(s); {lapsed} unpaid accepted offer(s) lapsed; {still_open} open offer(s) remain"
-        )
+        self.stdout.write(f"expired {expired} offer(s); {still_open} open offer(s) remain")
