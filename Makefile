@@ -17,7 +17,7 @@ PYTEST_ARGS ?=
 help:
 	@echo "make run      serve the API on http://$(HOST):$(PORT) (embedded SpatiaLite by default)"
 	@echo "make test     run the test suite (DATABASE_URL/REDIS_URL pick PostGIS/Redis)"
-	@echo "make lint     ruff check, ruff format --check, the layer contract (import-linter), makemigrations --check"
+	@echo "make lint     ruff check, ruff format --check, the layer contract (import-linter), mypy, makemigrations --check"
 
 system-deps:
 	@bash scripts/system-deps.sh
@@ -49,8 +49,10 @@ serve: migrate
 	$(BIN)/python manage.py collectstatic --noinput -v 0
 	$(BIN)/gunicorn -c deploy/gunicorn.conf.py soukloop.wsgi:application
 
+# `make test` spreads the suite over the machine's cores (pytest-xdist, -n auto); CI runs its two
+# suites side by side instead (.ci/run), one process each. PYTEST_ARGS replaces the default.
 test: install
-	$(BIN)/pytest $(PYTEST_ARGS)
+	$(BIN)/pytest $(or $(PYTEST_ARGS),-n auto)
 
 # The suite alone, for callers that installed first (CI runs two of these side by side).
 test-run:
@@ -60,6 +62,7 @@ lint: install
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/lint-imports
+	$(BIN)/mypy
 	$(BIN)/python manage.py makemigrations --check --dry-run
 
 # The Python client generated from /api/schema/ imports whole (openapi-python-client, pinned).

@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import uuid
+from typing import ClassVar
 
 from django.contrib.auth.models import AbstractUser, UserManager
 from django.contrib.gis.db import models
@@ -42,8 +43,8 @@ class User(AbstractUser):
     """A person on Souk Loop. Email, username and phone each identify one account."""
 
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
-    first_name = None
-    last_name = None
+    first_name = None  # type: ignore[assignment]  # Django's documented way to drop a field
+    last_name = None  # type: ignore[assignment]
     email = models.EmailField(_("email address"), unique=True)
     phone = models.CharField(_("phone"), max_length=20, unique=True, null=True, blank=True, help_text="E.164")
     full_name = models.CharField(_("full name"), max_length=150, blank=True)
@@ -72,7 +73,7 @@ class User(AbstractUser):
     created_at = models.DateTimeField(auto_now_add=True, db_index=True)
     updated_at = models.DateTimeField(auto_now=True)
 
-    objects = SoukLoopUserManager()
+    objects: ClassVar[SoukLoopUserManager] = SoukLoopUserManager()
 
     REQUIRED_FIELDS = ["email"]
 

@@ -34,7 +34,10 @@ def _available_products_count() -> Coalesce:
     """Listings a profile shows: available and not deleted. The model is reached through the
     reverse relation ``products`` (accounts sits below catalog and never imports it)."""
     relation = User._meta.get_field("products")
-    products = relation.related_model._default_manager.filter(is_available=True, deleted_at__isnull=True)
+    model = relation.related_model
+    if not isinstance(model, type):  # a model class, never "self" for a reverse relation
+        raise TypeError("products must be a reverse relation")
+    products = model._default_manager.filter(is_available=True, deleted_at__isnull=True)
     return _count(products, outer_field=relation.field.name)
 
 

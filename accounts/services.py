@@ -41,6 +41,9 @@ from soukloop.geo import make_point, validate_lat_lng
 
 logger = logging.getLogger(__name__)
 
+# A sign-up whose first code cannot go now (hourly limit spent, cache down): they ask again later.
+_SEND_LATER: tuple[type[Exception], ...] = (TooManyRequests, *CACHE_UNAVAILABLE)
+
 SELF_ASSIGNABLE_ROLES = (Role.BUYER, Role.SELLER, Role.BOTH)
 PROFILE_FIELDS = ("full_name", "bio", "avatar_url", "neighborhood", "building_name", "role")
 
@@ -98,11 +101,12 @@ def user_register(
         # Lost a race with a simultaneous sign-up: say which field, as the check above would have.
         _raise_if_taken(email=email, username=username, phone=phone)
         raise ValidationError(_("An account with these details already exists."), code="duplicate") from exc
+    logger.info("account created", extra={"user_id": str(user.pk), "role": role})
     # The account exists either way; if the phone's hourly limit is spent or the cache is down,
     # they ask for a code again later (send-otp).
     try:
         otp_send(phone=phone, source=source)
-    except (TooManyRequests, *CACHE_UNAVAILABLE):
+    except _SEND_LATER:
         logger.warning("sign-up code not sent", extra={"user_id": str(user.pk)})
     return user
 
@@ -207,6 +211,8 @@ def user_authenticate(*, identifier: str, password: str, source: str = "") -> Us
         logger.info("sign-in failed", extra={"user_id": str(user.pk) if user else None})
         raise Unauthorized(_("Invalid credentials."), code="invalid_credentials")
     login_backoff_clear(key=pair_key)
+    if user is None:  # ok is only true for an account (for mypy: ``ok`` implies ``user``)
+        raise Unauthorized(_("Invalid credentials."), code="invalid_credentials")
     now = timezone.now()
     User.objects.filter(pk=user.pk).update(last_login_at=now, last_login=now)
     user.last_login_at = user.last_login = now
@@ -226,7 +232,7 @@ def _otp_target(*, phone: str | None, email: str | None) -> tuple[str, str]:
             return "phone", normalize_phone(phone)
         except ValueError as exc:
             raise ValidationError(_("Enter a valid phone number."), code="invalid_phone", attr="phone") from exc
-    return "email", email.strip().lower()
+    return "email", (email or "").strip().lower()
 
 
 def _otp_hash(identifier: str, code: str) -> str:
@@ -310,7 +316,7 @@ def otp_send(*, phone: str | None = None, email: str | None = None, source: str 
         "minutes": minutes,
     }
     if kind == "phone":
-        phone_to = user.phone
+        phone_to = user.phone or ""
         transaction.on_commit(lambda: send_sms(to=phone_to, body=body))
     else:
         subject_line, email_to = _("Your Souk Loop code"), user.email
@@ -415,12 +421,14 @@ def _set_password_signing_out_everywhere(user: User, new_password: str) -> User:
     user.set_password(new_password)
     user.save(update_fields=["password", "updated_at"])
     tokens_revoke_all(user=user)
+    logger.info("password changed, signed out everywhere", extra={"user_id": str(user.pk)})
     return user
 
 
 def user_set_verification_status(*, user_id: Any, status: str) -> None:
     """Verification decides; accounts owns the profile field it shows (one owner per rule)."""
     User.objects.filter(pk=user_id).update(verification_status=status, updated_at=timezone.now())
+    logger.info("verification status set", extra={"user_id": str(user_id), "status": status})
 
 
 def user_set_payout_account(*, user_id: Any, stripe_account_id: str, onboarded: bool) -> None:
@@ -480,6 +488,7 @@ def user_deactivate(*, user: User) -> None:
     """Sign the person out everywhere; their refresh tokens answer 401 from now on."""
     User.objects.filter(pk=user.pk).update(is_active=False, updated_at=timezone.now())
     tokens_revoke_all(user=user)
+    logger.info("account deactivated", extra={"user_id": str(user.pk)})
 
 
 # --- Profile -----------------------------------------------------------------------------
@@ -602,7 +611,10 @@ def purgeable_users(*, days: int) -> QuerySet[User]:
             remote = User._meta.get_field(name)
         except FieldDoesNotExist:  # an app that is not installed has no history to keep
             continue
-        qs = qs.filter(~Exists(remote.related_model.objects.filter(**{remote.field.name: OuterRef("pk")})))
+        model, field_name = remote.related_model, getattr(remote, "field", None)
+        if not isinstance(model, type) or field_name is None:
+            continue
+        qs = qs.filter(~Exists(model._default_manager.filter(**{field_name.name: OuterRef("pk")})))  # type: ignore[attr-defined]
     return qs
 
 

@@ -54,7 +54,7 @@ def _decode_refresh(raw: str) -> dict:
     if not isinstance(raw, str) or not raw or len(raw) > 4096:
         raise Unauthorized()
     try:
-        payload = token_backend.decode(raw, verify=True)
+        payload = token_backend.decode(raw, verify=True)  # type: ignore[arg-type]  # takes the encoded str
     except TokenBackendError as exc:
         raise Unauthorized() from exc
     if payload.get(api_settings.TOKEN_TYPE_CLAIM) != "refresh" or not payload.get(api_settings.JTI_CLAIM):
@@ -81,7 +81,10 @@ def tokens_refresh(*, refresh_token: str) -> TokenPair:
     outstanding = _lock_outstanding(payload)
     if outstanding is None or BlacklistedToken.objects.filter(token=outstanding).exists():
         raise Unauthorized()
-    user = User.objects.filter(pk=payload.get(api_settings.USER_ID_CLAIM), is_active=True).first()
+    user_id = payload.get(api_settings.USER_ID_CLAIM)
+    if not user_id:
+        raise Unauthorized()
+    user = User.objects.filter(pk=user_id, is_active=True).first()
     if user is None or outstanding.user_id != user.pk:
         raise Unauthorized(_("The account is not available."), code="user_inactive")
     BlacklistedToken.objects.create(token=outstanding)

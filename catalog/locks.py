@@ -18,3 +18,9 @@ def product_for_update(*, product_id: Any, visible_only: bool = False) -> Produc
     if visible_only:
         qs = qs.filter(deleted_at__isnull=True)
     return qs.filter(pk=product_id).first()
+
+
+def product_locked(*, product_id: Any) -> Product:
+    """Lock a listing the caller already holds a reference to (it cannot vanish: listings are
+    hidden, never deleted, while anything refers to them)."""
+    return Product.objects.select_for_update().get(pk=product_id)

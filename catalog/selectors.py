@@ -10,7 +10,7 @@ from __future__ import annotations
 import dataclasses
 import functools
 from datetime import timedelta
-from typing import Any
+from typing import Any, TypeVar
 
 from django.conf import settings
 from django.contrib.gis.db.models import GeometryField
@@ -42,6 +42,10 @@ from soukloop.geo import is_postgis, radius_metres
 
 SEARCH_CONFIG = "english"
 ZERO = timedelta(0)
+
+# List rows: ``values()`` querysets of listings (annotated), whose items are dicts.
+Rows = QuerySet[Any, dict[str, Any]]
+_QS = TypeVar("_QS", bound=QuerySet[Any, Any])
 
 # The columns and annotations a list row is built from (``QuerySet.values(*LIST_VALUES)``):
 # no model instances, no GEOS points, one dict build per row.
@@ -83,14 +87,14 @@ class PointX(Func):
     function = "ST_X"
     output_field = FloatField()
 
-    def as_postgresql(self, compiler, connection, **extra_context):
+    def as_postgresql(self, compiler: Any, connection: Any, **extra_context: Any) -> Any:
         return self.as_sql(compiler, connection, template="ST_X(%(expressions)s::geometry)", **extra_context)
 
 
 class PointY(PointX):
     function = "ST_Y"
 
-    def as_postgresql(self, compiler, connection, **extra_context):
+    def as_postgresql(self, compiler: Any, connection: Any, **extra_context: Any) -> Any:
         return self.as_sql(compiler, connection, template="ST_Y(%(expressions)s::geometry)", **extra_context)
 
 
@@ -100,7 +104,7 @@ def products_visible() -> QuerySet[Product]:
 
 
 @functools.cache
-def _rows_base(*, anonymous: bool) -> QuerySet[Product]:
+def _rows_base(*, anonymous: bool) -> Rows:
     # Built once per process (the ORM's expression and join setup is a good part of a list
     # request's cost) and never evaluated itself: ``product_rows`` hands out clones. Rows are
     # ``LIST_VALUES`` dicts (plus ``hot_score`` for the Discover cursor); annotations added
@@ -111,7 +115,7 @@ def _rows_base(*, anonymous: bool) -> QuerySet[Product]:
     return qs.values(*(name for name in LIST_VALUES if name != "is_liked"), "hot_score")
 
 
-def product_rows(*, user: Any = None, include_sold: bool = False) -> QuerySet[Product]:
+def product_rows(*, user: Any = None, include_sold: bool = False) -> Rows:
     """The base of the list endpoints: ``LIST_VALUES`` dicts rather than model instances, so no
     ``select_related`` or deferred columns to set up (``values`` joins the seller), with
     ``is_liked`` for the signed-in ``user``."""
@@ -122,14 +126,14 @@ def product_rows(*, user: Any = None, include_sold: bool = False) -> QuerySet[Pr
     return with_is_liked(qs, user=user) if signed_in else qs
 
 
-def with_is_liked(qs: QuerySet[Product], *, user: Any = None) -> QuerySet[Product]:
+def with_is_liked(qs: _QS, *, user: Any = None) -> _QS:
     """``is_liked`` for the signed-in ``user``; false for everyone else."""
     if user is None or not getattr(user, "is_authenticated", False):
         return qs.annotate(is_liked=Value(False))
     return qs.annotate(is_liked=Exists(ProductLike.objects.filter(product=OuterRef("pk"), user_id=user.pk)))
 
 
-def products_for_seller(*, username: str, user: Any = None) -> QuerySet[Product]:
+def products_for_seller(*, username: str, user: Any = None) -> Rows:
     """A person's available listings, newest first."""
     return product_rows(user=user).filter(seller__username__iexact=username).order_by("-created_at", "-id")
 
@@ -153,7 +157,7 @@ class InExpandedBox(Func):
     def __init__(self, expression: Any, *, point: Any, metres: Any) -> None:
         super().__init__(expression, _geography(point), _float(metres))
 
-    def as_sql(self, compiler, connection, **extra_context):
+    def as_sql(self, compiler: Any, connection: Any, **extra_context: Any) -> Any:  # type: ignore[override]
         (column, column_params), (point, point_params), (metres, metres_params) = (
             compiler.compile(expression) for expression in self.get_source_expressions()
         )
@@ -164,7 +168,7 @@ class InExpandedBox(Func):
         ]
 
 
-def products_near(qs: QuerySet[Product], *, point: Any, metres: Any) -> QuerySet[Product]:
+def products_near(qs: Rows, *, point: Any, metres: Any) -> Rows:
     """Within ``metres`` of ``point``, with ``distance`` (metres, spheroid on PostGIS) annotated
     by the database.
 
@@ -185,14 +189,14 @@ def products_near(qs: QuerySet[Product], *, point: Any, metres: Any) -> QuerySet
     return qs.annotate(distance=ExpressionWrapper(Distance("location", _geography(point)), output_field=FloatField()))
 
 
-def order_by_distance(qs: QuerySet[Product], *, point: Any) -> QuerySet[Product]:
+def order_by_distance(qs: Rows, *, point: Any) -> Rows:
     if is_postgis():
         # KNN: the GiST index returns rows in distance order (0.3-0.8 ms at 1M rows).
         return qs.order_by(GeometryDistance("location", _geography(point)))
     return qs.order_by("distance", "id")
 
 
-def search_text(qs: QuerySet[Product], *, q: Any, rank: bool = True) -> QuerySet[Product]:
+def search_text(qs: Rows, *, q: Any, rank: bool = True) -> Rows:
     """Full-text search, annotated with ``relevance`` when ``rank`` (only ranked orderings
     need it: ranking every match costs more than finding it). ``q`` is stripped text."""
     if isinstance(q, str):
@@ -232,7 +236,7 @@ ORDERINGS: dict[str, tuple[Any, ...]] = {
 
 
 def products_search(
-    qs: QuerySet[Product],
+    qs: Rows,
     *,
     q: Any = None,
     point: Any = None,
@@ -240,7 +244,7 @@ def products_search(
     metres: Any = None,
     ordering: str = "newest",
     recent_since: Any = None,
-) -> QuerySet[Product] | NewestMatches:
+) -> Rows | NewestMatches:
     """Apply the text and geo parts of a search and its ordering (validated by the caller).
     The radius is ``metres`` or ``radius_km`` (default ``MAX_SEARCH_RADIUS_KM``)."""
     if q is not None:
@@ -263,8 +267,8 @@ def products_search(
 
 
 def search_products(
-    qs: QuerySet[Product], args: dict[str, Any], *, ordering: str, include_sold: bool, recent_since: Any = None
-) -> QuerySet[Product] | NewestMatches:
+    qs: Rows, args: dict[str, Any], *, ordering: str, include_sold: bool, recent_since: Any = None
+) -> Rows | NewestMatches:
     """The products search: ``args`` (``SEARCH_ARGS`` names; absent or ``None``: not filtered)."""
     for name in ("category", "condition", "feed_type"):
         if args.get(name) is not None:
@@ -306,7 +310,7 @@ SEARCH_ARGS = (
 
 def search_page_source(
     args: dict[str, Any], *, ordering: str, include_sold: bool, user: Any = None
-) -> QuerySet[Product] | NewestMatches:
+) -> Rows | NewestMatches:
     """What the products list slices a page from: the search built with the ORM, planned by
     PostgreSQL for this request's values (no server-side prepared statements: a cached
     generic plan cannot see the radius or the page size)."""
@@ -350,7 +354,7 @@ class NewestMatches:
         return recent[start:] + list(self.older[max(0, start - len(recent)) : stop - len(recent)])
 
 
-def discover_feed(*, user: Any = None, category: str | None = None) -> QuerySet[Product]:
+def discover_feed(*, user: Any = None, category: str | None = None) -> Rows:
     """Discover listings; the pagination orders them by ``-hot_score, -id`` (see ranking)."""
     qs = product_rows(user=user).filter(feed_type=FeedType.DISCOVER)
     if category:
@@ -395,7 +399,7 @@ def community_feed_page(
         if after is not None and tier < after[0]:
             continue
         resume = after is not None and tier == after[0]
-        if resume:
+        if after is not None and resume:
             values["after_metres"], values["after_id"] = after[1], after[2]
         wanted = limit + 1 - len(rows)
         shape = _CommunityShape(
@@ -423,7 +427,7 @@ class _CommunityShape:
     count: int
 
 
-def _community_tier(shape: _CommunityShape, args: dict[str, Any], *, user: Any = None) -> QuerySet[Product]:
+def _community_tier(shape: _CommunityShape, args: dict[str, Any], *, user: Any = None) -> Rows:
     """One tier's rows, nearest first."""
     base = product_rows(user=user).filter(feed_type=FeedType.COMMUNITY)
     if shape.category:
@@ -449,7 +453,7 @@ def _community_tier(shape: _CommunityShape, args: dict[str, Any], *, user: Any =
     return _nearest_first(qs, shape.count, point=args["point"], metres=args["metres"])
 
 
-def _nearest_first(qs: QuerySet[Product], count: int, *, point: Any, metres: Any) -> QuerySet[Product]:
+def _nearest_first(qs: Rows, count: int, *, point: Any, metres: Any) -> Rows:
     """Ordered by (distance, id), exactly, for the first ``count`` rows.
 
     On PostGIS the planner would sort every row in the radius to honour the id tie-break, so

@@ -14,7 +14,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from catalog import ranking
-from catalog.locks import product_for_update
+from catalog.locks import product_locked
 from catalog.models import Product, ProductLike
 from soukloop.cacheerrors import CACHE_UNAVAILABLE
 from soukloop.errors import Conflict, PermissionDenied
@@ -103,7 +103,7 @@ def product_create(
 def product_update(*, product: Product, user: Any, data: dict[str, Any]) -> Product:
     """Owner-only change. Rows are locked so a concurrent sale cannot be overwritten."""
     _ensure_owner(product=product, user=user)
-    locked = product_for_update(product_id=product.pk)
+    locked = product_locked(product_id=product.pk)
     if not locked.is_available:
         raise Conflict(_("A sold listing cannot be changed."), code="product_sold")
     fields = []
@@ -116,6 +116,7 @@ def product_update(*, product: Product, user: Any, data: dict[str, Any]) -> Prod
         fields.append("location")
     if fields:
         locked.save(update_fields=[*fields, "updated_at"])
+        logger.info("listing changed", extra={"product_id": str(locked.pk), "fields": ",".join(sorted(fields))})
     return locked
 
 
@@ -129,12 +130,14 @@ def product_delete(*, product: Product, user: Any) -> bool:
     try:
         with transaction.atomic():
             product.delete()
+        logger.info("listing deleted", extra={"product_id": str(product.pk), "seller_id": str(user.pk)})
         return True
     except ProtectedError:
         pass  # history elsewhere: hide instead
     Product.objects.filter(pk=product.pk, deleted_at__isnull=True).update(
         deleted_at=timezone.now(), updated_at=timezone.now()
     )
+    logger.info("listing hidden by its seller (chats or payments point at it)", extra={"product_id": str(product.pk)})
     return False
 
 
@@ -148,6 +151,7 @@ def product_mark_sold(*, product: Product, sold_at: datetime | None = None) -> P
     if not updated:
         raise Conflict(_("This item has already been sold."), code="product_sold")
     product.refresh_from_db(fields=["is_available", "sold_at", "updated_at"])
+    logger.info("listing sold", extra={"product_id": str(product.pk)})
     return product
 
 
@@ -176,6 +180,7 @@ def product_relist(*, product: Product) -> Product:
         is_available=True, sold_at=None, updated_at=timezone.now()
     )
     product.refresh_from_db(fields=["is_available", "sold_at", "updated_at"])
+    logger.info("listing back on the market after a refund", extra={"product_id": str(product.pk)})
     return product
 
 

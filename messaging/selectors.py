@@ -78,7 +78,7 @@ def conversations_for_user(*, user: User, archived: bool | None = None) -> Query
     return qs
 
 
-def _one_or_404(qs: QuerySet, pk: Any, error: NotFound):
+def _one_or_404(qs: QuerySet, pk: Any, error: NotFound) -> Any:
     """One row of the caller's own ``qs``; anyone else's, none, or a malformed id → 404."""
     uid = as_uuid(pk)
     row = qs.filter(pk=uid).first() if uid else None
@@ -153,7 +153,7 @@ def accepted_offer_hold(product_id: Any, now: datetime) -> Hold | None:
         .only("pk", "buyer_id", "responded_at")
         .first()
     )
-    if offer is None:
+    if offer is None or offer.responded_at is None:
         return None
     until = offer.responded_at + timedelta(hours=settings.ACCEPTED_OFFER_HOLD_HOURS)
     return Hold(kind="accepted_offer", buyer_id=offer.buyer_id, until=until, ref=offer.pk)

@@ -19,7 +19,7 @@ from django.utils.translation import gettext_noop
 from accounts.models import User
 from accounts.selectors import has_blocked
 from catalog.holds import product_held_for_someone_else
-from catalog.locks import product_for_update
+from catalog.locks import product_locked
 from catalog.models import Product
 from messaging import push
 from messaging.locks import offer_for_update
@@ -66,7 +66,7 @@ def _reachable_product(*, caller: User, product_id: Any) -> Product:
     return product
 
 
-def conversation_get_or_create(*, buyer, product: Product) -> tuple[Conversation, bool]:
+def conversation_get_or_create(*, buyer: User, product: Product) -> tuple[Conversation, bool]:
     """One conversation per buyer and listing; race-safe (the unique constraint decides)."""
     if product.seller_id == buyer.pk:
         raise ValidationError(
@@ -139,7 +139,7 @@ def _post(
     body = push.preview(content) if message_type != MessageType.IMAGE or content else "📷"
     data = {"conversation_id": str(conversation.pk), "message_id": str(message.pk), "message_type": message_type}
     if offer_data:
-        data.update(offer_id=offer_data.get("offer_id"), offer_event=offer_data.get("event"))
+        data.update(offer_id=str(offer_data.get("offer_id", "")), offer_event=str(offer_data.get("event", "")))
     for user_id in recipients:
         push.notify_on_commit(user_id=user_id, kind=kind, title=title, body=body, data=data)
     return message
@@ -342,7 +342,7 @@ def offer_create(*, buyer: User, product_id: Any, offered_price: Decimal, messag
     if product.seller_id == buyer.pk:
         raise ValidationError(_("You cannot make an offer on your own listing."), code="own_product", attr="product_id")
     # The listing row lock orders this against an accept in flight on the same listing.
-    product = product_for_update(product_id=product.pk)
+    product = product_locked(product_id=product.pk)
     if not product.is_available or product.sold_at is not None:
         raise Conflict(_("This listing has been sold."), code="product_sold")
     _validate_offer_price(price=offered_price, product=product, attr="offered_price")
@@ -439,7 +439,7 @@ def offer_accept(*, offer: Offer, by: User) -> Offer:
     """
     _expire_if_due(offer)
     with transaction.atomic():
-        product = product_for_update(product_id=offer.product_id)
+        product = product_locked(product_id=offer.product_id)
         offer = _lock_offer(offer)
         _check_move(offer=offer, by=by, move="accept")
         if product.deleted_at is not None or not product.is_available:

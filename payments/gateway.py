@@ -12,11 +12,14 @@ from functools import lru_cache
 
 import stripe
 from django.conf import settings
+from stripe._base_address import BaseAddresses  # the TypedDict StripeClient takes
 
 
 @lru_cache(maxsize=8)
 def _client(api_key: str, api_base: str, max_network_retries: int, api_version: str) -> stripe.StripeClient:
-    base_addresses = {"api": api_base, "connect": api_base, "files": api_base} if api_base else None
+    base_addresses: BaseAddresses | None = (
+        {"api": api_base, "connect": api_base, "files": api_base} if api_base else None
+    )
     return stripe.StripeClient(
         api_key,
         stripe_version=api_version,
@@ -34,7 +37,7 @@ def stripe_client() -> stripe.StripeClient:
     )
 
 
-def idempotency_key(purpose: str, object_id: object, attempt: int | None = None) -> str:
+def idempotency_key(purpose: str, object_id: object, attempt: int | str | None = None) -> str:
     """``checkout-<transaction id>``: the same operation on the same object, the same key.
 
     With ``attempt``: one key per deliberate attempt (Stripe replays a key's first answer,

@@ -10,3 +10,8 @@ from payments.models import Transaction
 
 def transaction_for_update(*, transaction_id: Any) -> Transaction | None:
     return Transaction.objects.select_for_update().filter(pk=transaction_id).first()
+
+
+def transaction_locked(*, transaction_id: Any) -> Transaction:
+    """Lock a transaction the caller knows exists (transactions are never deleted)."""
+    return Transaction.objects.select_for_update().get(pk=transaction_id)

@@ -15,6 +15,7 @@ from __future__ import annotations
 import contextlib
 import logging
 import uuid
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
@@ -31,7 +32,7 @@ from accounts.models import User
 from accounts.selectors import is_blocked_between
 from accounts.services import user_set_payout_account
 from catalog.holds import product_held_for_someone_else
-from catalog.locks import product_for_update
+from catalog.locks import product_for_update, product_locked
 from catalog.models import Product
 from catalog.services import product_mark_sold, product_relist
 from messaging.locks import offer_for_update
@@ -46,7 +47,7 @@ from messaging.services import (
 )
 from payments.fees import compute_fees
 from payments.gateway import idempotency_key, is_outage, stripe_client
-from payments.locks import transaction_for_update
+from payments.locks import transaction_for_update, transaction_locked
 from payments.models import (
     PAYOUT_NOT_YET_SENT,
     SALE_STANDS,
@@ -359,7 +360,7 @@ def checkout_start(*, buyer: User, product_id: uuid.UUID | None = None, offer_id
                 client.v1.payment_intents.cancel(intent.id)
             raise Conflict(_("This checkout expired. Start again."), code="checkout_expired")
         tx.stripe_payment_intent_id = intent.id
-    return Checkout(transaction=tx, client_secret=intent.client_secret, created=created)
+    return Checkout(transaction=tx, client_secret=intent.client_secret or "", created=created)
 
 
 @dataclass
@@ -429,7 +430,7 @@ def offers_lapse_unpaid_accepted(*, now: datetime | None = None) -> int:
     lapsed = 0
     for offer_id, product_id in accepted_offers_past_hold(now=now):
         with transaction.atomic():
-            product_for_update(product_id=product_id)
+            product_locked(product_id=product_id)
             offer = offer_for_update(offer_id=offer_id)
             if offer.status != OfferStatus.ACCEPTED:
                 continue
@@ -477,7 +478,8 @@ def _existing_transfer(tx: Transaction) -> dict[str, Any] | None:
     any delay, or after a commit that failed once Stripe had answered, adopts it."""
     found = stripe_client().v1.transfers.list(params={"transfer_group": str(tx.pk), "limit": 3})
     for transfer in found.data:
-        if (transfer.metadata or {}).get("transaction_id") == str(tx.pk):
+        metadata: Mapping[str, Any] = transfer.to_dict().get("metadata") or {}
+        if metadata.get("transaction_id") == str(tx.pk):
             return transfer.to_dict()
     return None
 
@@ -492,7 +494,7 @@ def _release_locked(tx: Transaction) -> Transaction:
         # buyer's funds are available; wait for the charge id (set by payment_intent.succeeded).
         logger.error("payout of %s waits: no charge id to transfer from", tx.pk)
         return tx
-    if blocked:
+    if blocked or account is None:
         if tx.payout_blocked_reason != blocked:
             tx.payout_blocked_reason = blocked
             tx.save(update_fields=["payout_blocked_reason", "updated_at"])
@@ -559,8 +561,7 @@ def payout_release(*, transaction_id: uuid.UUID) -> Transaction:
 
 @transaction.atomic
 def _payout_release_locked(*, transaction_id: uuid.UUID) -> Transaction:
-    tx = transaction_for_update(transaction_id=transaction_id)
-    return _release_locked(tx)
+    return _release_locked(transaction_locked(transaction_id=transaction_id))
 
 
 def _may_refund_as_staff(user: User) -> bool:
@@ -653,8 +654,7 @@ def payouts_refund_unclaimed(*, now: datetime | None = None) -> int:
     refunded = 0
     for pk in list(due):
         with transaction.atomic():
-            tx = transaction_for_update(transaction_id=pk)
-            refunded += _refund_unclaimed_locked(tx)
+            refunded += _refund_unclaimed_locked(transaction_locked(transaction_id=pk))
     return refunded
 
 

@@ -29,7 +29,7 @@ class DomainError(Exception):
 
     status_code: int = status.HTTP_400_BAD_REQUEST
     default_code: str = "error"
-    default_detail: str = "The request could not be completed."
+    default_detail: Any = "The request could not be completed."  # str, or a lazy translation
 
     def __init__(self, detail: Any = None, *, code: str | None = None, attr: str | None = None) -> None:
         self.detail = force_str(detail) if detail is not None else force_str(self.default_detail)

@@ -57,7 +57,7 @@ def clean_image(upload: IO[bytes], *, attr: str = "file") -> tuple[bytes, str, s
     Image.MAX_IMAGE_PIXELS = settings.MAX_IMAGE_PIXELS  # Pillow's own bomb guard agrees with ours
     upload.seek(0)
     try:
-        image = Image.open(upload)  # reads the header only
+        image: Image.Image = Image.open(upload)  # reads the header only
         image_format = image.format
     except (UnidentifiedImageError, OSError, Image.DecompressionBombError) as exc:
         raise unsupported_image(attr) from exc
@@ -84,8 +84,9 @@ def clean_image(upload: IO[bytes], *, attr: str = "file") -> tuple[bytes, str, s
             image = image.convert("RGBA")
         # A fresh image from the bare pixels: no EXIF, XMP or text chunks can follow it.
         clean = Image.frombytes(image.mode, image.size, image.tobytes())
-        if image.mode == "P":
-            clean.putpalette(image.getpalette())
+        palette = image.getpalette() if image.mode == "P" else None
+        if palette is not None:
+            clean.putpalette(palette)
         out = io.BytesIO()
         options: dict[str, object] = {"optimize": True}
         if image_format == "JPEG":

@@ -13,6 +13,7 @@ import re
 import time
 import uuid
 from collections.abc import Callable
+from typing import Any
 
 from django.http import HttpRequest, HttpResponse
 
@@ -33,7 +34,7 @@ class JsonFormatter(logging.Formatter):
     """``{"at", "level", "logger", "message", "request_id", ...extra}`` on one line."""
 
     def format(self, record: logging.LogRecord) -> str:
-        payload = {
+        payload: dict[str, Any] = {
             "at": self.formatTime(record, "%Y-%m-%dT%H:%M:%S%z"),
             "level": record.levelname,
             "logger": record.name,
@@ -69,7 +70,7 @@ class RequestLogMiddleware:
                 "route": getattr(match, "route", None) or "(unmatched)",
                 "status": response.status_code,
                 "duration_ms": round((time.perf_counter() - started) * 1000, 1),
-                "user_id": str(user.pk) if getattr(user, "is_authenticated", False) else None,
+                "user_id": str(user.pk) if user is not None and user.is_authenticated else None,
             }
             # readable as plain text in development, and every field on its own in JSON
             request_logger.info("%(method)s %(route)s %(status)s %(duration_ms)sms", fields, extra=fields)

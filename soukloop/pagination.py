@@ -1,3 +1,5 @@
+from typing import Any
+
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db import DataError
 from rest_framework.pagination import CursorPagination, PageNumberPagination
@@ -30,7 +32,7 @@ class StandardCursorPagination(CursorPagination):
     max_page_size = 100
     ordering = ("-created_at", "-id")
 
-    def decode_cursor(self, request):
+    def decode_cursor(self, request: Any) -> Any:
         if "\x00" in (request.query_params.get(self.cursor_query_param) or ""):
             raise _invalid_cursor()
         try:
@@ -38,7 +40,7 @@ class StandardCursorPagination(CursorPagination):
         except Exception as exc:  # DRF raises NotFound for any undecodable cursor
             raise _invalid_cursor() from exc
 
-    def paginate_queryset(self, queryset, request, view=None):
+    def paginate_queryset(self, queryset: Any, request: Any, view: Any = None) -> Any:
         try:
             return super().paginate_queryset(queryset, request, view)
         except (ValueError, TypeError, OverflowError, DjangoValidationError, DataError) as exc:

@@ -5,6 +5,7 @@ Defaults are the embedded development set-up (SpatiaLite, local-memory cache, fi
 ``DATABASE_URL`` (postgis://) and ``REDIS_URL``; ``manage.py check --deploy`` is then clean.
 """
 
+import os
 from datetime import timedelta
 from decimal import Decimal
 from pathlib import Path
@@ -94,21 +95,36 @@ DATABASES = {"default": env.db_url("DATABASE_URL", default=f"spatialite:///{BASE
 _db = DATABASES["default"]
 _db["ATOMIC_REQUESTS"] = False
 _db["CONN_HEALTH_CHECKS"] = True
+# Trigram word-similarity cut-off for `q` (PostgreSQL): 0.5 lets one-letter typos through
+# ("yezy" scores 0.57 against "Yeezy"; pg_trgm's default 0.6 would miss it). Set per
+# connection so the GIN trigram index still serves the `%>` operator.
+SEARCH_TRIGRAM_WORD_THRESHOLD = env.float("SEARCH_TRIGRAM_WORD_THRESHOLD", default=0.5)
 if "postgis" in _db["ENGINE"] or "postgresql" in _db["ENGINE"]:
     # Without persistent connections every request paid ~35 ms to connect (docs/architecture.md).
     _db["CONN_MAX_AGE"] = env.int("CONN_MAX_AGE", default=60)
     _db.setdefault("OPTIONS", {})
-    # Parallel workers only add gather wait on our small-result geo queries.
-    _db["OPTIONS"].setdefault("options", "-c max_parallel_workers_per_gather=0")
+    _db["OPTIONS"].setdefault(
+        "options",
+        # Parallel workers only add gather wait on our small-result geo queries; JIT
+        # compilation added ~30 ms to the first row of every geo/text query (measured at 100k
+        # listings) for queries that run in under 1 ms without it.
+        "-c max_parallel_workers_per_gather=0 -c jit=off"
+        f" -c pg_trgm.word_similarity_threshold={SEARCH_TRIGRAM_WORD_THRESHOLD}",
+    )
 else:
     _db["CONN_MAX_AGE"] = 0
     _db.setdefault("OPTIONS", {}).setdefault("timeout", 20)
+    # Tests run on an in-memory copy, one per process (pytest-xdist workers too; left unset,
+    # pytest-django would name a per-worker file after this database's absolute path).
+    _db.setdefault("TEST", {"NAME": ":memory:"})
 IS_POSTGRES = "postgis" in _db["ENGINE"] or "postgresql" in _db["ENGINE"]
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 # --- Cache (Redis when REDIS_URL is set) ----------------------------------------------------
 REDIS_URL = env("REDIS_URL", default="")
-CACHE_KEY_PREFIX = env("CACHE_KEY_PREFIX", default="soukloop")
+# pytest-xdist workers (PYTEST_XDIST_WORKER=gw0, gw1...) each get their own namespace: every
+# test empties its cache namespace, which must not be another worker's.
+CACHE_KEY_PREFIX = env("CACHE_KEY_PREFIX", default="soukloop") + os.environ.get("PYTEST_XDIST_WORKER", "")
 if REDIS_URL:
     CACHES = {
         "default": {
@@ -277,6 +293,9 @@ SIMPLE_JWT = {
     "AUTH_HEADER_TYPES": ("Bearer",),
     "USER_ID_FIELD": "id",
     "USER_ID_CLAIM": "user_id",
+    # Access tokens carry a hash of the password hash: a password change or reset kills them
+    # at once, not only the refresh tokens (simplejwt >= 5.3).
+    "CHECK_REVOKE_TOKEN": True,
 }
 
 SPECTACULAR_SETTINGS = {
@@ -290,7 +309,13 @@ SPECTACULAR_SETTINGS = {
     "REDOC_DIST": "SIDECAR",
     "SCHEMA_PATH_PREFIX": r"/api/v1",
     "COMPONENT_SPLIT_REQUEST": True,
-    "ENUM_NAME_OVERRIDES": {},
+    "ENUM_NAME_OVERRIDES": {
+        # ``role`` appears with all four values (profiles) and with the three a person may pick.
+        "RoleEnum": "accounts.models.Role.choices",
+        "SelfAssignableRoleEnum": "accounts.serializers.SELF_ASSIGNABLE_ROLE_CHOICES",
+        # A submission's ``status`` (``none`` before any) is the profile's verification_status.
+        "VerificationStatusEnum": "accounts.models.VerificationStatus.choices",
+    },
     "POSTPROCESSING_HOOKS": [
         "drf_spectacular.hooks.postprocess_schema_enums",
         "soukloop.schema.describe_errors_once",
@@ -320,19 +345,34 @@ LOG_FORMAT = env("LOG_FORMAT", default="plain" if DEBUG else "json")
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "filters": {"request_id": {"()": "soukloop.logs.RequestIdFilter"}},
+    "filters": {
+        "request_id": {"()": "soukloop.logs.RequestIdFilter"},
+        # Access lines (runserver, gunicorn via the root logger) print whole request lines; the
+        # media hooks carry the hook secret and publishing keys in query strings: blanked out.
+        "redact_stream_secrets": {"()": "streams.logging.RedactStreamSecrets"},
+    },
     "formatters": {
         "plain": {"format": "%(asctime)s %(levelname)s %(name)s [%(request_id)s] %(message)s"},
         "json": {"()": "soukloop.logs.JsonFormatter"},
     },
     "handlers": {
-        "console": {"class": "logging.StreamHandler", "formatter": LOG_FORMAT, "filters": ["request_id"]},
+        "console": {
+            "class": "logging.StreamHandler",
+            "formatter": LOG_FORMAT,
+            "filters": ["request_id", "redact_stream_secrets"],
+        },
     },
     "root": {"handlers": ["console"], "level": LOG_LEVEL},
     "loggers": {
         "django.db.backends": {"level": "INFO"},
         # soukloop.request logs every request; django.request would repeat 4xx/5xx lines
         "soukloop.request": {"level": "INFO"},
+        "django.server": {
+            "handlers": ["console"],
+            "level": "INFO",
+            "propagate": False,
+            "filters": ["redact_stream_secrets"],
+        },
     },
 }
 
@@ -388,53 +428,19 @@ MAX_DOCUMENT_UPLOAD_BYTES = env.int("MAX_DOCUMENT_UPLOAD_BYTES", default=10 * 10
 # --- accounts -----
 # Django's reset tokens (single use: they die with the old password hash) live this long.
 PASSWORD_RESET_TIMEOUT = PASSWORD_RESET_TTL_SECONDS
-# ``role`` appears with all four values (profiles) and with the three a person may pick.
-SPECTACULAR_SETTINGS["ENUM_NAME_OVERRIDES"].update(
-    {
-        "RoleEnum": "accounts.models.Role.choices",
-        "SelfAssignableRoleEnum": "accounts.serializers.SELF_ASSIGNABLE_ROLE_CHOICES",
-    }
-)
-# Access tokens carry a hash of the password hash: a password change or reset kills them at
-# once, not only the refresh tokens (simplejwt >= 5.3).
-SIMPLE_JWT["CHECK_REVOKE_TOKEN"] = True
 
 # --- streams -------------------------------------------------------------------------------
 # Live viewer counts are written to the stream row at most this often (and when it ends).
 STREAM_VIEWER_PERSIST_SECONDS = env.int("STREAM_VIEWER_PERSIST_SECONDS", default=15)
-# Access logs (runserver, gunicorn via the root logger) print full request lines; the media
-# hooks carry the hook secret and publishing keys in query strings: blank them out.
-LOGGING.setdefault("filters", {})["redact_stream_secrets"] = {"()": "streams.logging.RedactStreamSecrets"}
-LOGGING["handlers"]["console"].setdefault("filters", []).append("redact_stream_secrets")
-LOGGING["loggers"]["django.server"] = {
-    "handlers": ["console"],
-    "level": "INFO",
-    "propagate": False,
-    "filters": ["redact_stream_secrets"],
-}
 
 # --- verification -----
 # Keys the HMAC that finds one Emirates ID on two accounts without decrypting. Set it
 # explicitly before rotating SECRET_KEY (empty = derived from SECRET_KEY).
 VERIFICATION_DIGEST_KEY = env("VERIFICATION_DIGEST_KEY", default="")
-# A submission's ``status`` in the API (``none`` before any) is the profile's verification_status.
-SPECTACULAR_SETTINGS["ENUM_NAME_OVERRIDES"]["VerificationStatusEnum"] = "accounts.models.VerificationStatus.choices"
 
 # --- payments -----
 # Automatic retries of failed network calls to Stripe (safe: every write carries an idempotency key).
 STRIPE_MAX_NETWORK_RETRIES = env.int("STRIPE_MAX_NETWORK_RETRIES", default=2)
-
-# --- catalog -----
-# Trigram word-similarity cut-off for `q` (PostgreSQL): 0.5 lets one-letter typos through
-# ("yezy" scores 0.57 against "Yeezy"; pg_trgm's default 0.6 would miss it). Set per
-# connection so the GIN trigram index still serves the `%>` operator.
-SEARCH_TRIGRAM_WORD_THRESHOLD = env.float("SEARCH_TRIGRAM_WORD_THRESHOLD", default=0.5)
-if IS_POSTGRES:
-    _db["OPTIONS"]["options"] += f" -c pg_trgm.word_similarity_threshold={SEARCH_TRIGRAM_WORD_THRESHOLD}"
-# JIT compilation added ~30 ms to the first row of every geo/text query (measured at 100k
-# listings) for queries that run in under 1 ms without it.
-if IS_POSTGRES:
-    _db["OPTIONS"]["options"] += " -c jit=off"
 
 # Sections below are each owned by one area of this round's work (they are kept apart so
 # that changes to one do not touch another's lines).

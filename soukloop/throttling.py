@@ -66,6 +66,10 @@ class RedisSlidingWindowThrottle(throttling.SimpleRateThrottle):
     a DRF throttle class, it takes over that class's counting (DRF's ``ScopedRateThrottle``
     picks its scope and rate, then calls this)."""
 
+    # Set by SimpleRateThrottle.__init__ from the rate (the stubs do not declare them).
+    num_requests: int
+    duration: int
+
     def allow_request(self, request: Any, view: Any) -> bool:
         script = _sliding_window()
         if script is None:

@@ -99,7 +99,10 @@ class RedisViewerCounter(ViewerCounter):
         # cache.make_key applies settings.CACHE_KEY_PREFIX (and the version), so these raw
         # keys live in this deployment's namespace like every other cache entry.
         base = f"streams:viewers:{stream_id}"
-        return tuple(cache.make_key(f"{base}:{part}") for part in ("watching", "seen", "persisted_at"))
+        watching, seen, persisted_at = (
+            cache.make_key(f"{base}:{part}") for part in ("watching", "seen", "persisted_at")
+        )
+        return watching, seen, persisted_at
 
     def _update(self, stream_id: str, viewer_id: str | None, *, joining: bool) -> ViewerCounts:
         watching, viewers, _persisted = self._keys(stream_id)

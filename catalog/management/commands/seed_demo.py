@@ -293,7 +293,8 @@ def _copy_rows(rows: list[dict[str, Any]]) -> None:
 
 def _as_product(row: dict[str, Any]) -> Product:
     values = dict(row)
-    values["location"] = Point(*values["location"], srid=4326)
+    longitude, latitude = values["location"]
+    values["location"] = Point(longitude, latitude, srid=4326)
     return Product(**values)
 
 
