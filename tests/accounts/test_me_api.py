@@ -136,6 +136,8 @@ def test_put_location_outside_the_uae_is_fine(auth_client, buyer):
     response = auth_client(buyer).put(LOCATION_URL.rstrip("/"), {"latitude": 51.5, "longitude": -0.12})
 
     assert response.status_code == 200
+    buyer.refresh_from_db()
+    assert (round(buyer.location.y, 4), round(buyer.location.x, 4)) == (51.5, -0.12)
 
 
 @pytest.mark.parametrize(

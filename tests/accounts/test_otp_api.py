@@ -101,6 +101,8 @@ def test_a_new_code_after_burning_works(post_committed, api_client, unverified):
     response = api_client.post(VERIFY_OTP_URL, {"phone": PHONE, "otp_code": last_sms_code(PHONE)})
 
     assert response.status_code == 200
+    unverified.refresh_from_db()
+    assert unverified.is_verified
 
 
 def test_code_expires_after_otp_ttl(post_committed, api_client, unverified, settings):

@@ -94,6 +94,7 @@ def test_a_2000_character_text_is_accepted(buyer_client, conversation):
     response = buyer_client.post(messages_url(conversation), {"content": "y" * 2000}, format="json")
 
     assert response.status_code == 201
+    assert Message.objects.get(pk=response.json()["id"]).content == "y" * 2000
 
 
 def test_image_messages_take_this_projects_media_urls(buyer_client, conversation):

@@ -139,7 +139,10 @@ def test_blocking_the_other_way_round_does_not_stop_me(buyer_client, product, bu
     """Only the blocker is shielded; Layla blocking Omar does not hide his listing from her."""
     Block.objects.create(blocker=buyer, blocked=seller)
 
-    assert make_offer(buyer_client, product).status_code == 201
+    response = make_offer(buyer_client, product)
+
+    assert response.status_code == 201
+    assert Offer.objects.get(pk=response.json()["id"]).status == OfferStatus.PENDING
 
 
 # --- the state machine, move by move and party by party ---------------------------------------

@@ -178,7 +178,11 @@ def test_amounts_stripe_would_refuse_are_400_before_calling_it(checkout, fake_st
 
 def test_checkout_of_seller_without_payouts_is_allowed(checkout, fake_stripe, buyer, product):
     # the seller has no Connect account yet: the buyer may still pay; the payout waits
-    assert checkout(buyer, product_id=str(product.pk)).status_code == 201
+    response = checkout(buyer, product_id=str(product.pk))
+    assert response.status_code == 201
+    tx = Transaction.objects.get(product=product)
+    assert (tx.buyer_id, tx.status) == (buyer.pk, TransactionStatus.PENDING)
+    assert response.json()["client_secret"]
 
 
 def test_same_buyer_switching_from_list_price_to_an_offer_is_409(checkout, fake_stripe, buyer, product):

@@ -56,7 +56,12 @@ def test_a_moderator_without_the_change_permission_gets_404_and_no_money_moves(
 def test_a_superuser_may_refund(auth_client, fake_stripe, paid):
     boss = UserFactory(is_staff=True, is_superuser=True)
 
-    assert _refund(auth_client, boss, paid).status_code == 200
+    response = _refund(auth_client, boss, paid)
+
+    assert response.status_code == 200
+    paid.refresh_from_db()
+    assert paid.amount_refunded == paid.amount
+    assert paid.payout_status == PayoutStatus.CANCELLED
 
 
 def test_a_refund_after_release_reverses_the_sellers_share(
