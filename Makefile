@@ -12,11 +12,12 @@ HOST ?= 127.0.0.1
 PORT ?= 8000
 PYTEST_ARGS ?=
 
-.PHONY: install system-deps messages run serve migrate seed test test-run lint client-check format bench clean help
+.PHONY: install system-deps messages run serve worker beat migrate seed test test-run lint client-check format bench clean help
 
 help:
 	@echo "make run      serve the API on http://$(HOST):$(PORT) (embedded SpatiaLite by default)"
 	@echo "make test     run the test suite (DATABASE_URL/REDIS_URL pick PostGIS/Redis)"
+	@echo "make worker   a Celery worker; make beat: the periodic ops (both need REDIS_URL)"
 	@echo "make lint     ruff check, ruff format --check, the layer contract (import-linter), mypy, makemigrations --check"
 
 system-deps:
@@ -51,6 +52,14 @@ serve: migrate
 
 # `make test` spreads the suite over the machine's cores (pytest-xdist, -n auto); CI runs its two
 # suites side by side instead (.ci/run), one process each. PYTEST_ARGS replaces the default.
+# Celery (needs REDIS_URL or CELERY_BROKER_URL): deliveries, SMS, email; beat runs the periodic ops.
+worker: migrate
+	$(BIN)/celery -A soukloop worker --loglevel=INFO
+
+beat: migrate
+	@mkdir -p var
+	$(BIN)/celery -A soukloop beat --loglevel=INFO --schedule=var/celerybeat-schedule
+
 test: install
 	$(BIN)/pytest $(or $(PYTEST_ARGS),-n auto)
 

@@ -50,6 +50,11 @@ class User(AbstractUser):
     full_name = models.CharField(_("full name"), max_length=150, blank=True)
     avatar_url = models.URLField(max_length=500, blank=True)
     bio = models.TextField(max_length=500, blank=True)
+    # The language of what Souk Loop sends them (SMS, push, email): set from Accept-Language at
+    # sign-up, changeable on the profile.
+    language = models.CharField(
+        _("language"), max_length=2, choices=[("en", "English"), ("ar", "العربية")], default="en"
+    )
     role = models.CharField(max_length=10, choices=Role.choices, default=Role.BUYER)
     is_verified = models.BooleanField(
         _("phone/email verified"), default=False, help_text=_("Set when the person proves their phone or email (OTP).")

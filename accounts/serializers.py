@@ -80,6 +80,7 @@ class UserDetailSerializer(serializers.ModelSerializer):
             "role",
             "location",
             "building_name",
+            "language",
             "stripe_onboarded",
             "created_at",
         )
@@ -211,6 +212,9 @@ class MeUpdateSerializer(serializers.Serializer):
     neighborhood = serializers.CharField(max_length=100, required=False, allow_blank=True)
     building_name = serializers.CharField(max_length=100, required=False, allow_blank=True)
     role = RoleField(required=False)
+    language = serializers.ChoiceField(
+        choices=[("en", "English"), ("ar", "Arabic")], required=False, help_text="What SMS, push and email arrive in."
+    )
 
     def validate_avatar_url(self, value: str) -> str:
         if value and not is_own_media_url(value):

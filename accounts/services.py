@@ -29,10 +29,9 @@ from django.utils.encoding import force_bytes, force_str
 from django.utils.http import urlsafe_base64_decode, urlsafe_base64_encode
 from django.utils.translation import gettext as _
 
-from accounts import limits
+from accounts import limits, tasks
 from accounts.models import Block, Follow, Role, User
 from accounts.phones import normalize_phone, region_of, try_normalize_phone
-from accounts.sms import send_sms
 from accounts.tokens import Unauthorized, tokens_revoke_all
 from soukloop.background import run_after_commit
 from soukloop.cacheerrors import CACHE_UNAVAILABLE
@@ -45,7 +44,7 @@ logger = logging.getLogger(__name__)
 _SEND_LATER: tuple[type[Exception], ...] = (TooManyRequests, *CACHE_UNAVAILABLE)
 
 SELF_ASSIGNABLE_ROLES = (Role.BUYER, Role.SELLER, Role.BOTH)
-PROFILE_FIELDS = ("full_name", "bio", "avatar_url", "neighborhood", "building_name", "role")
+PROFILE_FIELDS = ("full_name", "bio", "avatar_url", "neighborhood", "building_name", "role", "language")
 
 _LOGIN_SCOPE = "login_fail"
 _LOGIN_SOURCE_SCOPE = "login_fail_source"
@@ -79,7 +78,15 @@ def _raise_if_taken(*, email: str, username: str, phone: str | None, exclude_pk:
 
 @transaction.atomic
 def user_register(
-    *, email: str, username: str, password: str, phone: str, full_name: str = "", role: str, source: str = ""
+    *,
+    email: str,
+    username: str,
+    password: str,
+    phone: str,
+    full_name: str = "",
+    role: str,
+    source: str = "",
+    language: str = "en",
 ) -> User:
     """Create an unverified account and send an OTP to its phone (after commit)."""
     if role not in SELF_ASSIGNABLE_ROLES:
@@ -90,7 +97,8 @@ def user_register(
         raise ValidationError(_("Enter a valid phone number."), code="invalid_phone", attr="phone") from exc
     sms_country_check(phone)  # a number we cannot text could never be verified
     email = email.strip().lower()
-    user = User(email=email, username=username, phone=phone, full_name=full_name, role=role)
+    language = language if language in ("en", "ar") else "en"
+    user = User(email=email, username=username, phone=phone, full_name=full_name, role=role, language=language)
     _check_password(password, user=user, attr="password")
     user.set_password(password)
     _raise_if_taken(email=email, username=username, phone=phone)
@@ -311,18 +319,16 @@ def otp_send(*, phone: str | None = None, email: str | None = None, source: str 
         timeout=ttl,
     )
     minutes = max(1, ttl // 60)
-    body = _("Your Souk Loop code is %(code)s. It expires in %(minutes)d minutes. Never share it.") % {
-        "code": code,
-        "minutes": minutes,
-    }
+    with translation.override(user.language or settings.LANGUAGE_CODE):  # in their language
+        body = _("Your Souk Loop code is %(code)s. It expires in %(minutes)d minutes. Never share it.") % {
+            "code": code,
+            "minutes": minutes,
+        }
+        subject_line = _("Your Souk Loop code")
     if kind == "phone":
-        phone_to = user.phone or ""
-        transaction.on_commit(lambda: send_sms(to=phone_to, body=body))
+        run_after_commit(tasks.send_sms, user.phone or "", body)
     else:
-        subject_line, email_to = _("Your Souk Loop code"), user.email
-        transaction.on_commit(
-            lambda: send_mail(subject_line, body, settings.DEFAULT_FROM_EMAIL, [email_to], fail_silently=False)
-        )
+        run_after_commit(tasks.send_email, subject_line, body, [user.email])
 
 
 @transaction.atomic
@@ -365,10 +371,11 @@ def password_reset_request(*, email: str) -> None:
 
     Everything, the look-up included, happens off the request thread after it answers: the
     answer's timing no longer says whether the account exists (the SMTP round trip did)."""
-    run_after_commit(_password_reset_send, (email or "").strip(), translation.get_language())
+    run_after_commit(tasks.password_reset_send, (email or "").strip(), translation.get_language())
 
 
-def _password_reset_send(email: str, language: str | None = None) -> None:
+def password_reset_send(email: str, language: str | None = None) -> None:
+    """The reset email, if the account exists (``accounts.tasks.password_reset_send`` runs it)."""
     user = User.objects.filter(email__iexact=email, is_active=True).first()
     if user is None:
         return
@@ -464,7 +471,7 @@ def user_suspend(*, user: User, by: User, reason: str, days: int) -> User:
             "reason": reason,
         },
     )
-    run_after_commit(send_mail, _("Your Souk Loop account is suspended"), body, settings.DEFAULT_FROM_EMAIL, [email])
+    run_after_commit(tasks.send_email, str(_("Your Souk Loop account is suspended")), str(body), [email])
     return user
 
 

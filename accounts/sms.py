@@ -1,8 +1,9 @@
 """Outgoing SMS through a backend chosen by ``SMS_BACKEND``, the way Django does email.
 
 Backends: ``FileSMSBackend`` (development default: one file per message under
-``SMS_FILE_PATH``), ``ConsoleSMSBackend``, ``LocmemSMSBackend`` (tests: ``accounts.sms.outbox``).
-A provider backend subclasses ``BaseSMSBackend`` and is named in settings; no view changes.
+``SMS_FILE_PATH``), ``ConsoleSMSBackend``, ``LocmemSMSBackend`` (tests: ``accounts.sms.outbox``)
+and ``TwilioSMSBackend`` (Twilio's Messages API through the official client). A provider
+backend subclasses ``BaseSMSBackend`` and is named in settings; no view changes.
 """
 
 from __future__ import annotations
@@ -30,7 +31,8 @@ outbox: list[SMSMessage] = []
 
 
 class BaseSMSBackend:
-    def send(self, message: SMSMessage) -> None:
+    def send(self, message: SMSMessage) -> str | None:
+        """Send one message; a provider backend returns its id for the message."""
         raise NotImplementedError
 
 
@@ -62,6 +64,43 @@ def get_sms_backend() -> BaseSMSBackend:
     return import_string(settings.SMS_BACKEND)()
 
 
-def send_sms(*, to: str, body: str) -> None:
-    """Send now. Callers inside a transaction wrap this in ``transaction.on_commit``."""
-    get_sms_backend().send(SMSMessage(to=to, body=body))
+def send_sms(*, to: str, body: str) -> str | None:
+    """Send now (workers call this; services enqueue ``accounts.tasks.send_sms`` after commit)."""
+    return get_sms_backend().send(SMSMessage(to=to, body=body))
+
+
+class SMSError(Exception):
+    """The provider refused or failed; worth another attempt later."""
+
+
+class TwilioSMSBackend(BaseSMSBackend):
+    """Twilio's Messages API through the official ``twilio`` client: ``TWILIO_ACCOUNT_SID``,
+    ``TWILIO_AUTH_TOKEN`` and ``TWILIO_FROM`` (or ``TWILIO_MESSAGING_SERVICE_SID``). Twilio
+    posts delivery statuses to ``TWILIO_STATUS_CALLBACK_URL``, signed with the auth token
+    (``/api/v1/notifications/sms/status/`` checks the signature). Returns the message SID."""
+
+    def __init__(self) -> None:
+        from twilio.rest import Client
+
+        if not settings.TWILIO_ACCOUNT_SID or not settings.TWILIO_AUTH_TOKEN:
+            raise SMSError("TWILIO_ACCOUNT_SID and TWILIO_AUTH_TOKEN are not set")
+        self.client = Client(settings.TWILIO_ACCOUNT_SID, settings.TWILIO_AUTH_TOKEN)
+        if settings.TWILIO_API_BASE:  # the tests' stand-in; production talks to api.twilio.com
+            self.client.api.base_url = settings.TWILIO_API_BASE
+
+    def send(self, message: SMSMessage) -> str:
+        from twilio.base.exceptions import TwilioException
+
+        options: dict[str, str] = {"to": message.to, "body": message.body}
+        if settings.TWILIO_MESSAGING_SERVICE_SID:
+            options["messaging_service_sid"] = settings.TWILIO_MESSAGING_SERVICE_SID
+        else:
+            options["from_"] = settings.TWILIO_FROM
+        if settings.TWILIO_STATUS_CALLBACK_URL:
+            options["status_callback"] = settings.TWILIO_STATUS_CALLBACK_URL
+        try:
+            sent = self.client.messages.create(**options)
+        except TwilioException as exc:
+            # The error code only: the body may carry a one-time code, the number is personal.
+            raise SMSError(f"Twilio refused the message ({getattr(exc, 'code', None) or type(exc).__name__})") from exc
+        return str(sent.sid)

@@ -60,7 +60,8 @@ class AuthViewSet(viewsets.GenericViewSet):
     @action(detail=False, methods=["post"], **_PUBLIC)
     def register(self, request: Request) -> Response:
         data = _valid(RegisterSerializer, request)
-        user = services.user_register(**data, source=client_ip(request))
+        language = "ar" if (getattr(request, "LANGUAGE_CODE", "") or "").startswith("ar") else "en"
+        user = services.user_register(**data, source=client_ip(request), language=language)
         return _auth_response(user, status.HTTP_201_CREATED)
 
     @extend_schema(request=LoginSerializer, responses={200: AuthResponseSerializer, 401: None, 429: None})

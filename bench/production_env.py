@@ -20,6 +20,10 @@ def production_like_env(**overrides: str) -> dict[str, str]:
         "STRIPE_CONNECT_WEBHOOK_SECRET": "whsec_bench_connect_" + secrets.token_hex(12),
         "STRIPE_API_BASE": "",
         "MEDIA_HOOK_SECRET": secrets.token_urlsafe(32),
+        # Twilio with made-up credentials: the benchmarks send no SMS.
+        "SMS_BACKEND": "accounts.sms.TwilioSMSBackend",
+        "TWILIO_ACCOUNT_SID": "AC" + secrets.token_hex(16),
+        "TWILIO_AUTH_TOKEN": secrets.token_hex(16),
         "SECURE_SSL_REDIRECT": "false",
         "ALLOWED_HOSTS": "127.0.0.1,localhost",
         "LOG_LEVEL": "WARNING",

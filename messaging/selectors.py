@@ -167,3 +167,23 @@ def accepted_offers_past_hold(*, now: datetime) -> list[tuple[Any, Any]]:
         .order_by("responded_at", "id")
         .values_list("pk", "product_id")
     )
+
+
+def offers_expiring_between(*, start: datetime, end: datetime) -> list[dict[str, Any]]:
+    """Open offers whose ``expires_at`` falls in ``[start, end)``, with who must answer: the
+    seller of a pending offer, the buyer of a countered one."""
+    rows = (
+        Offer.objects.filter(status__in=OPEN_OFFER_STATUSES, expires_at__gte=start, expires_at__lt=end)
+        .select_related("product")
+        .only("pk", "status", "buyer_id", "seller_id", "expires_at", "conversation_id", "product__title")
+    )
+    return [
+        {
+            "offer_id": str(offer.pk),
+            "conversation_id": str(offer.conversation_id),
+            "answerer_id": offer.seller_id if offer.status == OfferStatus.PENDING else offer.buyer_id,
+            "product_title": offer.product.title,
+            "expires_at": offer.expires_at,
+        }
+        for offer in rows
+    ]

@@ -1,5 +1,5 @@
-"""Writes for messaging and offers. Every side effect that leaves the process (push) runs
-after commit; every count and state change is a conditional UPDATE or under a row lock."""
+"""Writes for messaging and offers. What leaves the process (pushes, sockets) goes through
+``soukloop.events`` after commit; every count and state change is a conditional UPDATE or under a row lock."""
 
 from __future__ import annotations
 
@@ -21,7 +21,6 @@ from accounts.selectors import has_blocked
 from catalog.holds import product_held_for_someone_else
 from catalog.locks import product_locked
 from catalog.models import Product
-from messaging import push
 from messaging.locks import offer_for_update
 from messaging.models import (
     OPEN_OFFER_STATUSES,
@@ -35,6 +34,7 @@ from messaging.models import (
     ReportTargetType,
 )
 from messaging.selectors import as_uuid
+from soukloop import events
 from soukloop.errors import Conflict, NotFound, PermissionDenied, ValidationError
 from soukloop.storage import is_own_media_url
 
@@ -134,14 +134,20 @@ def _post(
         recipients.append(conversation.seller_id)
     Conversation.objects.filter(pk=conversation.pk).update(**updates)
 
-    kind = "offer" if offer_data else "message"
-    title = sender.username if sender is not None else "Souk Loop"
-    body = push.preview(content) if message_type != MessageType.IMAGE or content else "📷"
-    data = {"conversation_id": str(conversation.pk), "message_id": str(message.pk), "message_type": message_type}
+    data: dict[str, Any] = {
+        "conversation_id": str(conversation.pk),
+        "message_id": str(message.pk),
+        "message_type": message_type,
+        "sender_id": str(sender.pk) if sender is not None else None,
+        "sender_name": sender.username if sender is not None else "",
+        "recipient_ids": [str(user_id) for user_id in recipients],
+        "text": content if message_type != MessageType.IMAGE or content else "",
+        "created_at": message.created_at.isoformat(),
+    }
     if offer_data:
         data.update(offer_id=str(offer_data.get("offer_id", "")), offer_event=str(offer_data.get("event", "")))
-    for user_id in recipients:
-        push.notify_on_commit(user_id=user_id, kind=kind, title=title, body=body, data=data)
+    # After commit, to the delivery layers (realtime, notifications); nothing on rollback.
+    events.publish("message.created", channel=f"conversation:{conversation.pk}", data=data)
     return message
 
 

@@ -962,6 +962,19 @@ def _on_intent_succeeded(intent: dict[str, Any], event: dict[str, Any]) -> str:
         % {"amount": tx.amount, "currency": tx.currency},
         offer_data={"event": "payment_completed", "transaction_id": str(tx.pk), "amount": str(tx.amount)},
     )
+    events.publish(
+        "checkout.paid",
+        channel=f"user:{tx.seller_id}",
+        data={
+            "transaction_id": str(tx.pk),
+            "seller_id": str(tx.seller_id),
+            "buyer_id": str(tx.buyer_id),
+            "product_id": str(product.pk),
+            "product_title": product.title,
+            "amount": str(tx.amount),
+            "currency": tx.currency,
+        },
+    )
     return "completed"
 
 

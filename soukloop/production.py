@@ -18,6 +18,8 @@ from typing import Any
 from django.core.exceptions import ImproperlyConfigured
 
 STRIPE_API = "https://api.stripe.com"
+FCM_API = "https://fcm.googleapis.com"
+_DEV_SMS_BACKENDS = {"FileSMSBackend", "ConsoleSMSBackend", "LocmemSMSBackend"}
 
 
 @dataclass(frozen=True)
@@ -83,6 +85,25 @@ RULES: tuple[Rule, ...] = (
         "MEDIA_HOOK_SECRET",
         "without it anyone on the media server's host can start or end streams",
         _is_dev_or_empty(""),
+    ),
+    Rule(
+        "SMS_BACKEND",
+        "one-time sign-in codes would be written to files or the console, readable there, and never reach "
+        "a phone; use accounts.sms.TwilioSMSBackend",
+        lambda value, _ns: str(value).rsplit(".", 1)[-1] in _DEV_SMS_BACKENDS,
+        problem="is a development backend",
+    ),
+    Rule(
+        "TWILIO_API_BASE",
+        "SMS, one-time codes included, would go to whatever server it names; only the tests' stand-in uses it",
+        lambda value, _ns: bool(value),
+        problem="is set",
+    ),
+    Rule(
+        "FCM_API_BASE",
+        f"pushes would go to whatever server it names, with the service account's token; set it to {FCM_API}",
+        lambda value, _ns: bool(value) and str(value).rstrip("/") != FCM_API,
+        problem="is not Firebase's API",
     ),
 )
 

@@ -51,6 +51,7 @@ INSTALLED_APPS = [
     "messaging",
     "streams",
     "payments",
+    "notifications",
 ]
 
 MIDDLEWARE = [
@@ -242,7 +243,7 @@ DEFAULT_FROM_EMAIL = env("DEFAULT_FROM_EMAIL", default="Souk Loop <no-reply@souk
 SMS_BACKEND = env("SMS_BACKEND", default="accounts.sms.FileSMSBackend")
 SMS_FILE_PATH = env("SMS_FILE_PATH", default=str(VAR_DIR / "sms"))
 SMS_SENDER_ID = env("SMS_SENDER_ID", default="SoukLoop")
-PUSH_BACKEND = env("PUSH_BACKEND", default="messaging.push.FilePushBackend")
+PUSH_BACKEND = env("PUSH_BACKEND", default="notifications.push.FilePushBackend")
 PUSH_FILE_PATH = env("PUSH_FILE_PATH", default=str(VAR_DIR / "push"))
 
 # --- REST framework ---------------------------------------------------------------------
@@ -489,6 +490,56 @@ CONNECT_REFRESH_SECONDS = env.int("CONNECT_REFRESH_SECONDS", default=300)
 # --- realtime -----
 
 # --- notifications and background work -----
+# Celery (soukloop/celery.py): the broker defaults to REDIS_URL; with neither, tasks run eagerly
+# in-process (the embedded default). Results are not kept: tasks write what they did to the
+# database (deliveries, their attempts and errors).
+CELERY_BROKER_URL = env("CELERY_BROKER_URL", default=REDIS_URL)
+CELERY_TASK_ALWAYS_EAGER = env.bool("CELERY_TASK_ALWAYS_EAGER", default=not CELERY_BROKER_URL)
+CELERY_TASK_EAGER_PROPAGATES = True
+CELERY_TASK_IGNORE_RESULT = True
+CELERY_TASK_SERIALIZER = CELERY_RESULT_SERIALIZER = "json"
+CELERY_ACCEPT_CONTENT = ["json"]
+CELERY_TASK_ACKS_LATE = True  # a worker that dies mid-task leaves it for another
+CELERY_WORKER_PREFETCH_MULTIPLIER = 1
+CELERY_TIMEZONE = "UTC"
+# A broker that is down must not hold a request: fail fast and keep the outbox row.
+CELERY_BROKER_CONNECTION_TIMEOUT = 2
+CELERY_BROKER_TRANSPORT_OPTIONS = {"socket_connect_timeout": 2, "socket_timeout": 5, "max_retries": 0}
+CELERY_TASK_PUBLISH_RETRY = False
+# The periodic ops, each also a manage.py command (docs/operations.md).
+CELERY_BEAT_SCHEDULE = {
+    "expire-offers": {"task": "messaging.tasks.expire_offers", "schedule": 60.0},
+    "release-checkouts": {"task": "payments.tasks.release_checkouts", "schedule": 60.0},
+    "release-payouts": {"task": "payments.tasks.release_payouts", "schedule": 600.0},
+    "end-stale-streams": {"task": "streams.tasks.end_stale_streams", "schedule": 300.0},
+    "sync-stream-viewers": {"task": "streams.tasks.sync_stream_viewers", "schedule": 30.0},
+    "offers-expiring-soon": {"task": "notifications.tasks.offers_expiring_soon", "schedule": 300.0},
+    "flush-notification-outbox": {"task": "notifications.tasks.flush_outbox", "schedule": 30.0},
+}
+# Deliveries: retried with back-off (NOTIFY_RETRY_BACKOFF_SECONDS doubling) NOTIFY_MAX_ATTEMPTS
+# times, then dead (listed in the admin). Pending ones older than NOTIFY_OUTBOX_GRACE_SECONDS
+# (the broker was down when they were made) are enqueued again by flush_outbox.
+NOTIFY_MAX_ATTEMPTS = env.int("NOTIFY_MAX_ATTEMPTS", default=5)
+NOTIFY_RETRY_BACKOFF_SECONDS = env.int("NOTIFY_RETRY_BACKOFF_SECONDS", default=30)
+NOTIFY_OUTBOX_GRACE_SECONDS = env.int("NOTIFY_OUTBOX_GRACE_SECONDS", default=60)
+# A followed seller going live reaches followers in batches of this many per task.
+NOTIFY_FANOUT_BATCH = env.int("NOTIFY_FANOUT_BATCH", default=1000)
+# Quiet hours hold pushes (never OTPs) until they end, in the user's time zone.
+NOTIFY_DEFAULT_TIMEZONE = env("NOTIFY_DEFAULT_TIMEZONE", default="Asia/Dubai")
+# Twilio (SMS_BACKEND=accounts.sms.TwilioSMSBackend): the official client; TWILIO_API_BASE only
+# for the tests' stand-in. TWILIO_FROM or TWILIO_MESSAGING_SERVICE_SID.
+TWILIO_ACCOUNT_SID = env("TWILIO_ACCOUNT_SID", default="")
+TWILIO_AUTH_TOKEN = env("TWILIO_AUTH_TOKEN", default="")
+TWILIO_FROM = env("TWILIO_FROM", default="")
+TWILIO_MESSAGING_SERVICE_SID = env("TWILIO_MESSAGING_SERVICE_SID", default="")
+TWILIO_API_BASE = env("TWILIO_API_BASE", default="")
+# Where Twilio posts delivery statuses (signed with the auth token); empty: no callbacks.
+TWILIO_STATUS_CALLBACK_URL = env("TWILIO_STATUS_CALLBACK_URL", default="")
+# Firebase Cloud Messaging HTTP v1 (PUSH_BACKEND=notifications.fcm.FCMPushBackend): a service
+# account JSON file; FCM_API_BASE only for the tests' stand-in.
+FCM_SERVICE_ACCOUNT_FILE = env("FCM_SERVICE_ACCOUNT_FILE", default="")
+FCM_PROJECT_ID = env("FCM_PROJECT_ID", default="")
+FCM_API_BASE = env("FCM_API_BASE", default="https://fcm.googleapis.com")
 
 # --- observability -----
 

@@ -24,6 +24,7 @@ from django.utils.translation import gettext as _
 
 from accounts.models import User, VerificationStatus
 from catalog.models import Product
+from soukloop import events
 from soukloop.errors import Conflict, NotFound, PermissionDenied, ValidationError
 from soukloop.storage import is_own_media_url
 from streams.models import MAX_TAGGED_PRODUCTS_PER_STREAM, Stream, StreamProduct, StreamStatus
@@ -251,11 +252,24 @@ def stream_publish_start(*, name: str, key: str | None = None) -> Stream:
         raise PermissionDenied(_("This stream has ended."), code="stream_ended")
     ensure_can_stream(user=stream.user)
     now = timezone.now()
+    went_live = stream.status != StreamStatus.LIVE
     stream.status = StreamStatus.LIVE
     stream.started_at = stream.started_at or now
     stream.last_heartbeat_at = now
     stream.save(update_fields=["status", "started_at", "last_heartbeat_at", "updated_at"])
     logger.info("stream %s: publish accepted", stream.pk)
+    if went_live:  # a reconnect of a live stream is not news
+        events.publish(
+            "stream.status",
+            channel=f"stream:{stream.pk}",
+            data={
+                "stream_id": str(stream.pk),
+                "status": StreamStatus.LIVE,
+                "host_id": str(stream.user_id),
+                "host_name": stream.user.username,
+                "title": stream.title,
+            },
+        )
     return stream
 
 

@@ -27,6 +27,17 @@ def pytest_collection_modifyitems(config, items):
             item.add_marker(skip)
 
 
+@pytest.fixture(autouse=True, scope="session")
+def _celery_eager():
+    """Tasks run in the test's own process and transaction (``tests/notifications/test_worker.py``
+    starts a real worker over Redis where that is what is tested)."""
+    from soukloop.celery import app
+
+    app.conf.task_always_eager = True
+    app.conf.task_eager_propagates = True
+    yield
+
+
 @pytest.fixture(autouse=True)
 def _fast_password_hashing(settings):
     """Argon2 costs ~50 ms a hash and factories hash one per user: the suite spent most of its

@@ -1,7 +1,7 @@
 """Telling a person the outcome of their verification: email and SMS, English then Arabic.
 
-Called after commit (``transaction.on_commit(..., robust=True)``), so a failing provider
-never undoes a decision. Messages carry no ID number or document detail.
+Run by a worker after commit (``verification.tasks.notify_decision``), so a failing provider
+never undoes a decision and never slows the moderator's request. Messages carry no ID number or document detail.
 """
 
 from __future__ import annotations
@@ -72,7 +72,9 @@ def decision_sms(verification: Verification) -> list[str]:
     return texts
 
 
-def notify_decision(*, verification_id: UUID) -> None:
+def notify_decision(*, verification_id: UUID | str) -> None:
+    """Email and SMS the outcome (``verification.tasks.notify_decision`` runs it on a worker; the
+    inbox row and the push come from the ``verification.decided`` event)."""
     verification = Verification.objects.select_related("user").get(pk=verification_id)
     user = verification.user
     subject, body = decision_messages(verification)

@@ -15,6 +15,8 @@ from django.utils.translation import gettext_lazy as _
 
 from accounts.models import User, VerificationStatus
 from accounts.services import user_set_verification_status
+from soukloop import events
+from soukloop.background import run_after_commit
 from soukloop.errors import Conflict, ValidationError
 from verification import crypto
 from verification.emirates_id import last4
@@ -26,7 +28,7 @@ from verification.models import (
     VerificationAuditLog,
     VerificationType,
 )
-from verification.notifications import notify_decision
+from verification.tasks import notify_decision
 
 logger = logging.getLogger(__name__)
 _PENDING = _("Your verification is already under review; you can resubmit only if it is rejected.")
@@ -172,7 +174,12 @@ def _decide(
     user_set_verification_status(user_id=locked.user_id, status=status)
     action = AuditAction.APPROVED if status == SubmissionStatus.APPROVED else AuditAction.REJECTED
     audit_log(verification=locked, actor=by, action=action, detail=code or reason, ip=ip)
-    transaction.on_commit(lambda: notify_decision(verification_id=locked.pk), robust=True)
+    run_after_commit(notify_decision, str(locked.pk))
+    events.publish(
+        "verification.decided",
+        channel=f"user:{locked.user_id}",
+        data={"user_id": str(locked.user_id), "verification_id": str(locked.pk), "status": status},
+    )
     logger.info("verification %s id=%s by=%s", status, locked.pk, by.pk)
     return locked
 

@@ -2,14 +2,14 @@ from __future__ import annotations
 
 import pytest
 
-from messaging import push
+from notifications import push
 from tests.factories import ProductFactory
 
 
 @pytest.fixture(autouse=True)
 def _push_in_memory(settings):
-    """Push notifications land in ``messaging.push.outbox`` for assertions."""
-    settings.PUSH_BACKEND = "messaging.push.LocmemPushBackend"
+    """Pushes land in ``notifications.push.outbox`` for assertions."""
+    settings.PUSH_BACKEND = "notifications.push.LocmemPushBackend"
     push.outbox.clear()
     yield
     push.outbox.clear()

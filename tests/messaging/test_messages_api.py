@@ -9,8 +9,9 @@ import time_machine
 from django.utils import timezone
 
 from accounts.models import Block
-from messaging import push
 from messaging.models import Conversation, Message
+from notifications import push
+from notifications.models import Device, Notification
 from soukloop.storage import media_base_url
 from tests.messaging.factories import MessageFactory
 
@@ -46,17 +47,21 @@ def test_sending_text_bumps_the_recipient_and_the_last_message(buyer_client, sel
 
 
 def test_each_message_pushes_to_the_recipient_after_commit(
-    buyer_client, conversation, seller, django_capture_on_commit_callbacks
+    buyer_client, conversation, buyer, seller, django_capture_on_commit_callbacks
 ):
+    Device.objects.create(user=seller, platform="android", token="omar-phone")
     with django_capture_on_commit_callbacks(execute=True):
         buyer_client.post(messages_url(conversation), {"content": "Can you do 120?"}, format="json")
 
-    assert len(push.outbox) == 1
-    note = push.outbox[0]
-    assert note.user_id == str(seller.pk)
-    assert note.kind == "message"
-    assert note.body == "Can you do 120?"
+    # Omar's inbox has it, and his phone got one push
+    (note,) = Notification.objects.filter(user=seller)
+    assert (note.kind, note.title, note.body) == ("message", buyer.username, "Can you do 120?")
     assert note.data["conversation_id"] == str(conversation.pk)
+    (pushed,) = push.outbox
+    assert (pushed.token, pushed.title, pushed.body) == ("omar-phone", buyer.username, "Can you do 120?")
+    assert pushed.data["conversation_id"] == str(conversation.pk)
+    # and the sender hears nothing of their own message
+    assert not Notification.objects.filter(user=buyer).exists()
 
 
 def test_no_push_when_the_send_is_refused(buyer_client, conversation, django_capture_on_commit_callbacks):
@@ -65,6 +70,7 @@ def test_no_push_when_the_send_is_refused(buyer_client, conversation, django_cap
 
     assert callbacks == []
     assert push.outbox == []
+    assert not Notification.objects.exists()
 
 
 @pytest.mark.parametrize(

@@ -13,8 +13,8 @@ from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 
 from accounts.models import Block
-from messaging import push
 from messaging.models import Conversation, Message, Offer, OfferStatus
+from notifications.models import Notification
 from tests.factories import ProductFactory, UserFactory
 from tests.messaging.factories import ConversationFactory, OfferFactory
 
@@ -62,7 +62,7 @@ def test_a_buyer_makes_an_offer_which_lands_in_the_conversation(
     assert message.offer_data["offered_price"] == "120.00"
     his = seller_client.get("/api/v1/conversations/").json()["results"][0]
     assert his["unread_count"] == 1
-    assert [(n.user_id, n.kind) for n in push.outbox] == [(str(seller.pk), "offer")]
+    assert [(n.user_id, n.kind) for n in Notification.objects.all()] == [(seller.pk, "offer")]
 
 
 def test_offer_ttl_comes_from_settings(buyer_client, product, settings):
@@ -286,8 +286,8 @@ def test_accepting_declines_every_other_open_offer_and_tells_those_buyers(
         last = Message.objects.filter(conversation=offer.conversation).latest("created_at")
         assert last.message_type == "system"
         assert last.offer_data["event"] == "declined"
-    pushed_to = {n.user_id for n in push.outbox}
-    assert {str(u.pk) for u in others} <= pushed_to
+    told = set(Notification.objects.values_list("user_id", flat=True))
+    assert {u.pk for u in others} <= told
     # and no one can make a new offer while the accepted one stands
     late = make_offer(auth_client(UserFactory()), product)
     assert late.status_code == 409

@@ -23,7 +23,12 @@ SECRETS = (
     "STRIPE_API_BASE",
     "MEDIA_HOOK_SECRET",
     "REDIS_URL",
+    "SMS_BACKEND",
+    "TWILIO_API_BASE",
+    "FCM_API_BASE",
 )
+# Unset, these fall back to a safe value (JWTs signed with SECRET_KEY, Twilio's and Google's APIs).
+SAFE_WHEN_UNSET = {"JWT_SIGNING_KEY", "TWILIO_API_BASE", "FCM_API_BASE"}
 
 
 def production_env() -> dict[str, str]:
@@ -41,6 +46,9 @@ def production_env() -> dict[str, str]:
         "STRIPE_API_BASE": "",
         "MEDIA_HOOK_SECRET": "d" * 40,
         "REDIS_URL": "redis://127.0.0.1:6379/15",
+        "SMS_BACKEND": "accounts.sms.TwilioSMSBackend",
+        "TWILIO_API_BASE": "",
+        "FCM_API_BASE": "https://fcm.googleapis.com",
     }
 
 
@@ -75,6 +83,9 @@ DEVELOPMENT_VALUES = {
     "STRIPE_API_BASE": "http://127.0.0.1:12111",
     "MEDIA_HOOK_SECRET": "",
     "REDIS_URL": "",
+    "SMS_BACKEND": "accounts.sms.FileSMSBackend",
+    "TWILIO_API_BASE": "http://127.0.0.1:9999",
+    "FCM_API_BASE": "http://127.0.0.1:9998",
 }
 
 
@@ -89,8 +100,7 @@ def test_production_refuses_to_start_with_a_development_default(name, how):
 
     result = _run_check(env, deploy=False)
 
-    if how == "unset" and name == "JWT_SIGNING_KEY":
-        # unset, JWTs are signed with SECRET_KEY, which is a production value here
+    if how == "unset" and name in SAFE_WHEN_UNSET:
         assert result.returncode == 0, result.stderr
         return
     # (an unset STRIPE_API_BASE is the local stand-in's address: refused like the explicit value)

@@ -1,0 +1,143 @@
+"""Domain events (``soukloop.events``, after commit) turned into notifications.
+
+The domain apps say what happened; this module decides who hears of it, in their language:
+
+=====================  ====================================================  =================
+event                  who                                                   kind
+=====================  ====================================================  =================
+message.created        the other participant(s)                              message / offer
+checkout.paid          the seller                                            checkout_paid
+payout.released        the seller                                            payout_released
+verification.decided   the person                                            verification
+stream.status (live)   every follower of the host, in batched tasks          followed_live
+=====================  ====================================================  =================
+
+Offers expiring within two hours are found by a periodic task (``offers_expiring_soon``);
+claims, reviews, saved searches and price drops publish their own events as they land.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from typing import Any
+
+from django.utils.translation import gettext as _
+
+from notifications.models import Kind
+from notifications.push import preview
+from notifications.services import notify_users
+from soukloop.events import Event
+
+logger = logging.getLogger(__name__)
+
+
+def _message_created(event: Event) -> None:
+    data = event.data
+    offer_event = data.get("offer_event")
+    kind = Kind.OFFER if offer_event else Kind.MESSAGE
+    sender = data.get("sender_name") or "Souk Loop"
+    text = data.get("text") or ""
+
+    def texts() -> tuple[str, str]:
+        return sender, preview(text) if text else _("Sent a photo")
+
+    notify_users(
+        user_ids=data.get("recipient_ids") or [],
+        kind=kind,
+        texts=texts,
+        data={
+            key: data.get(key) for key in ("conversation_id", "message_id", "offer_id", "offer_event") if data.get(key)
+        },
+        dedupe_key=f"message:{data['message_id']}",
+    )
+
+
+def _checkout_paid(event: Event) -> None:
+    data = event.data
+
+    def texts() -> tuple[str, str]:
+        return (
+            _("Sold: %(title)s") % {"title": data.get("product_title", "")},
+            _("The buyer paid AED %(amount)s. You are paid once they confirm receipt.") % {"amount": data["amount"]},
+        )
+
+    notify_users(
+        user_ids=[data["seller_id"]],
+        kind=Kind.CHECKOUT_PAID,
+        texts=texts,
+        data={"transaction_id": data["transaction_id"], "product_id": data.get("product_id")},
+        dedupe_key=f"paid:{data['transaction_id']}",
+    )
+
+
+def _payout_released(event: Event) -> None:
+    data = event.data
+
+    def texts() -> tuple[str, str]:
+        return _("Payout released"), _("AED %(amount)s is on its way to your bank account.") % {
+            "amount": data["amount"]
+        }
+
+    notify_users(
+        user_ids=[data["seller_id"]],
+        kind=Kind.PAYOUT_RELEASED,
+        texts=texts,
+        data={"transaction_id": data["transaction_id"]},
+        dedupe_key=f"payout:{data['transaction_id']}",
+    )
+
+
+def _verification_decided(event: Event) -> None:
+    data = event.data
+    approved = data.get("status") == "approved"
+
+    def texts() -> tuple[str, str]:
+        if approved:
+            return _("You are verified"), _("You can now sell and go live on Souk Loop.")
+        return _("Verification not approved"), _("Open the app to see why and submit again.")
+
+    notify_users(
+        user_ids=[data["user_id"]],
+        kind=Kind.VERIFICATION,
+        texts=texts,
+        data={"verification_id": data["verification_id"], "status": data.get("status")},
+        dedupe_key=f"verification:{data['verification_id']}",
+    )
+
+
+def _stream_status(event: Event) -> None:
+    data = event.data
+    if data.get("status") != "live":
+        return
+    from notifications.tasks import fan_out_followed_live
+    from soukloop.background import enqueue
+
+    enqueue(fan_out_followed_live, data["stream_id"], data["host_id"], data.get("host_name", ""), data.get("title", ""))
+
+
+HANDLERS: dict[str, Callable[[Event], None]] = {
+    "message.created": _message_created,
+    "checkout.paid": _checkout_paid,
+    "payout.released": _payout_released,
+    "verification.decided": _verification_decided,
+    "stream.status": _stream_status,
+}
+
+
+def deliver_event(event: Event) -> None:
+    """The ``notifications`` sink: called once per committed event."""
+    handler = HANDLERS.get(event.type)
+    if handler is not None:
+        handler(event)
+
+
+def followed_live_texts(host_name: str, title: str) -> Callable[[], tuple[str, str]]:
+    def texts() -> tuple[str, str]:
+        return _("%(host)s is live") % {"host": host_name}, title or _("Tap to watch.")
+
+    return texts
+
+
+def followed_live_data(stream_id: str) -> dict[str, Any]:
+    return {"stream_id": stream_id}

@@ -1,0 +1,291 @@
+"""From a domain event to an inbox row and the sends a person asked for; the outbox when the
+broker is down; retries, dead letters and quiet hours."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, time, timedelta
+from io import StringIO
+
+import pytest
+import time_machine
+from django.core.management import call_command
+from django.db import transaction
+
+from notifications import push
+from notifications.models import Delivery, Device, Kind, Notification, Preferences
+from notifications.services import delivery_attempt, notify_users, preferences_update
+from soukloop import events
+from tests.factories import UserFactory
+
+pytestmark = pytest.mark.django_db
+
+
+def _device(user, name="phone"):
+    return Device.objects.create(user=user, platform="android", token=f"{name}-{user.pk}")
+
+
+def _publish(capture, event_type, **data):
+    with capture(execute=True):
+        events.publish(event_type, channel=None, data=data)
+
+
+def test_each_event_makes_one_inbox_row_and_one_push_per_device(django_capture_on_commit_callbacks):
+    seller = UserFactory()
+    _device(seller, "a"), _device(seller, "b")
+
+    _publish(
+        django_capture_on_commit_callbacks,
+        "checkout.paid",
+        transaction_id="t-1",
+        seller_id=str(seller.pk),
+        buyer_id="b",
+        product_id="p",
+        product_title="Yeezy 350",
+        amount="149.00",
+        currency="AED",
+    )
+
+    (note,) = Notification.objects.filter(user=seller)
+    assert (note.kind, note.title) == ("checkout_paid", "Sold: Yeezy 350")
+    assert "149.00" in note.body
+    channels = sorted(Delivery.objects.values_list("channel", flat=True))
+    assert channels == ["email", "push", "push"]  # checkout_paid also emails by default
+    assert len(push.outbox) == 2
+
+
+def test_the_same_event_twice_notifies_once(django_capture_on_commit_callbacks):
+    seller = UserFactory()
+    _device(seller)
+    for _ in range(2):
+        _publish(
+            django_capture_on_commit_callbacks,
+            "payout.released",
+            transaction_id="t-9",
+            seller_id=str(seller.pk),
+            amount="90.00",
+        )
+    assert Notification.objects.count() == 1
+    assert len(push.outbox) == 1
+
+
+def test_preferences_decide_the_channels_and_the_inbox(django_capture_on_commit_callbacks):
+    seller = UserFactory()
+    _device(seller)
+    preferences_update(
+        user=seller, channels={"payout_released": {"push": False, "email": False, "in_app": False, "sms": True}}
+    )
+
+    with django_capture_on_commit_callbacks(execute=True):
+        notify_users(user_ids=[seller.pk], kind=Kind.PAYOUT_RELEASED, texts=lambda: ("Payout", "AED 1"), data={})
+
+    assert list(Delivery.objects.values_list("channel", flat=True)) == ["sms"]
+    assert push.outbox == []
+    assert Notification.objects.get().in_inbox is False  # kept for the deliveries, not listed
+
+
+def test_arabic_speakers_get_arabic_texts(django_capture_on_commit_callbacks):
+    arabic, english = UserFactory(language="ar"), UserFactory(language="en")
+    with django_capture_on_commit_callbacks(execute=True):
+        for user in (arabic, english):
+            events.publish(
+                "verification.decided",
+                channel=None,
+                data={"user_id": str(user.pk), "verification_id": f"v-{user.pk}", "status": "approved"},
+            )
+    assert Notification.objects.get(user=english).title == "You are verified"
+    assert Notification.objects.get(user=arabic).title != "You are verified"
+
+
+def test_a_rollback_notifies_no_one(django_capture_on_commit_callbacks):
+    seller = UserFactory()
+    _device(seller)
+
+    class Boom(Exception):
+        pass
+
+    with django_capture_on_commit_callbacks(execute=True), pytest.raises(Boom), transaction.atomic():
+        events.publish(
+            "payout.released", channel=None, data={"transaction_id": "t", "seller_id": str(seller.pk), "amount": "1"}
+        )
+        raise Boom
+
+    assert not Notification.objects.exists()
+    assert push.outbox == []
+
+
+def test_with_the_broker_down_the_request_succeeds_and_the_outbox_sends_later(
+    auth_client, django_capture_on_commit_callbacks, settings
+):
+    from soukloop.celery import app
+    from tests.messaging.factories import ConversationFactory
+
+    conversation = ConversationFactory()
+    _device(conversation.seller)
+    settings.CELERY_TASK_ALWAYS_EAGER = False
+    app.conf.task_always_eager = False
+    previous_broker = app.conf.broker_url
+    app.conf.broker_url = "redis://127.0.0.1:1/0"  # nothing listens there
+    app.close()  # drop pooled connections to the old broker
+    try:
+        with django_capture_on_commit_callbacks(execute=True):
+            response = auth_client(conversation.buyer).post(
+                f"/api/v1/conversations/{conversation.pk}/messages/", {"content": "Still available?"}
+            )
+    finally:
+        app.conf.task_always_eager = True
+        app.conf.broker_url = previous_broker
+        app.close()
+    # the buyer's message is sent; the seller's push waits in the outbox
+    assert response.status_code == 201
+    delivery = Delivery.objects.get(channel="push")
+    assert delivery.status == "pending" and push.outbox == []
+    assert Notification.objects.get(user=conversation.seller).body == "Still available?"
+
+    # the broker is back: the outbox flush (beat, or the command) sends it, once
+    with time_machine.travel(datetime.now(UTC) + timedelta(seconds=settings.NOTIFY_OUTBOX_GRACE_SECONDS + 1)):
+        out = StringIO()
+        call_command("flush_notifications", stdout=out)
+        again = StringIO()
+        call_command("flush_notifications", stdout=again)
+    delivery.refresh_from_db()
+    assert delivery.status == "sent"
+    assert [message.body for message in push.outbox] == ["Still available?"]
+    assert out.getvalue().strip() == "1 sent"
+    assert again.getvalue().strip() == "nothing due"
+
+
+class FlakyBackend(push.BasePushBackend):
+    def send(self, message):
+        raise ConnectionError("provider down")
+
+
+def test_a_failing_provider_is_retried_with_back_off_then_dead_lettered(
+    settings, django_capture_on_commit_callbacks, admin_client
+):
+    settings.PUSH_BACKEND = "tests.notifications.test_deliveries.FlakyBackend"
+    settings.NOTIFY_MAX_ATTEMPTS = 3
+    settings.NOTIFY_RETRY_BACKOFF_SECONDS = 10
+    user = UserFactory()
+    _device(user)
+    with django_capture_on_commit_callbacks(execute=True):
+        (delivery_id,) = notify_users(user_ids=[user.pk], kind=Kind.MESSAGE, texts=lambda: ("t", "b"), data={})
+
+    delivery = Delivery.objects.get(pk=delivery_id)
+    assert (delivery.status, delivery.attempts) == ("pending", 1)
+    first_wait = delivery.not_before
+    # not before the back-off is over
+    assert delivery_attempt(delivery_id=delivery_id, now=first_wait - timedelta(seconds=1)).outcome == "held"
+    second = delivery_attempt(delivery_id=delivery_id, now=first_wait)
+    assert second.outcome == "retry"
+    assert second.retry_at - first_wait == timedelta(seconds=20)  # doubled
+    assert delivery_attempt(delivery_id=delivery_id, now=second.retry_at).outcome == "dead"
+    delivery.refresh_from_db()
+    assert (delivery.status, delivery.attempts) == ("dead", 3)
+    assert delivery.last_error == "ConnectionError: provider down"
+    # dead letters are listed in the admin, and a dead one is never sent again
+    page = admin_client.get("/admin/notifications/delivery/?status__exact=dead")
+    assert (
+        page.status_code == 200 and str(delivery.pk)[:8] in page.content.decode()
+    ) or "provider down" in page.content.decode()
+    assert delivery_attempt(delivery_id=delivery_id).outcome == "skipped"
+
+
+def test_quiet_hours_hold_pushes_until_morning_in_the_persons_time_zone(django_capture_on_commit_callbacks):
+    user = UserFactory()
+    _device(user)
+    Preferences.objects.create(user=user, quiet_start=time(22, 0), quiet_end=time(7, 0), timezone="Asia/Dubai")
+    night = datetime(2026, 12, 3, 19, 30, tzinfo=UTC)  # 23:30 in Dubai
+
+    with time_machine.travel(night, tick=False), django_capture_on_commit_callbacks(execute=True):
+        (delivery_id,) = notify_users(user_ids=[user.pk], kind=Kind.MESSAGE, texts=lambda: ("t", "b"), data={})
+
+    delivery = Delivery.objects.get(pk=delivery_id)
+    assert delivery.status == "pending" and push.outbox == []
+    assert delivery.not_before == datetime(2026, 12, 4, 3, 0, tzinfo=UTC)  # 07:00 Dubai
+    assert Notification.objects.get().in_inbox  # the inbox has it at once
+    assert delivery_attempt(delivery_id=delivery_id, now=datetime(2026, 12, 4, 3, 0, tzinfo=UTC)).outcome == "sent"
+    assert len(push.outbox) == 1
+
+
+def test_a_followed_seller_going_live_reaches_every_follower_in_batches(settings, django_capture_on_commit_callbacks):
+    from accounts.models import Follow
+    from notifications import tasks
+
+    settings.NOTIFY_FANOUT_BATCH = 40
+    host = UserFactory()
+    followers = UserFactory.create_batch(100)
+    Follow.objects.bulk_create([Follow(follower=f, following=host) for f in followers])
+    batches = []
+    original = tasks.notify_followers.delay
+
+    def counting_delay(*args):
+        batches.append(len(args[0]))
+        return original(*args)
+
+    tasks.notify_followers.delay = counting_delay
+    try:
+        _publish(
+            django_capture_on_commit_callbacks,
+            "stream.status",
+            stream_id="s-1",
+            status="live",
+            host_id=str(host.pk),
+            host_name="omar",
+            title="Sneaker drop",
+        )
+    finally:
+        tasks.notify_followers.delay = original
+
+    assert batches == [40, 40, 20]
+    assert Notification.objects.filter(kind="followed_live").count() == 100
+    assert set(Notification.objects.values_list("title", flat=True)) == {"omar is live"}
+    # a reconnect of the same show is not news twice
+    _publish(
+        django_capture_on_commit_callbacks,
+        "stream.status",
+        stream_id="s-1",
+        status="live",
+        host_id=str(host.pk),
+        host_name="omar",
+        title="",
+    )
+    assert Notification.objects.filter(kind="followed_live").count() == 100
+
+
+def test_an_offer_about_to_expire_is_announced_once_to_whoever_must_answer(django_capture_on_commit_callbacks):
+    from django.utils import timezone
+
+    from messaging.models import OfferStatus
+    from notifications.tasks import offers_expiring_soon
+    from tests.messaging.factories import OfferFactory
+
+    pending = OfferFactory(expires_at=timezone.now() + timedelta(minutes=90))
+    countered = OfferFactory(status=OfferStatus.COUNTERED, expires_at=timezone.now() + timedelta(minutes=30))
+    OfferFactory(expires_at=timezone.now() + timedelta(hours=5))  # not yet
+
+    with django_capture_on_commit_callbacks(execute=True):
+        offers_expiring_soon()
+        offers_expiring_soon()
+
+    told = sorted((n.user_id, n.kind) for n in Notification.objects.all())
+    assert told == sorted([(pending.seller_id, "offer_expiring"), (countered.buyer_id, "offer_expiring")])
+
+
+def _task(dotted: str):
+    import importlib
+
+    module, name = dotted.rsplit(".", 1)
+    return getattr(importlib.import_module(module), name)
+
+
+def test_every_beat_schedule_entry_names_a_task_of_that_name():
+    from django.conf import settings
+
+    for entry in settings.CELERY_BEAT_SCHEDULE.values():
+        assert _task(entry["task"]).name == entry["task"]
+
+
+@pytest.mark.parametrize("task_name", ["messaging.tasks.expire_offers", "payments.tasks.release_checkouts"])
+def test_the_periodic_ops_run_their_commands(task_name, capsys):
+    _task(task_name).apply().get()
+    assert capsys.readouterr().out.strip()  # the command's one-line report
