@@ -1,9 +1,11 @@
 from django import forms
 from django.contrib import admin
+from django.contrib.admin.models import LogEntry
 from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
 from django.contrib.gis.admin import GISModelAdmin
 from django.core.exceptions import PermissionDenied
 from django.template.response import TemplateResponse
+from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
 
 from accounts import services
@@ -149,3 +151,36 @@ class BlockAdmin(admin.ModelAdmin):
     search_fields = ("blocker__username", "blocked__username")
     list_select_related = ("blocker", "blocked")
     raw_id_fields = ("blocker", "blocked")
+
+
+@admin.register(LogEntry)
+class ModerationLogAdmin(admin.ModelAdmin):
+    """One audit log of every moderator action: suspensions, hidden listings, report
+    resolutions, verification decisions (and any admin edit), with who, why and when. The same
+    rows make each object's "History" page. Append-only: nobody edits or deletes them."""
+
+    list_display = ("action_time", "user", "content_type", "target", "what")
+    list_filter = ("action_time", "content_type", "action_flag")
+    search_fields = ("user__username", "object_repr", "change_message")
+    list_select_related = ("user", "content_type")
+    date_hierarchy = "action_time"
+    list_per_page = 100
+    show_full_result_count = False
+
+    def has_add_permission(self, request) -> bool:
+        return False
+
+    def has_change_permission(self, request, obj=None) -> bool:
+        return False
+
+    def has_delete_permission(self, request, obj=None) -> bool:
+        return False
+
+    @admin.display(description=_("object"))
+    def target(self, obj: LogEntry) -> str:
+        url = obj.get_admin_url()
+        return format_html('<a href="{}">{}</a>', url, obj.object_repr) if url else obj.object_repr
+
+    @admin.display(description=_("what was done and why"))
+    def what(self, obj: LogEntry) -> str:
+        return obj.get_change_message()

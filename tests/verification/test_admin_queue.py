@@ -146,7 +146,8 @@ def test_approve_selected_decides_notifies_and_audits(mod_client, moderator, dja
     # when the moderator approves both from the list
     with django_capture_on_commit_callbacks(execute=True):
         response = mod_client.post(
-            CHANGELIST, {"action": "approve_selected", "_selected_action": [first.pk, second.pk], "index": 0}
+            CHANGELIST,
+            {"action": "approve_selected", "_selected_action": [first.pk, second.pk], "index": 0, "apply": "yes"},
         )
     # then both are approved by them, the people are verified and told so
     assert response.status_code == 302
