@@ -16,6 +16,7 @@ from accounts.services import user_suspend
 from catalog.services import product_hide
 from messaging import services
 from messaging.models import Conversation, Message, Offer, Report, ReportStatus
+from soukloop import admin_queues
 from soukloop.errors import DomainError
 
 
@@ -382,3 +383,15 @@ class ReportAdmin(admin.ModelAdmin):
     @admin.action(description=_("Dismiss selected reports (no action needed)"), permissions=["change"])
     def dismiss_reports(self, request, queryset) -> None:
         self._close(request, queryset, ReportStatus.DISMISSED)
+
+
+admin_queues.register(
+    admin_queues.Queue(
+        label=_("Open reports"),
+        url_name="admin:messaging_report_changelist",
+        permission="messaging.view_report",
+        pending=lambda: Report.objects.filter(status=ReportStatus.OPEN).count(),
+        query=f"status__exact={ReportStatus.OPEN}",
+        order=20,
+    )
+)

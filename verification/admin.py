@@ -22,6 +22,7 @@ from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 
 from accounts.phones import try_normalize_phone
+from soukloop import admin_queues
 from soukloop.errors import Conflict
 from soukloop.errors import ValidationError as DomainValidationError
 from verification import crypto, services
@@ -566,3 +567,14 @@ class VerificationAuditLogAdmin(admin.ModelAdmin):
     def verification_link(self, obj: VerificationAuditLog) -> str:
         url = reverse("admin:verification_verification_change", args=[obj.verification_ref])
         return format_html('<a href="{}">{}</a>', url, str(obj.verification_ref)[:8])
+
+
+admin_queues.register(
+    admin_queues.Queue(
+        label=_("Verification submissions to review"),
+        url_name="admin:verification_verification_changelist",
+        permission="verification.view_verification",
+        pending=lambda: Verification.objects.filter(status=SubmissionStatus.PENDING).count(),
+        order=10,
+    )
+)
