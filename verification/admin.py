@@ -301,8 +301,7 @@ class VerificationAdmin(admin.ModelAdmin):
         url = reverse("admin:verification_verification_document", args=[obj.pk, field])
         if obj.document_types.get(field, "").startswith("image/"):
             return format_html(
-                '<a href="{0}" target="_blank" rel="noopener"><img src="{0}" alt="{1}" '
-                'style="max-width:480px;max-height:320px;border:1px solid #ccc;border-radius:4px"></a>',
+                '<a href="{0}" target="_blank" rel="noopener"><img class="souk-id-preview" src="{0}" alt="{1}"></a>',
                 url,
                 field.replace("_", " "),
             )
@@ -377,7 +376,10 @@ class VerificationAdmin(admin.ModelAdmin):
             **(extra_context or {}),
             # The page names the person, not the submission's UUID.
             **(
-                {"title": _("Verification of %(name)s") % {"name": obj.user.full_name or obj.user.username}}
+                {
+                    "title": _("Verification of %(name)s") % {"name": obj.user.full_name or obj.user.username},
+                    "subtitle": obj.user.full_name or obj.user.username,  # the browser tab, not a UUID
+                }
                 if obj is not None
                 else {}
             ),

@@ -112,7 +112,7 @@ def test_change_view_shows_the_whole_number_previews_and_logs_the_view(mod_clien
     html = response.content.decode()
     assert number in html
     doc_url = reverse("admin:verification_verification_document", args=[verification.pk, "emirates_id_front"])
-    assert f'<img src="{doc_url}"' in html
+    assert f'<img class="souk-id-preview" src="{doc_url}"' in html
     assert 'name="_save"' not in html  # nothing to edit by hand
     assert VerificationAuditLog.objects.filter(
         verification=verification, actor=moderator, action=AuditAction.VIEWED_DETAILS
