@@ -10,6 +10,7 @@ from django.utils.translation import gettext_lazy as _
 
 from accounts import services
 from accounts.models import Block, Follow, User
+from soukloop.admin_i18n import translate_labels
 
 
 @admin.register(User)
@@ -184,3 +185,46 @@ class ModerationLogAdmin(admin.ModelAdmin):
     @admin.display(description=_("what was done and why"))
     def what(self, obj: LogEntry) -> str:
         return obj.get_change_message()
+
+
+# Model names and field labels in the reader's language (soukloop.admin_i18n).
+translate_labels(
+    User,
+    name=_("user"),
+    plural=_("users"),
+    labels={
+        "avatar_url": _("avatar url"),
+        "bio": _("bio"),
+        "role": _("role"),
+        "verification_status": _("verification status"),
+        "location": _("location"),
+        "neighborhood": _("neighborhood"),
+        "building_name": _("building name"),
+        "last_login_at": _("last login at"),
+        "stripe_customer_id": _("stripe customer id"),
+        "stripe_connect_account_id": _("stripe connect account id"),
+        "stripe_onboarded": _("stripe onboarded"),
+        "created_at": _("created at"),
+        "updated_at": _("updated at"),
+    },
+)
+translate_labels(
+    Follow,
+    name=_("follow"),
+    plural=_("follows"),
+    labels={
+        "follower": _("follower"),
+        "following": _("following"),
+        "created_at": _("created at"),
+    },
+)
+translate_labels(
+    Block,
+    name=_("block"),
+    plural=_("blocks"),
+    labels={
+        "blocker": _("blocker"),
+        "blocked": _("blocked"),
+        "created_at": _("created at"),
+    },
+)

@@ -17,6 +17,7 @@ from catalog.services import product_hide
 from messaging import services
 from messaging.models import Conversation, Message, Offer, Report, ReportStatus
 from soukloop import admin_queues
+from soukloop.admin_i18n import translate_labels
 from soukloop.errors import DomainError
 
 
@@ -394,4 +395,82 @@ admin_queues.register(
         query=f"status__exact={ReportStatus.OPEN}",
         order=20,
     )
+)
+
+
+# Model names and field labels in the reader's language (soukloop.admin_i18n).
+translate_labels(
+    Conversation,
+    name=_("conversation"),
+    plural=_("conversations"),
+    labels={
+        "created_at": _("created at"),
+        "updated_at": _("updated at"),
+        "buyer": _("buyer"),
+        "seller": _("seller"),
+        "product": _("product"),
+        "last_message": _("last message"),
+        "last_message_at": _("last message at"),
+        "buyer_unread_count": _("buyer unread count"),
+        "seller_unread_count": _("seller unread count"),
+        "buyer_archived": _("buyer archived"),
+        "seller_archived": _("seller archived"),
+    },
+)
+translate_labels(
+    Message,
+    name=_("message"),
+    plural=_("messages"),
+    labels={
+        "created_at": _("created at"),
+        "updated_at": _("updated at"),
+        "conversation": _("conversation"),
+        "sender": _("sender"),
+        "message_type": _("message type"),
+        "content": _("content"),
+        "image_urls": _("image urls"),
+        "offer_data": _("offer data"),
+        "is_read": _("is read"),
+        "read_at": _("read at"),
+    },
+)
+translate_labels(
+    Offer,
+    name=_("offer"),
+    plural=_("offers"),
+    labels={
+        "created_at": _("created at"),
+        "updated_at": _("updated at"),
+        "conversation": _("conversation"),
+        "product": _("product"),
+        "buyer": _("buyer"),
+        "seller": _("seller"),
+        "offered_price": _("offered price"),
+        "original_price": _("original price"),
+        "currency": _("currency"),
+        "status": _("status"),
+        "counter_price": _("counter price"),
+        "message": _("message"),
+        "expires_at": _("expires at"),
+        "responded_at": _("responded at"),
+    },
+)
+translate_labels(
+    Report,
+    name=_("report"),
+    plural=_("reports"),
+    labels={
+        "created_at": _("created at"),
+        "updated_at": _("updated at"),
+        "reporter": _("reporter"),
+        "target_type": _("target type"),
+        "target_id": _("target id"),
+        "reported_user": _("reported user"),
+        "reason": _("reason"),
+        "note": _("note"),
+        "status": _("status"),
+        "resolved_by": _("resolved by"),
+        "resolved_at": _("resolved at"),
+        "resolution_note": _("resolution note"),
+    },
 )

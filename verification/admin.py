@@ -23,6 +23,7 @@ from django.utils.translation import ngettext
 
 from accounts.phones import try_normalize_phone
 from soukloop import admin_queues
+from soukloop.admin_i18n import translate_labels
 from soukloop.errors import Conflict
 from soukloop.errors import ValidationError as DomainValidationError
 from verification import crypto, services
@@ -579,4 +580,48 @@ admin_queues.register(
         pending=lambda: Verification.objects.filter(status=SubmissionStatus.PENDING).count(),
         order=10,
     )
+)
+
+
+# Model names and field labels in the reader's language (soukloop.admin_i18n).
+translate_labels(
+    Verification,
+    name=_("verification"),
+    plural=_("verifications"),
+    labels={
+        "created_at": _("created at"),
+        "updated_at": _("updated at"),
+        "user": _("user"),
+        "verification_type": _("verification type"),
+        "status": _("status"),
+        "emirates_id_number": _("emirates id number"),
+        "emirates_id_last4": _("emirates id last4"),
+        "emirates_id_digest": _("emirates id digest"),
+        "emirates_id_front": _("emirates id front"),
+        "emirates_id_back": _("emirates id back"),
+        "trade_license_number": _("trade license number"),
+        "issuing_authority": _("issuing authority"),
+        "trade_license_expiry": _("trade license expiry"),
+        "trade_license_document": _("trade license document"),
+        "document_types": _("document types"),
+        "submitted_at": _("submitted at"),
+        "reviewed_at": _("reviewed at"),
+        "reviewed_by": _("reviewed by"),
+        "rejection_reason": _("rejection reason"),
+        "rejection_code": _("rejection code"),
+    },
+)
+translate_labels(
+    VerificationAuditLog,
+    labels={
+        "verification": _("verification"),
+        "verification_ref": _("verification ref"),
+        "subject_user_ref": _("subject user ref"),
+        "actor": _("actor"),
+        "actor_username": _("actor username"),
+        "action": _("action"),
+        "detail": _("detail"),
+        "ip": _("ip"),
+        "at": _("at"),
+    },
 )

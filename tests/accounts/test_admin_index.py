@@ -53,3 +53,19 @@ def test_view_site_goes_somewhere_real(mod_client):
 
     assert 'href="/api/docs/"' in html
     assert Client().get("/api/docs/").status_code == 200
+
+
+def test_the_admin_speaks_arabic(mod_client, buyer, seller):
+    Report.objects.create(reporter=buyer, target_type="user", target_id=seller.pk, reported_user=seller, reason="spam")
+
+    index = mod_client.get("/admin/", HTTP_ACCEPT_LANGUAGE="ar").content.decode()
+    reports = mod_client.get("/admin/messaging/report/?status__exact=open", HTTP_ACCEPT_LANGUAGE="ar").content.decode()
+    queue = mod_client.get("/admin/verification/verification/", HTTP_ACCEPT_LANGUAGE="ar").content.decode()
+
+    assert 'dir="rtl"' in index
+    assert "البلاغات المفتوحة" in index and "إشراف سوق لوب" in index  # queue and site header
+    assert "طلبات التحقق" in index  # a model name
+    assert "البلاغات: 1 مفتوحة" in reports  # the title
+    assert "المستخدم المُبلَّغ عنه" in reports  # a list column from a field label
+    assert "معالجة البلاغات المحددة" in reports or "Resolve selected" not in reports  # an action name
+    assert "تاريخ التقديم" in queue  # a filter title from a field label
