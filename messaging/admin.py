@@ -264,6 +264,14 @@ class ReportAdmin(admin.ModelAdmin):
             return message.conversation.product if message else None
         return None
 
+    @staticmethod
+    def _target_name(report: Report, product) -> str:
+        if report.target_type == "product" and product is not None:
+            return product.title
+        if report.target_type == "user" and report.reported_user is not None:
+            return report.reported_user.username
+        return str(report.get_target_type_display())
+
     def _back(self, report: Report) -> HttpResponseRedirect:
         return HttpResponseRedirect(reverse("admin:messaging_report_change", args=[report.pk]))
 
@@ -372,6 +380,7 @@ class ReportAdmin(admin.ModelAdmin):
                 "can_act": report.status == ReportStatus.OPEN and self.has_change_permission(request, report),
                 "can_hide": product is not None and product.deleted_at is None,
                 "can_suspend": person is not None and person.is_active and not (person.is_staff or person.is_superuser),
+                "subtitle": self._target_name(report, product),
                 "title": _("Report: %(reason)s about %(target)s")
                 % {"reason": report.get_reason_display(), "target": report.get_target_type_display().lower()},
             }

@@ -235,7 +235,7 @@ class VerificationAdmin(admin.ModelAdmin):
     def applicant(self, obj: Verification) -> str:
         """The person, by name: moderators compare it with the name on the document."""
         if obj.user.full_name:
-            return format_html("{} <small>({})</small>", obj.user.full_name, obj.user.username)
+            return format_html("<bdi>{}</bdi> <small>(<bdi>{}</bdi>)</small>", obj.user.full_name, obj.user.username)
         return obj.user.username
 
     @admin.display(description=_("waiting"), ordering="submitted_at")
@@ -255,7 +255,7 @@ class VerificationAdmin(admin.ModelAdmin):
         (the last three) collides can be told apart; the API keeps the short mask."""
         digits = obj.emirates_id_last4
         shown = f"784-****-****{digits[:3]}-{digits[3]}" if len(digits) == 4 else "—"
-        return format_html('<span style="white-space:nowrap">{}</span>', shown)
+        return format_html('<bdi dir="ltr" style="white-space:nowrap">{}</bdi>', shown)
 
     def changelist_view(self, request: HttpRequest, extra_context=None):
         stats = verification_queue_stats()
