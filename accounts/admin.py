@@ -100,6 +100,7 @@ class UserAdmin(DjangoUserAdmin, GISModelAdmin):
             queryset = queryset.filter(is_staff=False, is_superuser=False)
         for user in queryset.exclude(pk=request.user.pk):
             services.user_deactivate(user=user)
+            self.log_change(request, user, _("Deactivated and signed out everywhere"))
             count += 1
         self.message_user(request, _("%(count)d account(s) deactivated.") % {"count": count})
 
@@ -152,6 +153,9 @@ class BlockAdmin(admin.ModelAdmin):
     search_fields = ("blocker__username", "blocked__username")
     list_select_related = ("blocker", "blocked")
     raw_id_fields = ("blocker", "blocked")
+
+
+translate_labels(LogEntry, {}, name=_("moderation log entry"), plural=_("moderation log"))
 
 
 @admin.register(LogEntry)
