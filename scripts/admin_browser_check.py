@@ -117,6 +117,11 @@ def workspace(browser, state: dict, width: int, lang: str, *, act: str | None) -
         shot(page, f"after-suspend-{tag}")
     page.goto(f"{BASE}/admin/verification/verification/")
     shot(page, f"queue-{tag}")
+    page.check("#action-toggle")  # bulk approve: asks first, warns about unopened documents
+    page.select_option("select[name=action]", "approve_selected")
+    page.click("button[name=index]")
+    shot(page, f"bulk-approve-confirm-{tag}")
+    page.goto(f"{BASE}/admin/verification/verification/")
     page.locator("#result_list tbody tr th a").first.click()
     shot(page, f"submission-{tag}")
     buttons = page.locator("#verification-decision input[type=submit]")
