@@ -135,3 +135,12 @@ def test_a_password_only_session_of_a_moderator_opens_no_admin_page(client, mode
 
     assert client.get("/admin/verification/verification/").status_code == 302
     assert client.get("/admin/otp/enrol/").status_code == 200  # but may enrol
+
+
+def test_a_superuser_must_enrol_too(client):
+    root = UserFactory(username="root", is_staff=True, is_superuser=True)
+
+    response = _login(client, root)
+
+    assert response["Location"] == "/admin/otp/enrol/"
+    assert client.get("/admin/").status_code == 302

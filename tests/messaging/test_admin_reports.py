@@ -192,3 +192,22 @@ def test_a_buyer_cannot_use_the_report_buttons(buyer, listing_report, product):
     assert response.status_code == 302  # to the login page
     product.refresh_from_db()
     assert product.deleted_at is None
+
+
+def test_staff_who_may_only_view_reports_get_no_buttons_and_a_403(listing_report, product):
+    from django.contrib.auth.models import Permission
+
+    viewer = User.objects.create_user(username="viewer", email="v@soukloop.ae", password="x", is_staff=True)
+    viewer.user_permissions.add(Permission.objects.get(codename="view_report"))
+    client = Client()
+    client.force_login(viewer)
+
+    page = client.get(f"/admin/messaging/report/{listing_report.pk}/change/").content.decode()
+    response = client.post(
+        f"/admin/messaging/report/{listing_report.pk}/hide-listing/", {"reason": "x", "confirm": "on"}
+    )
+
+    assert "hide-listing" not in page
+    assert response.status_code == 403
+    product.refresh_from_db()
+    assert product.deleted_at is None
