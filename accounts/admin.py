@@ -1,13 +1,16 @@
 from django import forms
 from django.contrib import admin
+from django.contrib.admin.models import LogEntry
 from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
 from django.contrib.gis.admin import GISModelAdmin
 from django.core.exceptions import PermissionDenied
 from django.template.response import TemplateResponse
+from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
 
 from accounts import services
 from accounts.models import Block, Follow, User
+from soukloop.admin_i18n import translate_labels
 
 
 @admin.register(User)
@@ -97,6 +100,7 @@ class UserAdmin(DjangoUserAdmin, GISModelAdmin):
             queryset = queryset.filter(is_staff=False, is_superuser=False)
         for user in queryset.exclude(pk=request.user.pk):
             services.user_deactivate(user=user)
+            self.log_change(request, user, _("Deactivated and signed out everywhere"))
             count += 1
         self.message_user(request, _("%(count)d account(s) deactivated.") % {"count": count})
 
@@ -149,3 +153,82 @@ class BlockAdmin(admin.ModelAdmin):
     search_fields = ("blocker__username", "blocked__username")
     list_select_related = ("blocker", "blocked")
     raw_id_fields = ("blocker", "blocked")
+
+
+translate_labels(LogEntry, {}, name=_("moderation log entry"), plural=_("moderation log"))
+
+
+@admin.register(LogEntry)
+class ModerationLogAdmin(admin.ModelAdmin):
+    """One audit log of every moderator action: suspensions, hidden listings, report
+    resolutions, verification decisions (and any admin edit), with who, why and when. The same
+    rows make each object's "History" page. Append-only: nobody edits or deletes them."""
+
+    list_display = ("action_time", "user", "content_type", "target", "what")
+    list_filter = ("action_time", "content_type", "action_flag")
+    search_fields = ("user__username", "object_repr", "change_message")
+    list_select_related = ("user", "content_type")
+    date_hierarchy = "action_time"
+    list_per_page = 100
+    show_full_result_count = False
+
+    def has_add_permission(self, request) -> bool:
+        return False
+
+    def has_change_permission(self, request, obj=None) -> bool:
+        return False
+
+    def has_delete_permission(self, request, obj=None) -> bool:
+        return False
+
+    @admin.display(description=_("object"))
+    def target(self, obj: LogEntry) -> str:
+        url = obj.get_admin_url()
+        return format_html('<a href="{}">{}</a>', url, obj.object_repr) if url else obj.object_repr
+
+    @admin.display(description=_("what was done and why"))
+    def what(self, obj: LogEntry) -> str:
+        return obj.get_change_message()
+
+
+# Model names and field labels in the reader's language (soukloop.admin_i18n).
+translate_labels(
+    User,
+    name=_("user"),
+    plural=_("users"),
+    labels={
+        "avatar_url": _("avatar url"),
+        "bio": _("bio"),
+        "role": _("role"),
+        "verification_status": _("verification status"),
+        "location": _("location"),
+        "neighborhood": _("neighborhood"),
+        "building_name": _("building name"),
+        "last_login_at": _("last login at"),
+        "stripe_customer_id": _("stripe customer id"),
+        "stripe_connect_account_id": _("stripe connect account id"),
+        "stripe_onboarded": _("stripe onboarded"),
+        "created_at": _("created at"),
+        "updated_at": _("updated at"),
+    },
+)
+translate_labels(
+    Follow,
+    name=_("follow"),
+    plural=_("follows"),
+    labels={
+        "follower": _("follower"),
+        "following": _("following"),
+        "created_at": _("created at"),
+    },
+)
+translate_labels(
+    Block,
+    name=_("block"),
+    plural=_("blocks"),
+    labels={
+        "blocker": _("blocker"),
+        "blocked": _("blocked"),
+        "created_at": _("created at"),
+    },
+)

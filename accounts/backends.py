@@ -11,6 +11,7 @@ from django.core.exceptions import PermissionDenied
 from django.http import HttpRequest
 
 from accounts import services
+from accounts.otp import has_confirmed_device
 from soukloop.clientip import client_ip
 
 
@@ -27,6 +28,8 @@ class BackoffModelBackend(ModelBackend):
         user = super().authenticate(request, username=username, password=password, **kwargs)
         if user is None:
             services.login_backoff_record_failure(key=key, source=source)
-        else:
+        elif not has_confirmed_device(user):
+            # With a TOTP device the failures are cleared only once the code is right too
+            # (accounts.admin_site), so guessing codes behind a known password backs off.
             services.login_backoff_clear(key=key)
         return user

@@ -36,6 +36,7 @@ MODERATOR_PERMISSIONS: tuple[str, ...] = (
     "verification.review_verification",
     "verification.view_verification_document",
     "verification.view_verificationauditlog",
+    "admin.view_logentry",  # the moderation log: every moderator action, who, why, when
 )
 
 

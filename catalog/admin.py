@@ -7,6 +7,7 @@ from django.utils.translation import gettext_lazy as _
 
 from catalog.models import Product, ProductLike
 from catalog.services import product_hide, product_mark_sold
+from soukloop.admin_i18n import translate_labels
 from soukloop.errors import Conflict
 
 
@@ -80,3 +81,47 @@ class ProductLikeAdmin(admin.ModelAdmin):
     search_fields = ("user__username", "product__title")
     list_select_related = ("user", "product")
     raw_id_fields = ("user", "product")
+
+
+# Model names and field labels in the reader's language (soukloop.admin_i18n).
+translate_labels(
+    Product,
+    name=_("product"),
+    plural=_("products"),
+    labels={
+        "created_at": _("created at"),
+        "updated_at": _("updated at"),
+        "seller": _("seller"),
+        "title": _("title"),
+        "description": _("description"),
+        "price": _("price"),
+        "original_price": _("original price"),
+        "currency": _("currency"),
+        "category": _("category"),
+        "condition": _("condition"),
+        "feed_type": _("feed type"),
+        "location": _("location"),
+        "neighborhood": _("neighborhood"),
+        "building_name": _("building name"),
+        "is_available": _("is available"),
+        "view_count": _("view count"),
+        "like_count": _("like count"),
+        "image_urls": _("image urls"),
+        "video_url": _("video url"),
+        "video_thumbnail_url": _("video thumbnail url"),
+        "tags": _("tags"),
+        "sold_at": _("sold at"),
+        "deleted_at": _("deleted at"),
+        "hot_score": _("hot score"),
+    },
+)
+translate_labels(
+    ProductLike,
+    name=_("product like"),
+    plural=_("product likes"),
+    labels={
+        "user": _("user"),
+        "product": _("product"),
+        "created_at": _("created at"),
+    },
+)

@@ -7,6 +7,7 @@ from django.utils.translation import ngettext
 
 from payments.models import ConnectAccount, PayoutStatus, SellerDebt, StripeEvent, Transaction
 from payments.services import payout_release, transaction_refund
+from soukloop.admin_i18n import translate_labels
 from soukloop.errors import DomainError
 
 
@@ -169,3 +170,91 @@ class StripeEventAdmin(admin.ModelAdmin):
 
     def has_change_permission(self, request, obj=None) -> bool:
         return False
+
+
+# Model names and field labels in the reader's language (soukloop.admin_i18n).
+translate_labels(
+    Transaction,
+    name=_("transaction"),
+    plural=_("transactions"),
+    labels={
+        "created_at": _("created at"),
+        "updated_at": _("updated at"),
+        "buyer": _("buyer"),
+        "seller": _("seller"),
+        "product": _("product"),
+        "offer": _("offer"),
+        "amount": _("amount"),
+        "currency": _("currency"),
+        "platform_fee": _("platform fee"),
+        "seller_payout": _("seller payout"),
+        "feed_type": _("feed type"),
+        "status": _("status"),
+        "payout_status": _("payout status"),
+        "amount_refunded": _("amount refunded"),
+        "amount_transferred": _("amount transferred"),
+        "amount_reversed": _("amount reversed"),
+        "amount_disputed_lost": _("amount disputed lost"),
+        "last_payment_error": _("last payment error"),
+        "stripe_payment_intent_id": _("stripe payment intent id"),
+        "stripe_charge_id": _("stripe charge id"),
+        "stripe_transfer_id": _("stripe transfer id"),
+        "payment_method": _("payment method"),
+        "completed_at": _("completed at"),
+        "failure_reason": _("failure reason"),
+        "stripe_attempts": _("stripe attempts"),
+        "receipt_confirmed_at": _("receipt confirmed at"),
+        "payout_blocked_reason": _("payout blocked reason"),
+        "payout_released_at": _("payout released at"),
+        "refunded_at": _("refunded at"),
+        "stripe_refund_id": _("stripe refund id"),
+        "disputed_at": _("disputed at"),
+        "stripe_dispute_id": _("stripe dispute id"),
+    },
+)
+translate_labels(
+    SellerDebt,
+    name=_("seller debt"),
+    plural=_("seller debts"),
+    labels={
+        "created_at": _("created at"),
+        "updated_at": _("updated at"),
+        "seller": _("seller"),
+        "transaction": _("transaction"),
+        "amount": _("amount"),
+        "reason": _("reason"),
+        "settled_at": _("settled at"),
+    },
+)
+translate_labels(
+    ConnectAccount,
+    name=_("connect account"),
+    plural=_("connect accounts"),
+    labels={
+        "created_at": _("created at"),
+        "updated_at": _("updated at"),
+        "user": _("user"),
+        "stripe_account_id": _("stripe account id"),
+        "charges_enabled": _("charges enabled"),
+        "payouts_enabled": _("payouts enabled"),
+        "details_submitted": _("details submitted"),
+        "transfers_capability": _("transfers capability"),
+        "disabled_reason": _("disabled reason"),
+        "requirements_due": _("requirements due"),
+        "last_event_at": _("last event at"),
+    },
+)
+translate_labels(
+    StripeEvent,
+    name=_("stripe event"),
+    plural=_("stripe events"),
+    labels={
+        "event_id": _("event id"),
+        "type": _("type"),
+        "object_id": _("object id"),
+        "stripe_created_at": _("stripe created at"),
+        "outcome": _("outcome"),
+        "applied": _("applied"),
+        "received_at": _("received at"),
+    },
+)

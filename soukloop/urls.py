@@ -39,6 +39,4 @@ handler403 = "soukloop.views.permission_denied"
 handler404 = "soukloop.views.not_found"
 handler500 = "soukloop.views.server_error"
 
-admin.site.site_header = "Souk Loop moderation"
-admin.site.site_title = "Souk Loop admin"
-admin.site.index_title = "Moderation and operations"
+# Titles, two-factor sign-in and the queues index: accounts.admin_site.SoukAdminSite.

@@ -5,6 +5,7 @@ from django.http import HttpRequest
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 
+from soukloop.admin_i18n import translate_labels
 from streams import services
 from streams.models import Stream, StreamProduct, StreamStatus
 
@@ -48,3 +49,46 @@ class StreamProductAdmin(admin.ModelAdmin):
     list_select_related = ("stream", "product")
     raw_id_fields = ("stream", "product")
     search_fields = ("stream__title", "product__title")
+
+
+# Model names and field labels in the reader's language (soukloop.admin_i18n).
+translate_labels(
+    Stream,
+    name=_("stream"),
+    plural=_("streams"),
+    labels={
+        "created_at": _("created at"),
+        "updated_at": _("updated at"),
+        "user": _("user"),
+        "title": _("title"),
+        "description": _("description"),
+        "category": _("category"),
+        "status": _("status"),
+        "stream_type": _("stream type"),
+        "rtmp_url": _("rtmp url"),
+        "stream_key": _("stream key"),
+        "hls_url": _("hls url"),
+        "thumbnail_url": _("thumbnail url"),
+        "viewer_count": _("viewer count"),
+        "total_views": _("total views"),
+        "duration_seconds": _("duration seconds"),
+        "started_at": _("started at"),
+        "ended_at": _("ended at"),
+        "scheduled_for": _("scheduled for"),
+        "last_heartbeat_at": _("last heartbeat at"),
+    },
+)
+translate_labels(
+    StreamProduct,
+    name=_("stream product"),
+    plural=_("stream products"),
+    labels={
+        "created_at": _("created at"),
+        "updated_at": _("updated at"),
+        "stream": _("stream"),
+        "product": _("product"),
+        "x": _("x"),
+        "y": _("y"),
+        "pinned": _("pinned"),
+    },
+)

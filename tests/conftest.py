@@ -119,6 +119,37 @@ def moderator(db) -> User:
     return user
 
 
+@pytest.fixture(autouse=True)
+def _staff_sessions_pass_two_factor(monkeypatch):
+    """``client.force_login(staff)`` gives an OTP-verified admin session, as if the person had
+    typed their authenticator code (the admin requires one for the document permission).
+    Tests of the sign-in itself post to the login page, or use ``force_login_password_only``."""
+    from django.test import Client
+
+    original = Client.force_login
+
+    def force_login(self, user, backend=None):
+        original(self, user, backend)
+        if user.is_staff:
+            otp_verify_session(self, user)
+
+    monkeypatch.setattr(Client, "force_login", force_login)
+    monkeypatch.setattr(Client, "force_login_password_only", original, raising=False)
+
+
+def otp_verify_session(client, user) -> None:
+    """Mark ``client``'s session as verified by a (created if needed) confirmed TOTP device."""
+    from django_otp import DEVICE_ID_SESSION_KEY
+    from django_otp.plugins.otp_totp.models import TOTPDevice
+
+    device = TOTPDevice.objects.filter(user=user, confirmed=True).first() or TOTPDevice.objects.create(
+        user=user, name="test", confirmed=True
+    )
+    session = client.session
+    session[DEVICE_ID_SESSION_KEY] = device.persistent_id
+    session.save()
+
+
 @pytest.fixture
 def is_postgres() -> bool:
     return connection.vendor == "postgresql"

@@ -12,7 +12,7 @@ from django import forms
 from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied
 from django.db.models import Case, IntegerField, QuerySet, Value, When
-from django.http import FileResponse, Http404, HttpRequest, HttpResponse
+from django.http import FileResponse, Http404, HttpRequest, HttpResponse, HttpResponseRedirect
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils import timezone
@@ -22,6 +22,8 @@ from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 
 from accounts.phones import try_normalize_phone
+from soukloop import admin_queues
+from soukloop.admin_i18n import translate_labels
 from soukloop.errors import Conflict
 from soukloop.errors import ValidationError as DomainValidationError
 from verification import crypto, services
@@ -34,6 +36,7 @@ from verification.models import (
     SubmissionStatus,
     Verification,
     VerificationAuditLog,
+    VerificationType,
 )
 from verification.selectors import verification_queue_stats
 
@@ -61,6 +64,42 @@ class EmirateFilter(admin.SimpleListFilter):
         return queryset
 
 
+# Which common reasons fit which kind of submission (an Emirates ID has no issuing authority
+# to confirm, a trade licence no second side).
+_ID_REASONS = {
+    RejectionReason.UNREADABLE,
+    RejectionReason.EXPIRED,
+    RejectionReason.SIDE_MISSING,
+    RejectionReason.NUMBER_MISMATCH,
+    RejectionReason.NAME_MISMATCH,
+    RejectionReason.NOT_ORIGINAL,
+    RejectionReason.WRONG_DOCUMENT,
+    RejectionReason.ID_IN_USE,
+}
+_LICENCE_REASONS = {
+    RejectionReason.UNREADABLE,
+    RejectionReason.EXPIRED,
+    RejectionReason.NUMBER_MISMATCH,
+    RejectionReason.NAME_MISMATCH,
+    RejectionReason.NOT_ORIGINAL,
+    RejectionReason.WRONG_DOCUMENT,
+    RejectionReason.LICENCE_INVALID,
+}
+REASONS_BY_TYPE: dict[str, set[str]] = {
+    VerificationType.EMIRATES_ID: _ID_REASONS,
+    VerificationType.TRADE_LICENSE: _LICENCE_REASONS,
+    VerificationType.BOTH: _ID_REASONS | _LICENCE_REASONS,
+}
+
+
+def reasons_for(types: set[str]) -> list[tuple[str, str]]:
+    """The common reasons that fit every one of these submission types, in the list's order."""
+    fitting = set(RejectionReason.values)
+    for kind in types:
+        fitting &= REASONS_BY_TYPE.get(kind, set(RejectionReason.values))
+    return [(value, label) for value, label in RejectionReason.choices if value in fitting]
+
+
 class RejectForm(forms.Form):
     reason_code = forms.ChoiceField(
         label=_("Reason"),
@@ -74,6 +113,14 @@ class RejectForm(forms.Form):
         widget=forms.Textarea(attrs={"rows": 3, "cols": 60}),
         help_text=_("Required with “Other”. The person reads it in the app, the email and the SMS."),
     )
+
+    def __init__(self, *args, types: set[str] | None = None, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        if types:
+            self.fields["reason_code"].choices = [
+                *reasons_for(types),
+                (OTHER_REASON, _("Other (type the reason below)")),
+            ]
 
     def clean(self) -> dict:
         data = super().clean()
@@ -188,7 +235,7 @@ class VerificationAdmin(admin.ModelAdmin):
     def applicant(self, obj: Verification) -> str:
         """The person, by name: moderators compare it with the name on the document."""
         if obj.user.full_name:
-            return format_html("{} <small>({})</small>", obj.user.full_name, obj.user.username)
+            return format_html("<bdi>{}</bdi> <small>(<bdi>{}</bdi>)</small>", obj.user.full_name, obj.user.username)
         return obj.user.username
 
     @admin.display(description=_("waiting"), ordering="submitted_at")
@@ -208,7 +255,7 @@ class VerificationAdmin(admin.ModelAdmin):
         (the last three) collides can be told apart; the API keeps the short mask."""
         digits = obj.emirates_id_last4
         shown = f"784-****-****{digits[:3]}-{digits[3]}" if len(digits) == 4 else "—"
-        return format_html('<span style="white-space:nowrap">{}</span>', shown)
+        return format_html('<bdi dir="ltr" style="white-space:nowrap">{}</bdi>', shown)
 
     def changelist_view(self, request: HttpRequest, extra_context=None):
         stats = verification_queue_stats()
@@ -255,8 +302,7 @@ class VerificationAdmin(admin.ModelAdmin):
         url = reverse("admin:verification_verification_document", args=[obj.pk, field])
         if obj.document_types.get(field, "").startswith("image/"):
             return format_html(
-                '<a href="{0}" target="_blank" rel="noopener"><img src="{0}" alt="{1}" '
-                'style="max-width:480px;max-height:320px;border:1px solid #ccc;border-radius:4px"></a>',
+                '<a href="{0}" target="_blank" rel="noopener"><img class="souk-id-preview" src="{0}" alt="{1}"></a>',
                 url,
                 field.replace("_", " "),
             )
@@ -285,7 +331,7 @@ class VerificationAdmin(admin.ModelAdmin):
             (
                 (
                     reverse("admin:verification_verification_change", args=[v.pk]),
-                    v.submitted_at.strftime("%Y-%m-%d %H:%M"),
+                    timezone.localtime(v.submitted_at).strftime("%Y-%m-%d %H:%M"),
                     v.get_verification_type_display(),
                     v.get_status_display(),
                     v.rejection_reason,
@@ -331,15 +377,20 @@ class VerificationAdmin(admin.ModelAdmin):
             **(extra_context or {}),
             # The page names the person, not the submission's UUID.
             **(
-                {"title": _("Verification of %(name)s") % {"name": obj.user.full_name or obj.user.username}}
+                {
+                    "title": _("Verification of %(name)s") % {"name": obj.user.full_name or obj.user.username},
+                    "subtitle": obj.user.full_name or obj.user.username,  # the browser tab, not a UUID
+                }
                 if obj is not None
                 else {}
             ),
             "can_review": self.has_review_permission(request) and obj is not None and obj.status == "pending",
             "action_checkbox_name": admin.helpers.ACTION_CHECKBOX_NAME,
             "decision_buttons": [
-                ("approve_selected", _("Approve"), "default"),
-                ("reject_selected", _("Reject…"), "deletelink"),
+                ("approve_selected", _("Approve…"), "default", False),
+                ("approve_selected", _("Approve & next"), "default", True),
+                ("reject_selected", _("Reject…"), "deletelink", False),
+                ("reject_selected", _("Reject & next"), "deletelink", True),
             ],
         }
         return super().change_view(request, object_id, form_url, extra_context)
@@ -377,7 +428,7 @@ class VerificationAdmin(admin.ModelAdmin):
         return response
 
     # --- decisions ------------------------------------------------------------------------
-    def _decide_each(self, request: HttpRequest, queryset: QuerySet, decide) -> int:
+    def _decide_each(self, request: HttpRequest, queryset: QuerySet, decide, audit: str) -> int:
         done = 0
         for verification in queryset.order_by("submitted_at"):
             try:
@@ -393,14 +444,56 @@ class VerificationAdmin(admin.ModelAdmin):
                 self.message_user(request, f"{verification.user.username}: {exc.detail}", messages.WARNING)
             else:
                 done += 1
+                self.log_change(request, verification, audit)  # the moderation log and the History
         return done
 
-    @admin.action(description=_("Approve selected submissions"), permissions=["review"])
-    def approve_selected(self, request: HttpRequest, queryset: QuerySet) -> None:
+    def _next_pending(self, request: HttpRequest, after: list) -> HttpResponse:
+        """ "Approve & next" / "Reject & next": the oldest submission still waiting, else the queue."""
+        following = (
+            Verification.objects.filter(status=SubmissionStatus.PENDING)
+            .exclude(pk__in=after)
+            .order_by("submitted_at")
+            .values_list("pk", flat=True)
+            .first()
+        )
+        if following is None:
+            self.message_user(request, _("Nothing else is waiting."), messages.INFO)
+            return HttpResponseRedirect(reverse("admin:verification_verification_changelist"))
+        return HttpResponseRedirect(reverse("admin:verification_verification_change", args=[following]))
+
+    def _unopened(self, request: HttpRequest, pending: list[Verification]) -> list[Verification]:
+        """Submissions whose documents and full number this moderator has not opened."""
+        opened = set(
+            VerificationAuditLog.objects.filter(
+                verification_ref__in=[v.pk for v in pending],
+                actor=request.user,
+                action__in=[AuditAction.VIEWED_DOCUMENT, AuditAction.VIEWED_DETAILS],
+            ).values_list("verification_ref", flat=True)
+        )
+        return [v for v in pending if v.pk not in opened]
+
+    @admin.action(description=_("Approve selected submissions…"), permissions=["review"])
+    def approve_selected(self, request: HttpRequest, queryset: QuerySet) -> HttpResponse | None:
+        """Asks first (one or many), warning about submissions nobody opened the documents or
+        full number of; then approves each, audited."""
+        if "apply" not in request.POST:
+            pending = list(queryset.filter(status=SubmissionStatus.PENDING).select_related("user"))
+            context = {
+                **self.admin_site.each_context(request),
+                "title": _("Approve verification submissions"),
+                "opts": self.model._meta,
+                "queryset": pending,
+                "selected": list(queryset.values_list("pk", flat=True)),
+                "unopened": self._unopened(request, pending),
+                "then_next": "_next" in request.POST,
+                "action_checkbox_name": admin.helpers.ACTION_CHECKBOX_NAME,
+            }
+            return TemplateResponse(request, "admin/verification/verification/approve.html", context)
         approved = self._decide_each(
             request,
             queryset,
             lambda v: services.verification_approve(verification=v, by=request.user, ip=client_ip(request)),
+            audit=str(_("Approved")),
         )
         if approved:
             self.message_user(
@@ -408,10 +501,15 @@ class VerificationAdmin(admin.ModelAdmin):
                 ngettext("Approved %(n)d submission.", "Approved %(n)d submissions.", approved) % {"n": approved},
                 messages.SUCCESS,
             )
+        if "_next" in request.POST:
+            return self._next_pending(request, list(queryset.values_list("pk", flat=True)))
+        return None
 
     @admin.action(description=_("Reject selected submissions…"), permissions=["review"])
     def reject_selected(self, request: HttpRequest, queryset: QuerySet) -> HttpResponse | None:
-        form = RejectForm(request.POST if "apply" in request.POST else None)
+        pending = list(queryset.filter(status=SubmissionStatus.PENDING).select_related("user"))
+        types = {v.verification_type for v in pending} or set(queryset.values_list("verification_type", flat=True))
+        form = RejectForm(request.POST if "apply" in request.POST else None, types=types)
         if "apply" in request.POST and form.is_valid():
             code, text = form.reason()
             try:
@@ -421,6 +519,7 @@ class VerificationAdmin(admin.ModelAdmin):
                     lambda v: services.verification_reject(
                         verification=v, by=request.user, code=code, reason=text, ip=client_ip(request)
                     ),
+                    audit=str(_("Rejected: %(reason)s") % {"reason": text or RejectionReason(code).label}),
                 )
             except DomainValidationError as exc:
                 self.message_user(request, exc.detail, messages.ERROR)
@@ -431,13 +530,17 @@ class VerificationAdmin(admin.ModelAdmin):
                     ngettext("Rejected %(n)d submission.", "Rejected %(n)d submissions.", rejected) % {"n": rejected},
                     messages.SUCCESS,
                 )
+            if "_next" in request.POST:
+                return self._next_pending(request, list(queryset.values_list("pk", flat=True)))
             return None
         context = {
             **self.admin_site.each_context(request),
             "title": _("Reject verification submissions"),
             "opts": self.model._meta,
             "form": form,
-            "queryset": queryset.select_related("user"),
+            "queryset": pending,
+            "already_decided": queryset.exclude(status=SubmissionStatus.PENDING).count(),
+            "then_next": "_next" in request.POST,
             "action_checkbox_name": admin.helpers.ACTION_CHECKBOX_NAME,
             "media": self.media + form.media,
         }
@@ -467,3 +570,58 @@ class VerificationAuditLogAdmin(admin.ModelAdmin):
     def verification_link(self, obj: VerificationAuditLog) -> str:
         url = reverse("admin:verification_verification_change", args=[obj.verification_ref])
         return format_html('<a href="{}">{}</a>', url, str(obj.verification_ref)[:8])
+
+
+admin_queues.register(
+    admin_queues.Queue(
+        label=_("Verification submissions to review"),
+        url_name="admin:verification_verification_changelist",
+        permission="verification.view_verification",
+        pending=lambda: Verification.objects.filter(status=SubmissionStatus.PENDING).count(),
+        order=10,
+    )
+)
+
+
+# Model names and field labels in the reader's language (soukloop.admin_i18n).
+translate_labels(
+    Verification,
+    name=_("verification"),
+    plural=_("verifications"),
+    labels={
+        "created_at": _("created at"),
+        "updated_at": _("updated at"),
+        "user": _("user"),
+        "verification_type": _("verification type"),
+        "status": _("status"),
+        "emirates_id_number": _("emirates id number"),
+        "emirates_id_last4": _("emirates id last4"),
+        "emirates_id_digest": _("emirates id digest"),
+        "emirates_id_front": _("emirates id front"),
+        "emirates_id_back": _("emirates id back"),
+        "trade_license_number": _("trade license number"),
+        "issuing_authority": _("issuing authority"),
+        "trade_license_expiry": _("trade license expiry"),
+        "trade_license_document": _("trade license document"),
+        "document_types": _("document types"),
+        "submitted_at": _("submitted at"),
+        "reviewed_at": _("reviewed at"),
+        "reviewed_by": _("reviewed by"),
+        "rejection_reason": _("rejection reason"),
+        "rejection_code": _("rejection code"),
+    },
+)
+translate_labels(
+    VerificationAuditLog,
+    labels={
+        "verification": _("verification"),
+        "verification_ref": _("verification ref"),
+        "subject_user_ref": _("subject user ref"),
+        "actor": _("actor"),
+        "actor_username": _("actor username"),
+        "action": _("action"),
+        "detail": _("detail"),
+        "ip": _("ip"),
+        "at": _("at"),
+    },
+)

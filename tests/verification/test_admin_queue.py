@@ -112,7 +112,7 @@ def test_change_view_shows_the_whole_number_previews_and_logs_the_view(mod_clien
     html = response.content.decode()
     assert number in html
     doc_url = reverse("admin:verification_verification_document", args=[verification.pk, "emirates_id_front"])
-    assert f'<img src="{doc_url}"' in html
+    assert f'<img class="souk-id-preview" src="{doc_url}"' in html
     assert 'name="_save"' not in html  # nothing to edit by hand
     assert VerificationAuditLog.objects.filter(
         verification=verification, actor=moderator, action=AuditAction.VIEWED_DETAILS
@@ -146,7 +146,8 @@ def test_approve_selected_decides_notifies_and_audits(mod_client, moderator, dja
     # when the moderator approves both from the list
     with django_capture_on_commit_callbacks(execute=True):
         response = mod_client.post(
-            CHANGELIST, {"action": "approve_selected", "_selected_action": [first.pk, second.pk], "index": 0}
+            CHANGELIST,
+            {"action": "approve_selected", "_selected_action": [first.pk, second.pk], "index": 0, "apply": "yes"},
         )
     # then both are approved by them, the people are verified and told so
     assert response.status_code == 302
