@@ -119,7 +119,7 @@ def explain_nearby(url: str) -> None:
     env = bench_env(url)
     code = (
         "from catalog import selectors;from soukloop.geo import make_point;from django.db import connection;"
-        "qs=selectors.products_search(selectors.product_rows(),point=make_point(latitude=25.0805,"
+        "qs=selectors.products_matching(selectors.product_rows(),point=make_point(latitude=25.0805,"
         "longitude=55.1403),radius_km=5,ordering='distance')[:20];sql,p=qs.query.sql_with_params();"
         "c=connection.cursor();c.execute(sql,p);c.execute('EXPLAIN (ANALYZE, COSTS OFF) '+sql,p);"
         "print(chr(10).join('    '+r[0] for r in c.fetchall()))"

@@ -235,7 +235,7 @@ ORDERINGS: dict[str, tuple[Any, ...]] = {
 }
 
 
-def products_search(
+def products_matching(
     qs: Rows,
     *,
     q: Any = None,
@@ -245,8 +245,10 @@ def products_search(
     ordering: str = "newest",
     recent_since: Any = None,
 ) -> Rows | NewestMatches:
-    """Apply the text and geo parts of a search and its ordering (validated by the caller).
-    The radius is ``metres`` or ``radius_km`` (default ``MAX_SEARCH_RADIUS_KM``)."""
+    """The listings of ``qs`` that match the text ``q`` and lie around ``point``, in
+    ``ordering`` (validated by the caller): the text, geo and ordering half of
+    ``search_products``, which adds the plain filters. The radius is ``metres`` or
+    ``radius_km`` (default ``MAX_SEARCH_RADIUS_KM``)."""
     if q is not None:
         qs = search_text(qs, q=q, rank=ordering == "relevance")
     if point is not None:
@@ -283,7 +285,7 @@ def search_products(
         qs = qs.filter(seller__username__iexact=args["seller_username"])
     if not include_sold:
         qs = qs.filter(is_available=True)
-    return products_search(
+    return products_matching(
         qs,
         q=args.get("q"),
         point=args.get("point"),

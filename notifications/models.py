@@ -23,6 +23,7 @@ class Kind(models.TextChoices):
     OFFER = "offer", _("Offer received, countered, accepted or declined")
     OFFER_EXPIRING = "offer_expiring", _("Offer expiring soon")
     CHECKOUT_PAID = "checkout_paid", _("Item paid for")
+    RECEIPT = "receipt", _("Payment receipt")
     PAYOUT_RELEASED = "payout_released", _("Payout released")
     CLAIM = "claim", _("Buyer protection claim")
     REVIEW = "review", _("Review received")
@@ -44,6 +45,7 @@ _PUSH_AND_INBOX = frozenset({Channel.PUSH.value, Channel.IN_APP.value})
 DEFAULT_CHANNELS: dict[str, frozenset[str]] = dict.fromkeys(Kind.values, _PUSH_AND_INBOX) | {
     Kind.CHECKOUT_PAID.value: _PUSH_AND_INBOX | {Channel.EMAIL.value},
     Kind.PAYOUT_RELEASED.value: _PUSH_AND_INBOX | {Channel.EMAIL.value},
+    Kind.RECEIPT.value: _PUSH_AND_INBOX | {Channel.EMAIL.value},
 }
 
 

@@ -122,7 +122,12 @@ def notify_users(
     each person's language. Returns the new deliveries' ids."""
     if kind not in Kind.values:
         raise ValueError(f"unknown notification kind {kind}")
-    ids = {str(user_id) for user_id in user_ids if user_id}
+    ids = set()
+    for user_id in user_ids:
+        try:
+            ids.add(uuid.UUID(str(user_id)))
+        except ValueError:
+            logger.warning("notification for a malformed user id skipped", extra={"kind": kind})
     users = list(User.objects.filter(pk__in=ids, is_active=True).only("pk", "language", "email", "phone"))
     if not users:
         return []

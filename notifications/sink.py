@@ -6,7 +6,7 @@ The domain apps say what happened; this module decides who hears of it, in their
 event                  who                                                   kind
 =====================  ====================================================  =================
 message.created        the other participant(s)                              message / offer
-checkout.paid          the seller                                            checkout_paid
+checkout.paid          the seller; the buyer (a receipt)                     checkout_paid; receipt
 payout.released        the seller                                            payout_released
 verification.decided   the person                                            verification
 stream.status (live)   every follower of the host, in batched tasks          followed_live
@@ -68,6 +68,24 @@ def _checkout_paid(event: Event) -> None:
         texts=texts,
         data={"transaction_id": data["transaction_id"], "product_id": data.get("product_id")},
         dedupe_key=f"paid:{data['transaction_id']}",
+    )
+
+    def receipt() -> tuple[str, str]:
+        return (
+            _("Receipt: %(title)s") % {"title": data.get("product_title", "")},
+            _(
+                "You paid AED %(amount)s. Souk Loop holds it until you confirm you received the item; "
+                "if something is wrong, tell us before then."
+            )
+            % {"amount": data["amount"]},
+        )
+
+    notify_users(
+        user_ids=[data["buyer_id"]],
+        kind=Kind.RECEIPT,
+        texts=receipt,
+        data={"transaction_id": data["transaction_id"], "product_id": data.get("product_id")},
+        dedupe_key=f"receipt:{data['transaction_id']}",
     )
 
 

@@ -114,7 +114,7 @@ def test_nearby_search_uses_the_gist_index():
     seller = SellerFactory()
     ProductFactory.create_batch(30, seller=seller)
     point = Point(*DUBAI_MARINA, srid=4326)
-    nearby = selectors.products_search(selectors.product_rows(), point=point, radius_km=5, ordering="distance")[:20]
+    nearby = selectors.products_matching(selectors.product_rows(), point=point, radius_km=5, ordering="distance")[:20]
     plan = _plan(nearby)
     # Django's GiST index on the geography column serves ST_DWithin
     assert re.search(r"Index Scan using catalog_product_location_\w+_id", plan), plan
@@ -160,7 +160,7 @@ def test_newest_first_search_runs_one_query_when_the_last_day_fills_the_page(dja
     seller = SellerFactory()
     recent = [_aged(hours, title="Lego set", seller=seller) for hours in (1, 2, 3)]
     older = _aged(100, title="Lego set", seller=seller)
-    matches = selectors.products_search(selectors.product_rows(), q="lego", ordering="newest")
+    matches = selectors.products_matching(selectors.product_rows(), q="lego", ordering="newest")
     with django_assert_num_queries(1):
         page = matches[0:3]
     assert [row["id"] for row in page] == [p.pk for p in recent]

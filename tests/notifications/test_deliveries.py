@@ -30,7 +30,7 @@ def _publish(capture, event_type, **data):
 
 
 def test_each_event_makes_one_inbox_row_and_one_push_per_device(django_capture_on_commit_callbacks):
-    seller = UserFactory()
+    seller, buyer = UserFactory(), UserFactory()
     _device(seller, "a"), _device(seller, "b")
 
     _publish(
@@ -38,7 +38,7 @@ def test_each_event_makes_one_inbox_row_and_one_push_per_device(django_capture_o
         "checkout.paid",
         transaction_id="t-1",
         seller_id=str(seller.pk),
-        buyer_id="b",
+        buyer_id=str(buyer.pk),
         product_id="p",
         product_title="Yeezy 350",
         amount="149.00",
@@ -48,9 +48,13 @@ def test_each_event_makes_one_inbox_row_and_one_push_per_device(django_capture_o
     (note,) = Notification.objects.filter(user=seller)
     assert (note.kind, note.title) == ("checkout_paid", "Sold: Yeezy 350")
     assert "149.00" in note.body
-    channels = sorted(Delivery.objects.values_list("channel", flat=True))
+    channels = sorted(Delivery.objects.filter(notification__user=seller).values_list("channel", flat=True))
     assert channels == ["email", "push", "push"]  # checkout_paid also emails by default
     assert len(push.outbox) == 2
+    # and the buyer gets a receipt (by email too; no device, so no push)
+    (receipt,) = Notification.objects.filter(user=buyer)
+    assert (receipt.kind, receipt.title) == ("receipt", "Receipt: Yeezy 350")
+    assert list(Delivery.objects.filter(notification=receipt).values_list("channel", flat=True)) == ["email"]
 
 
 def test_the_same_event_twice_notifies_once(django_capture_on_commit_callbacks):
