@@ -374,6 +374,8 @@ LOGGING = {
         "django.db.backends": {"level": "INFO"},
         # soukloop.request logs every request; django.request would repeat 4xx/5xx lines
         "soukloop.request": {"level": "INFO"},
+        # the twilio client logs every request's URL and headers at INFO
+        "twilio.http_client": {"level": "WARNING"},
         "django.server": {
             "handlers": ["console"],
             "level": "INFO",
