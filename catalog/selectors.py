@@ -82,6 +82,8 @@ LIST_VALUES = (
     "seller__avatar_url",
     "seller__is_verified",
     "seller__verification_status",
+    "seller__stats__rating",
+    "seller__stats__rating_count",
 )
 
 
@@ -114,7 +116,7 @@ def products_for_list(*, user: Any = None, include_sold: bool = False) -> QueryS
     if not include_sold:
         qs = qs.filter(is_available=True)
     qs = (
-        qs.select_related("seller")
+        qs.select_related("seller", "seller__stats")
         .defer(*LIST_DEFER)
         .only(
             *(f.name for f in Product._meta.concrete_fields if f.name not in LIST_DEFER),
@@ -124,6 +126,8 @@ def products_for_list(*, user: Any = None, include_sold: bool = False) -> QueryS
             "seller__avatar_url",
             "seller__is_verified",
             "seller__verification_status",
+            "seller__stats__rating",
+            "seller__stats__rating_count",
         )
         .annotate(lng=PointX("location"), lat=PointY("location"))
     )
