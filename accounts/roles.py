@@ -36,6 +36,11 @@ MODERATOR_PERMISSIONS: tuple[str, ...] = (
     "verification.review_verification",
     "verification.view_verification_document",
     "verification.view_verificationauditlog",
+    "trust.view_claim",
+    "trust.view_escalatedclaim",
+    "trust.change_escalatedclaim",
+    "trust.view_review",
+    "trust.change_review",
 )
 
 

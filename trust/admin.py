@@ -144,7 +144,7 @@ class DecisionForm(forms.ModelForm):
     amount = forms.DecimalField(
         label=_("refund amount (AED)"), required=False, max_digits=12, decimal_places=2, help_text=_("partial refund")
     )
-    reason = forms.CharField(label=_("reason (shown to both parties, kept for audit)"), widget=forms.Textarea)
+    why = forms.CharField(label=_("reason (shown to both parties, kept for audit)"), widget=forms.Textarea)
 
     class Meta:
         model = Claim
@@ -162,7 +162,7 @@ class DecisionForm(forms.ModelForm):
                 moderator=self.request.user,
                 decision=cleaned["decision_choice"],
                 amount=cleaned.get("amount"),
-                reason=cleaned["reason"],
+                reason=cleaned["why"],
             )
         except DomainError as exc:
             raise forms.ValidationError(f"{exc.detail} ({exc.code})") from exc
@@ -184,7 +184,7 @@ class EscalatedClaimAdmin(_ClaimContext, admin.ModelAdmin):
         (None, {"fields": ("status", "sale")}),
         (_("What each side says"), {"fields": ("side_by_side", "proposed_refund_amount")}),
         (_("Conversation"), {"fields": ("conversation",)}),
-        (_("Decide"), {"fields": ("decision_choice", "amount", "reason")}),
+        (_("Decide"), {"fields": ("decision_choice", "amount", "why")}),
         (_("Dates"), {"fields": ("created_at", "responded_at", "escalated_at")}),
     )
 
