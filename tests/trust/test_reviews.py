@@ -256,3 +256,19 @@ def test_product_list_queries_do_not_grow_with_sellers(api_client, django_assert
         response = api_client.get("/api/v1/products/")
 
     assert {r["seller"]["rating"] for r in response.json()["results"]} == {4.5}
+
+
+def test_stream_hosts_and_conversation_partners_carry_the_rating(auth_client, api_client, buyer, seller):
+    from tests.messaging.factories import ConversationFactory
+    from tests.streams.factories import StreamFactory
+
+    UserStats.objects.create(user=seller, rating=Decimal("4.25"), rating_count=4)
+    ConversationFactory(buyer=buyer, seller=seller, product=ProductFactory(seller=seller))
+    StreamFactory(user=seller, status="live")
+
+    conversations = auth_client(buyer).get("/api/v1/conversations/").json()["results"]
+    streams = api_client.get("/api/v1/streams/").json()["results"]
+
+    assert conversations[0]["other_user"]["rating"] == 4.25
+    assert conversations[0]["other_user"]["rating_count"] == 4
+    assert [(s["seller"]["rating"], s["seller"]["rating_count"]) for s in streams] == [(4.25, 4)]
