@@ -397,6 +397,9 @@ SPECTACULAR_SETTINGS["ENUM_NAME_OVERRIDES"].update(
     {
         "RoleEnum": "accounts.models.Role.choices",
         "SelfAssignableRoleEnum": "accounts.serializers.SELF_ASSIGNABLE_ROLE_CHOICES",
+        # trust: a claim's reason and a review's role (the reviewee's side).
+        "ClaimReasonEnum": "trust.models.ClaimReason.choices",
+        "ReviewRoleEnum": "trust.models.ReviewRole.choices",
     }
 )
 # Access tokens carry a hash of the password hash: a password change or reset kills them at
