@@ -846,6 +846,9 @@ def payout_unhold(*, transaction_id: uuid.UUID, release_now: bool = False) -> Tr
             with transaction.atomic():
                 tx = _release_locked(tx)
         except DomainError:
+            # Stripe down or refusing: the payout waits for release_payouts, under a new
+            # idempotency key (the failed answer stays stored under this one).
+            _bump_attempts(tx.pk)
             tx.refresh_from_db()
     return tx
 

@@ -164,3 +164,72 @@ def test_user_admin_shows_and_filters_upheld_claims(client, moderator, escalated
     html = filtered.content.decode()
     assert seller.username in html
     assert "mod_sara" not in html.split("result_list")[-1]
+
+
+def test_stripe_down_during_a_refund_decision_changes_nothing(client, moderator, escalated, paid, fake_stripe):
+    fake_stripe.fail_next("POST", "/v1/refunds", status=500)
+    client.force_login(moderator)
+
+    response = decide(client, escalated, decision_choice="full_refund", why="Cracked")
+
+    assert response.status_code == 200  # the form again, saying the provider is unavailable
+    assert "payment_provider_unavailable" in response.content.decode()
+    escalated.refresh_from_db()
+    paid.refresh_from_db()
+    assert escalated.status == ClaimStatus.ESCALATED
+    assert paid.held_for_claim is True and paid.amount_refunded == 0
+    # and the retry goes through once Stripe is back
+    assert decide(client, escalated, decision_choice="full_refund", why="Cracked").status_code == 302
+    assert len(fake_stripe.refunds) == 1
+
+
+def test_stripe_down_during_a_release_decision_leaves_it_for_release_payouts(
+    moderator, onboarded_seller, escalated, paid, fake_stripe
+):
+    from payments.services import payouts_release_due
+
+    fake_stripe.fail_next("POST", "/v1/transfers", status=500)
+
+    services.claim_decide(claim_id=escalated.pk, moderator=moderator, decision="release", reason="fine")
+
+    paid.refresh_from_db()
+    assert paid.payout_status == PayoutStatus.HELD and paid.held_for_claim is False
+    from django.utils import timezone
+
+    type(paid).objects.filter(pk=paid.pk).update(receipt_confirmed_at=timezone.now())
+    assert payouts_release_due().released == 1
+    assert len(fake_stripe.transfers) == 1
+
+
+def test_seller_accepting_a_refund_while_stripe_is_down_is_503_and_the_claim_stays_open(
+    open_claim, auth_client, seller, paid, fake_stripe
+):
+    claim_id = open_claim().json()["id"]
+    fake_stripe.fail_next("POST", "/v1/refunds", status=500)
+    client = auth_client(seller)
+    client.raise_request_exception = False
+
+    response = client.post(f"/api/v1/claims/{claim_id}/respond/", {"action": "accept_refund"}, format="json")
+
+    assert response.status_code == 503
+    assert Claim.objects.get(pk=claim_id).status == ClaimStatus.OPEN
+    paid.refresh_from_db()
+    assert paid.held_for_claim is True
+
+
+def test_every_step_reaches_both_parties(open_claim, auth_client, buyer, seller, published):
+    claim_id = open_claim().json()["id"]
+    auth_client(seller).post(
+        f"/api/v1/claims/{claim_id}/respond/", {"action": "propose_partial", "amount": "20.00"}, format="json"
+    )
+    auth_client(buyer).post(f"/api/v1/claims/{claim_id}/withdraw/")
+
+    steps = [(e.data["step"], e.channel, e.data["status"]) for e in published if e.type == "claim.updated"]
+    assert steps == [
+        ("opened", f"user:{buyer.pk}", "open"),
+        ("opened", f"user:{seller.pk}", "open"),
+        ("seller_propose_partial", f"user:{buyer.pk}", "seller_responded"),
+        ("seller_propose_partial", f"user:{seller.pk}", "seller_responded"),
+        ("withdrawn", f"user:{buyer.pk}", "withdrawn"),
+        ("withdrawn", f"user:{seller.pk}", "withdrawn"),
+    ]
