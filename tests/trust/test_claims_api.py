@@ -358,3 +358,20 @@ def test_money_is_decimal(open_claim, auth_client, seller):
     )
 
     assert Claim.objects.get(pk=claim_id).proposed_refund_amount in (None, Decimal("10.01"), Decimal("10.00"))
+
+
+def test_a_claim_opens_the_same_way_on_an_offer_checkout(auth_client, buyer, seller):
+    from messaging.models import OfferStatus
+    from tests.payments.factories import OfferFactory
+
+    tx = completed_sale(buyer=buyer, seller=seller, feed_type="community")
+    offer = OfferFactory(product=tx.product, buyer=buyer, status=OfferStatus.ACCEPTED)
+    Transaction.objects.filter(pk=tx.pk).update(offer=offer)
+
+    response = auth_client(buyer).post(
+        f"/api/v1/transactions/{tx.pk}/claim/", {"reason": "not_received", "description": "Never came"}, format="json"
+    )
+
+    assert response.status_code == 201
+    tx.refresh_from_db()
+    assert tx.held_for_claim is True
