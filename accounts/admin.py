@@ -13,6 +13,21 @@ from accounts.models import Block, Follow, User
 from soukloop.admin_i18n import translate_labels
 
 
+class UpheldClaimsFilter(admin.SimpleListFilter):
+    """Sellers with claims upheld against them (money back to the buyer), for moderators."""
+
+    title = _("claims upheld against them")
+    parameter_name = "claims_upheld"
+
+    def lookups(self, request, model_admin):
+        return (("1", _("1 or more")), ("3", _("3 or more")), ("10", _("10 or more")))
+
+    def queryset(self, request, queryset):
+        if self.value() in ("1", "3", "10"):
+            return queryset.filter(stats__claims_upheld_count__gte=int(self.value()))
+        return queryset
+
+
 @admin.register(User)
 class UserAdmin(DjangoUserAdmin, GISModelAdmin):
     list_display = (
@@ -24,9 +39,19 @@ class UserAdmin(DjangoUserAdmin, GISModelAdmin):
         "is_verified",
         "verification_status",
         "suspended_until",
+        "claims_upheld",
         "created_at",
     )
-    list_filter = ("role", "is_verified", "verification_status", "is_staff", "is_active", "created_at")
+    list_filter = (
+        "role",
+        "is_verified",
+        "verification_status",
+        UpheldClaimsFilter,
+        "is_staff",
+        "is_active",
+        "created_at",
+    )
+    list_select_related = ("stats",)
     search_fields = ("username", "email", "phone", "full_name")
     ordering = ("-created_at",)
     date_hierarchy = "created_at"
@@ -41,11 +66,25 @@ class UserAdmin(DjangoUserAdmin, GISModelAdmin):
         "date_joined",
         "suspended_until",
         "suspension_reason",
+        "claims_upheld",
+        "rating_summary",
     )
     fieldsets = (
         (None, {"fields": ("username", "password")}),
         (_("Profile"), {"fields": ("email", "phone", "full_name", "avatar_url", "bio", "role")}),
-        (_("Trust"), {"fields": ("is_verified", "verification_status", "suspended_until", "suspension_reason")}),
+        (
+            _("Trust"),
+            {
+                "fields": (
+                    "is_verified",
+                    "verification_status",
+                    "suspended_until",
+                    "suspension_reason",
+                    "claims_upheld",
+                    "rating_summary",
+                )
+            },
+        ),
         (_("Place"), {"fields": ("location", "neighborhood", "building_name")}),
         (_("Payments"), {"fields": ("stripe_customer_id", "stripe_connect_account_id", "stripe_onboarded")}),
         (_("Permissions"), {"fields": ("is_active", "is_staff", "is_superuser", "groups", "user_permissions")}),
@@ -57,6 +96,18 @@ class UserAdmin(DjangoUserAdmin, GISModelAdmin):
     # Privilege and credential fields: only a superuser may see them on a form or change them.
     # A moderator holding ``accounts.change_user`` edits profiles, never who may do what.
     PRIVILEGE_FIELDS = ("password", "is_staff", "is_superuser", "groups", "user_permissions")
+
+    @admin.display(description=_("claims upheld"), ordering="stats__claims_upheld_count")
+    def claims_upheld(self, obj: User) -> int:
+        stats = getattr(obj, "stats", None)
+        return stats.claims_upheld_count if stats else 0
+
+    @admin.display(description=_("rating"))
+    def rating_summary(self, obj: User) -> str:
+        stats = getattr(obj, "stats", None)
+        if stats is None or stats.rating is None:
+            return "—"
+        return f"{stats.rating} ({stats.rating_count})"
 
     def get_fieldsets(self, request, obj=None):
         fieldsets = super().get_fieldsets(request, obj)

@@ -133,3 +133,24 @@ class Block(models.Model):
 
     def __str__(self) -> str:
         return f"{self.blocker_id} ⊘ {self.blocked_id}"
+
+
+class UserStats(models.Model):
+    """One row per person with the figures that come from reviews and claims, written by the
+    app that owns them (``trust``) in the same DB transaction as the change, and read with a
+    join (``select_related("stats")`` or ``seller__stats__rating`` in ``values``): no
+    per-row query on lists. No row: no reviews, no claims."""
+
+    user = models.OneToOneField(User, on_delete=models.CASCADE, primary_key=True, related_name="stats")
+    # Mean of the published reviews that count (docs/trust.md), 2 decimals; null without any.
+    rating = models.DecimalField(max_digits=3, decimal_places=2, null=True, blank=True)
+    rating_count = models.PositiveIntegerField(default=0)
+    # Claims against this person as seller that ended with money back to the buyer.
+    claims_upheld_count = models.PositiveIntegerField(default=0, db_index=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        verbose_name_plural = "user stats"
+
+    def __str__(self) -> str:
+        return f"stats of {self.user_id}"

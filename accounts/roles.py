@@ -37,6 +37,11 @@ MODERATOR_PERMISSIONS: tuple[str, ...] = (
     "verification.view_verification_document",
     "verification.view_verificationauditlog",
     "admin.view_logentry",  # the moderation log: every moderator action, who, why, when
+    "trust.view_claim",
+    "trust.view_escalatedclaim",
+    "trust.change_escalatedclaim",
+    "trust.view_review",
+    "trust.change_review",
 )
 
 

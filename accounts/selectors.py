@@ -44,10 +44,14 @@ def _available_products_count() -> Coalesce:
 def user_profile_get(*, username: str, viewer: User | None = None) -> User | None:
     """An active person by username (any case) with ``followers_count``, ``following_count``,
     ``products_count`` and, for a signed-in viewer, ``is_followed_by_viewer``."""
-    qs = User.objects.filter(username__iexact=username, is_active=True).annotate(
-        followers_count=_count(Follow.objects.all(), outer_field="following"),
-        following_count=_count(Follow.objects.all(), outer_field="follower"),
-        products_count=_available_products_count(),
+    qs = (
+        User.objects.filter(username__iexact=username, is_active=True)
+        .select_related("stats")
+        .annotate(
+            followers_count=_count(Follow.objects.all(), outer_field="following"),
+            following_count=_count(Follow.objects.all(), outer_field="follower"),
+            products_count=_available_products_count(),
+        )
     )
     if viewer is not None and viewer.is_authenticated:
         qs = qs.annotate(is_followed_by_viewer=Exists(Follow.objects.filter(follower=viewer, following=OuterRef("pk"))))

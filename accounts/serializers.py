@@ -87,13 +87,23 @@ class UserDetailSerializer(serializers.ModelSerializer):
         read_only_fields = fields
 
 
+def rating_stats(user: User) -> dict:
+    """``rating`` and ``rating_count`` from the person's stats row (joined by the selector)."""
+    # A missing reverse one-to-one raises RelatedObjectDoesNotExist, an AttributeError.
+    stats = getattr(user, "stats", None)
+    if stats is None or stats.rating is None:
+        return {"rating": None, "rating_count": stats.rating_count if stats else 0}
+    return {"rating": float(stats.rating), "rating_count": stats.rating_count}
+
+
 class ProfileStatsSerializer(serializers.Serializer):
     followers_count = serializers.IntegerField()
     following_count = serializers.IntegerField()
     products_count = serializers.IntegerField()
     rating = serializers.FloatField(
-        allow_null=True, help_text="Average review rating; always null until reviews exist."
+        allow_null=True, help_text="Mean of the published reviews received (2 decimals); null without any."
     )
+    rating_count = serializers.IntegerField(help_text="How many published reviews the rating is the mean of.")
 
 
 class PublicProfileSerializer(serializers.ModelSerializer):
@@ -117,7 +127,7 @@ class PublicProfileSerializer(serializers.ModelSerializer):
             "followers_count": user.followers_count,
             "following_count": user.following_count,
             "products_count": user.products_count,
-            "rating": None,
+            **rating_stats(user),
         }
 
     def get_is_following(self, user: User) -> bool:

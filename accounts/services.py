@@ -13,6 +13,7 @@ import secrets
 import time
 import unicodedata
 from datetime import timedelta
+from decimal import Decimal
 from typing import Any
 
 from django.conf import settings
@@ -23,14 +24,14 @@ from django.core.exceptions import FieldDoesNotExist
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.core.mail import send_mail
 from django.db import IntegrityError, transaction
-from django.db.models import Exists, OuterRef, Q, QuerySet
+from django.db.models import Exists, F, OuterRef, Q, QuerySet
 from django.utils import timezone, translation
 from django.utils.encoding import force_bytes, force_str
 from django.utils.http import urlsafe_base64_decode, urlsafe_base64_encode
 from django.utils.translation import gettext as _
 
 from accounts import limits, tasks
-from accounts.models import Block, Follow, Role, User
+from accounts.models import Block, Follow, Role, User, UserStats
 from accounts.phones import normalize_phone, region_of, try_normalize_phone
 from accounts.tokens import Unauthorized, tokens_revoke_all
 from soukloop.background import run_after_commit
@@ -633,3 +634,15 @@ def users_purge_unverified(*, days: int) -> int:
         # Re-applies the history filters on the locked rows inside the same transaction.
         purgeable_users(days=days).filter(pk__in=ids).delete()
     return len(ids)
+
+
+def user_stats_set_rating(*, user_id: Any, rating: Decimal | None, rating_count: int) -> None:
+    """Store a person's rating (computed by the reviews app) on their stats row; call it inside
+    the transaction that changed the reviews."""
+    UserStats.objects.update_or_create(user_id=user_id, defaults={"rating": rating, "rating_count": rating_count})
+
+
+def user_stats_add_upheld_claim(*, user_id: Any) -> None:
+    """One more claim against this seller ended with money back to the buyer."""
+    stats, _created = UserStats.objects.get_or_create(user_id=user_id)
+    UserStats.objects.filter(pk=stats.pk).update(claims_upheld_count=F("claims_upheld_count") + 1)

@@ -78,6 +78,8 @@ LIST_VALUES = (
     "seller__avatar_url",
     "seller__is_verified",
     "seller__verification_status",
+    "seller__stats__rating",
+    "seller__stats__rating_count",
 )
 
 

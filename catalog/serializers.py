@@ -34,6 +34,12 @@ class SellerSummarySerializer(serializers.Serializer):
     avatar_url = serializers.CharField()
     is_verified = serializers.BooleanField()
     verification_status = serializers.CharField()
+    rating = serializers.FloatField(allow_null=True, help_text="Mean of published reviews; null without any.")
+    rating_count = serializers.IntegerField()
+
+
+def _rating(value: Decimal | None) -> float | None:
+    return None if value is None else float(value)
 
 
 def _money(value: Decimal | None) -> str | None:
@@ -82,6 +88,8 @@ def product_list_row(row: dict[str, Any], tz: tzinfo) -> dict[str, Any]:
             "avatar_url": row["seller__avatar_url"],
             "is_verified": row["seller__is_verified"],
             "verification_status": row["seller__verification_status"],
+            "rating": _rating(row.get("seller__stats__rating")),
+            "rating_count": row.get("seller__stats__rating_count") or 0,
         },
         "created_at": _dt(row["created_at"], tz),
         "updated_at": _dt(row["updated_at"], tz),
@@ -138,6 +146,8 @@ class ProductListSerializer(serializers.Serializer):
             seller__avatar_url=seller.avatar_url,
             seller__is_verified=seller.is_verified,
             seller__verification_status=seller.verification_status,
+            seller__stats__rating=getattr(getattr(seller, "stats", None), "rating", None),
+            seller__stats__rating_count=getattr(getattr(seller, "stats", None), "rating_count", 0),
         )
         return product_list_row(row, timezone.get_current_timezone())
 

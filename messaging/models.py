@@ -140,6 +140,8 @@ class ReportTargetType(models.TextChoices):
     USER = "user", _("User")
     PRODUCT = "product", _("Listing")
     MESSAGE = "message", _("Message")
+    # Resolved by the app that owns reviews (registered with ``register_report_target``).
+    REVIEW = "review", _("Review")
 
 
 class ReportReason(models.TextChoices):

@@ -40,7 +40,7 @@ def conversations_for_user(*, user: User, archived: bool | None = None) -> Query
     ``unread_count`` and ``is_archived``; ``archived`` filters on the caller's flag."""
     qs = (
         Conversation.objects.filter(Q(buyer=user) | Q(seller=user))
-        .select_related("buyer", "seller", "product", "last_message")
+        .select_related("buyer", "seller", "buyer__stats", "seller__stats", "product", "last_message")
         .only(
             "id",
             "created_at",
@@ -55,6 +55,8 @@ def conversations_for_user(*, user: User, archived: bool | None = None) -> Query
             "seller_archived",
             *_related_only("buyer", USER_SUMMARY_FIELDS),
             *_related_only("seller", USER_SUMMARY_FIELDS),
+            *_related_only("buyer__stats", ("rating", "rating_count")),
+            *_related_only("seller__stats", ("rating", "rating_count")),
             *_related_only("product", PRODUCT_SUMMARY_FIELDS),
             *_related_only("last_message", ("id", "sender_id", "message_type", "content", "created_at")),
         )

@@ -34,6 +34,14 @@ def user_summary(user) -> dict:
     }
 
 
+def user_summary_with_rating(user) -> dict:
+    """``user_summary`` plus ``rating``/``rating_count`` from the stats row (join
+    ``<user>__stats`` in the selector, or it costs a query)."""
+    stats = getattr(user, "stats", None)  # no row: RelatedObjectDoesNotExist is an AttributeError
+    rating = None if stats is None or stats.rating is None else float(stats.rating)
+    return {**user_summary(user), "rating": rating, "rating_count": stats.rating_count if stats else 0}
+
+
 def product_summary(product) -> dict:
     return {
         "id": str(product.pk),
@@ -54,6 +62,11 @@ class UserSummarySerializer(serializers.Serializer):
     full_name = serializers.CharField(read_only=True)
     avatar_url = serializers.CharField(read_only=True)
     is_verified = serializers.BooleanField(read_only=True)
+
+
+class RatedUserSummarySerializer(UserSummarySerializer):
+    rating = serializers.FloatField(read_only=True, allow_null=True, help_text="Mean of published reviews.")
+    rating_count = serializers.IntegerField(read_only=True)
 
 
 class ProductSummarySerializer(serializers.Serializer):
@@ -109,7 +122,7 @@ class ConversationSerializer(serializers.Serializer):
         return {
             "id": str(conversation.pk),
             "product": product_summary(conversation.product),
-            "other_user": user_summary(conversation.seller if is_buyer else conversation.buyer),
+            "other_user": user_summary_with_rating(conversation.seller if is_buyer else conversation.buyer),
             "role": "buyer" if is_buyer else "seller",
             "last_message": None
             if last is None
@@ -126,10 +139,10 @@ class ConversationSerializer(serializers.Serializer):
             "created_at": _dt(conversation.created_at),
         }
 
-    @extend_schema_field(UserSummarySerializer)
+    @extend_schema_field(RatedUserSummarySerializer)
     def get_other_user(self, conversation) -> dict:
         other = conversation.seller if conversation.buyer_id == self._me_id() else conversation.buyer
-        return UserSummarySerializer(other).data
+        return user_summary_with_rating(other)
 
     @extend_schema_field(serializers.ChoiceField(choices=["buyer", "seller"]))
     def get_role(self, conversation) -> str:

@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import Any
@@ -575,11 +576,23 @@ def offers_decline_open_for_product(*, product: Product, except_offer: Offer | N
 # --- reports --------------------------------------------------------------------------------
 
 
+ReportTargetResolver = Callable[..., tuple[bool, Any]]
+_report_targets: dict[str, ReportTargetResolver] = {}
+
+
+def register_report_target(target_type: str, resolver: ReportTargetResolver) -> None:
+    """An app above messaging makes its objects reportable: ``resolver(reporter=, pk=)`` returns
+    (found, the user answerable for it). Called from that app's ``AppConfig.ready()``."""
+    _report_targets[target_type] = resolver
+
+
 def _report_target_owner(*, reporter: User, target_type: str, target_id: Any) -> tuple[bool, Any]:
     """(found, the user answerable for the target). Messages only count for participants."""
     pk = as_uuid(target_id)
     if pk is None:
         return False, None
+    if target_type in _report_targets:
+        return _report_targets[target_type](reporter=reporter, pk=pk)
     if target_type == ReportTargetType.USER:
         user = User.objects.filter(pk=pk, is_active=True).only("pk").first()
         return user is not None, user.pk if user else None

@@ -134,7 +134,51 @@ def _stream_status(event: Event) -> None:
     enqueue(fan_out_followed_live, data["stream_id"], data["host_id"], data.get("host_name", ""), data.get("title", ""))
 
 
+def _claim_updated(event: Event) -> None:
+    """Each claim step reaches the party it was published for (trust publishes one event per
+    party, on their own channel)."""
+    data = event.data
+    user_id = (event.channel or "").removeprefix("user:")
+    status = data.get("status", "")
+
+    def texts() -> tuple[str, str]:
+        bodies = {
+            "open": _("A buyer protection claim was opened on a sale."),
+            "seller_responded": _("The seller answered the claim."),
+            "escalated": _("The claim went to Souk Loop's moderators."),
+            "decided": _("Souk Loop decided the claim."),
+            "resolved": _("The claim was settled with a refund."),
+            "withdrawn": _("The buyer withdrew the claim."),
+        }
+        return _("Claim update"), bodies.get(status, _("The claim changed."))
+
+    notify_users(
+        user_ids=[user_id],
+        kind=Kind.CLAIM,
+        texts=texts,
+        data={"claim_id": data["claim_id"], "transaction_id": data.get("transaction_id"), "status": status},
+        dedupe_key=f"claim:{data['claim_id']}:{data.get('step', status)}",
+    )
+
+
+def _review_published(event: Event) -> None:
+    data = event.data
+
+    def texts() -> tuple[str, str]:
+        return _("New review"), _("Someone reviewed you: %(rating)s out of 5.") % {"rating": data.get("rating")}
+
+    notify_users(
+        user_ids=[data["reviewee_id"]],
+        kind=Kind.REVIEW,
+        texts=texts,
+        data={"review_id": data["review_id"]},
+        dedupe_key=f"review:{data['review_id']}",
+    )
+
+
 HANDLERS: dict[str, Callable[[Event], None]] = {
+    "claim.updated": _claim_updated,
+    "review.published": _review_published,
     "message.created": _message_created,
     "checkout.paid": _checkout_paid,
     "payout.released": _payout_released,

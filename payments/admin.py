@@ -44,7 +44,15 @@ class TransactionAdmin(admin.ModelAdmin):
         "disputed_at",
         "created_at",
     )
-    list_filter = ("status", "payout_status", DisputedFilter, "payout_blocked_reason", "feed_type", "created_at")
+    list_filter = (
+        "status",
+        "payout_status",
+        DisputedFilter,
+        "payout_blocked_reason",
+        "held_for_claim",
+        "feed_type",
+        "created_at",
+    )
     search_fields = ("buyer__username", "seller__username", "product__title", "stripe_payment_intent_id")
     list_select_related = ("product", "buyer", "seller")
     raw_id_fields = ("buyer", "seller", "product", "offer")

@@ -49,6 +49,7 @@ class PayoutBlock(models.TextChoices):
     DISPUTED = "disputed", _("The buyer disputed the payment")
     SELLER_DEBT = "seller_debt", _("The seller owes the platform from an earlier reversal")
     NO_TRANSFER_CAPABILITY = "no_transfers", _("The seller's Stripe account cannot receive transfers")
+    CLAIM_OPEN = "claim_open", _("The buyer opened a claim that is not settled yet")
 
 
 class Transaction(BaseModel):
@@ -93,6 +94,10 @@ class Transaction(BaseModel):
     refunded_at = models.DateTimeField(null=True, blank=True)
     stripe_refund_id = models.CharField(max_length=255, blank=True)
     disputed_at = models.DateTimeField(null=True, blank=True, db_index=True)
+    # Set while a buyer's claim (the ``trust`` app) is open: the payout is not released,
+    # whatever the hold timer or a receipt confirmation says. Payments never asks why; the
+    # app above sets and clears it through ``payout_hold_for_claim`` / ``payout_unhold``.
+    held_for_claim = models.BooleanField(default=False, db_index=True)
     stripe_dispute_id = models.CharField(max_length=255, blank=True)
 
     class Meta:

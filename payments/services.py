@@ -461,6 +461,8 @@ def _seller_has_debt(seller_id: Any) -> bool:
 
 
 def _payout_block(tx: Transaction) -> tuple[str, ConnectAccount | None]:
+    if tx.held_for_claim:
+        return PayoutBlock.CLAIM_OPEN, None
     if tx.status == TransactionStatus.DISPUTED:
         return PayoutBlock.DISPUTED, None
     if _seller_has_debt(tx.seller_id):
@@ -623,6 +625,8 @@ def _refund_unclaimed_locked(tx: Transaction) -> bool:
     gets what is left back instead of the platform holding it for ever."""
     if tx.payout_status not in PAYOUT_NOT_YET_SENT or tx.payout_blocked_reason != PayoutBlock.SELLER_NOT_ONBOARDED:
         return False
+    if tx.held_for_claim:  # a claim decides this money
+        return False
     left = tx.amount - tx.amount_refunded
     try:
         if _refunded_at_stripe(tx) < tx.amount:
@@ -650,6 +654,7 @@ def payouts_refund_unclaimed(*, now: datetime | None = None) -> int:
         status__in=[TransactionStatus.COMPLETED, TransactionStatus.PARTIALLY_REFUNDED],
         payout_status__in=PAYOUT_NOT_YET_SENT,
         payout_blocked_reason=PayoutBlock.SELLER_NOT_ONBOARDED,
+        held_for_claim=False,
     ).values_list("pk", flat=True)
     refunded = 0
     for pk in list(due):
@@ -667,6 +672,7 @@ def payouts_release_due(*, now: datetime | None = None) -> PayoutReleaseReport:
         Q(completed_at__lte=cutoff) | Q(receipt_confirmed_at__isnull=False),
         status__in=[TransactionStatus.COMPLETED, TransactionStatus.PARTIALLY_REFUNDED],
         payout_status__in=PAYOUT_NOT_YET_SENT,
+        held_for_claim=False,  # re-checked under the row lock in _release_locked
     ).values_list("pk", flat=True)
     report = PayoutReleaseReport()
     try:
@@ -781,6 +787,11 @@ def transaction_refund(
     tx = _own_transaction_locked(transaction_id=transaction_id, user=by, staff_may_act=True)
     if not (tx.seller_id == by.pk or _may_refund_as_staff(by)):
         raise PermissionDenied(_("Only the seller or staff can refund a payment."), code="refund_not_allowed")
+    return _refund_locked(tx, by_id=by.pk, amount=amount, reason=reason, relist=relist)
+
+
+def _refund_locked(tx: Transaction, *, by_id: Any, amount: Decimal | None, reason: str, relist: bool) -> Transaction:
+    """Refund ``amount`` (default: all that is left) of a locked, completed payment."""
     if tx.status == TransactionStatus.REFUNDED:
         raise Conflict(_("This payment has already been refunded."), code="already_refunded")
     if tx.status == TransactionStatus.DISPUTED:
@@ -816,7 +827,77 @@ def transaction_refund(
     _apply_refund_total(tx, total=target, refund_id=refund_id)
     if tx.status == TransactionStatus.REFUNDED and relist:
         _relist_after_refund(tx)
-    logger.info("refund %s of %s by %s", amount, tx.pk, by.pk)
+    logger.info("refund %s of %s by %s", amount, tx.pk, by_id)
+    return tx
+
+
+# --- Claims (the app above payments decides; payments moves the money) -----------------------
+
+
+def _claim_tx_locked(transaction_id: Any) -> Transaction:
+    tx = transaction_for_update(transaction_id=transaction_id)
+    if tx is None:
+        raise NotFound(_("Transaction not found."), code="transaction_not_found")
+    return tx
+
+
+@transaction.atomic
+def payout_hold_for_claim(*, transaction_id: uuid.UUID) -> Transaction:
+    """Keep this sale's payout held while a buyer's claim is open (the caller checked who asks).
+
+    Only a payout not sent yet can be held: 409 ``payout_released`` otherwise, and 409
+    ``transaction_not_completed`` for a sale that does not stand (refunded, failed...)."""
+    tx = _claim_tx_locked(transaction_id)
+    if tx.status not in SALE_STANDS:
+        raise Conflict(_("This payment has not been completed."), code="transaction_not_completed")
+    if tx.payout_status not in PAYOUT_NOT_YET_SENT:
+        if tx.payout_status == PayoutStatus.CANCELLED:
+            raise Conflict(_("This payment was refunded."), code="payout_cancelled")
+        raise Conflict(_("The seller has already been paid for this sale."), code="payout_released")
+    if not tx.held_for_claim:
+        tx.held_for_claim = True
+        tx.payout_blocked_reason = PayoutBlock.CLAIM_OPEN
+        tx.save(update_fields=["held_for_claim", "payout_blocked_reason", "updated_at"])
+    return tx
+
+
+@transaction.atomic
+def payout_unhold(*, transaction_id: uuid.UUID, release_now: bool = False) -> Transaction:
+    """The claim is settled: the payout goes back to the normal hold (released by
+    ``release_payouts`` when due), or now when ``release_now`` (a moderator released it to the
+    seller). Safe to call again. Stripe down with ``release_now``: it stays held for later."""
+    tx = _claim_tx_locked(transaction_id)
+    if tx.held_for_claim:
+        tx.held_for_claim = False
+        if tx.payout_blocked_reason == PayoutBlock.CLAIM_OPEN:
+            tx.payout_blocked_reason = PayoutBlock.NONE
+        tx.save(update_fields=["held_for_claim", "payout_blocked_reason", "updated_at"])
+    if release_now:
+        try:
+            with transaction.atomic():
+                tx = _release_locked(tx)
+        except DomainError:
+            # Stripe down or refusing: the payout waits for release_payouts, under a new
+            # idempotency key (the failed answer stays stored under this one).
+            _bump_attempts(tx.pk)
+            tx.refresh_from_db()
+    return tx
+
+
+@transaction.atomic
+def transaction_refund_for_claim(
+    *, transaction_id: uuid.UUID, by_id: Any, amount: Decimal | None = None, reason: str = ""
+) -> Transaction:
+    """Refund decided on a buyer's claim (the seller accepted, or a moderator decided): the
+    caller has authorised it. The claim hold is lifted in the same DB transaction; a full
+    refund relists the item."""
+    tx = _claim_tx_locked(transaction_id)
+    tx = _refund_locked(tx, by_id=by_id, amount=amount, reason=reason, relist=True)
+    if tx.held_for_claim:
+        tx.held_for_claim = False
+        if tx.payout_blocked_reason == PayoutBlock.CLAIM_OPEN:
+            tx.payout_blocked_reason = PayoutBlock.NONE
+        tx.save(update_fields=["held_for_claim", "payout_blocked_reason", "updated_at"])
     return tx
 
 

@@ -54,6 +54,7 @@ INSTALLED_APPS = [
     "streams",
     "payments",
     "notifications",
+    "trust",
 ]
 
 MIDDLEWARE = [
@@ -322,6 +323,9 @@ SPECTACULAR_SETTINGS = {
         "SelfAssignableRoleEnum": "accounts.serializers.SELF_ASSIGNABLE_ROLE_CHOICES",
         # A submission's ``status`` (``none`` before any) is the profile's verification_status.
         "VerificationStatusEnum": "accounts.models.VerificationStatus.choices",
+        # trust: a claim's reason and a review's role (the reviewee's side).
+        "ClaimReasonEnum": "trust.models.ClaimReason.choices",
+        "ReviewRoleEnum": "trust.models.ReviewRole.choices",
     },
     "POSTPROCESSING_HOOKS": [
         "drf_spectacular.hooks.postprocess_schema_enums",
@@ -473,6 +477,11 @@ SMS_MAX_PER_HOUR = env.int("SMS_MAX_PER_HOUR", default=2000)
 SMS_MAX_PER_PREFIX_PER_HOUR = env.int("SMS_MAX_PER_PREFIX_PER_HOUR", default=200)
 # Listing hoarding: checkouts a buyer may have open (each holds an item for CHECKOUT_HOLD_MINUTES).
 MAX_OPEN_CHECKOUTS = env.int("MAX_OPEN_CHECKOUTS", default=3)
+# Trust (docs/trust.md): the seller's time to answer a claim before it goes to moderators,
+# claims a buyer may have open at once, and how long after a sale each side may review.
+CLAIM_SELLER_RESPONSE_HOURS = env.int("CLAIM_SELLER_RESPONSE_HOURS", default=48)
+MAX_OPEN_CLAIMS = env.int("MAX_OPEN_CLAIMS", default=3)
+REVIEW_WINDOW_DAYS = env.int("REVIEW_WINDOW_DAYS", default=30)
 # Run soukloop.background work inline (tests) instead of on the per-process thread pool.
 BACKGROUND_EAGER = env.bool("BACKGROUND_EAGER", default=False)
 # How long an Idempotency-Key's first answer is replayed (soukloop/idempotency.py).

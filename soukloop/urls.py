@@ -15,6 +15,7 @@ api_v1 = [
     path("", include("streams.urls")),
     path("", include("payments.urls")),
     path("", include("notifications.urls")),
+    path("", include("trust.urls")),
 ]
 
 urlpatterns = [

@@ -29,7 +29,7 @@ def streams_visible_to(*, user: User | AnonymousUser) -> QuerySet[Stream]:
         .annotate(n=Count("pk"))
         .values("n")
     )
-    qs = Stream.objects.select_related("user").annotate(
+    qs = Stream.objects.select_related("user", "user__stats").annotate(
         products_count=Coalesce(Subquery(products_count, output_field=IntegerField()), Value(0))
     )
     if user.is_authenticated:

@@ -17,6 +17,19 @@ class StreamHostSerializer(serializers.Serializer):
     avatar_url = serializers.CharField(read_only=True)
     is_verified = serializers.BooleanField(read_only=True)
     verification_status = serializers.CharField(read_only=True)
+    rating = serializers.SerializerMethodField(help_text="Mean of published reviews; null without any.")
+    rating_count = serializers.SerializerMethodField()
+
+    def _stats(self, user):
+        return getattr(user, "stats", None)  # joined by the selector; no row -> None
+
+    def get_rating(self, user) -> float | None:
+        stats = self._stats(user)
+        return None if stats is None or stats.rating is None else float(stats.rating)
+
+    def get_rating_count(self, user) -> int:
+        stats = self._stats(user)
+        return stats.rating_count if stats else 0
 
 
 class StreamSerializer(serializers.ModelSerializer):

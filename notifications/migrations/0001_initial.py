@@ -11,7 +11,7 @@ class Migration(migrations.Migration):
     initial = True
 
     dependencies = [
-        ("accounts", "0003_user_language"),
+        ("accounts", "0004_user_language"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 

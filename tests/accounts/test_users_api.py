@@ -34,7 +34,13 @@ def test_public_profile_with_stats(api_client, seller, buyer):
     data = response.json()
     assert data["username"] == "omar"
     assert data["neighborhood"] == "Dubai Marina"
-    assert data["stats"] == {"followers_count": 2, "following_count": 1, "products_count": 2, "rating": None}
+    assert data["stats"] == {
+        "followers_count": 2,
+        "following_count": 1,
+        "products_count": 2,
+        "rating": None,
+        "rating_count": 0,
+    }
     for private in ("email", "phone", "location", "stripe_onboarded", "role"):
         assert private not in data
 

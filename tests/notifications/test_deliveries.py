@@ -301,3 +301,36 @@ def test_a_worker_finds_every_task_the_beat_schedule_names():
     registered = set(json.loads(result.stdout.strip().splitlines()[-1]))
     scheduled = {entry["task"] for entry in settings.CELERY_BEAT_SCHEDULE.values()}
     assert scheduled <= registered, scheduled - registered
+
+
+def test_each_claim_step_reaches_the_party_it_was_published_for(django_capture_on_commit_callbacks):
+    buyer, seller = UserFactory(), UserFactory()
+    with django_capture_on_commit_callbacks(execute=True):
+        for user in (buyer, seller):
+            events.publish(
+                "claim.updated",
+                channel=f"user:{user.pk}",
+                data={"claim_id": "c-1", "transaction_id": "t-1", "status": "escalated", "step": "escalated"},
+            )
+            # the same step twice (a retried command) is one notification
+            events.publish(
+                "claim.updated",
+                channel=f"user:{user.pk}",
+                data={"claim_id": "c-1", "transaction_id": "t-1", "status": "escalated", "step": "escalated"},
+            )
+    told = sorted((n.user_id, n.kind, n.body) for n in Notification.objects.all())
+    expected = "The claim went to Souk Loop's moderators."
+    assert told == sorted([(buyer.pk, "claim", expected), (seller.pk, "claim", expected)])
+
+
+def test_a_published_review_tells_the_reviewed_person(django_capture_on_commit_callbacks):
+    seller = UserFactory()
+    _publish(
+        django_capture_on_commit_callbacks,
+        "review.published",
+        review_id="r-1",
+        reviewee_id=str(seller.pk),
+        rating=5,
+    )
+    (note,) = Notification.objects.filter(user=seller)
+    assert (note.kind, note.body) == ("review", "Someone reviewed you: 5 out of 5.")
