@@ -12,8 +12,9 @@ if [ ! -x .venv-client/bin/openapi-python-client ]; then
   .venv-client/bin/pip install --quiet "openapi-python-client==${GENERATOR_VERSION}"
 fi
 .venv/bin/python manage.py spectacular --fail-on-warn --format openapi-json --file "$out/schema.json"
-size=$(stat -c %s "$out/schema.json")
-echo "OpenAPI document: ${size} bytes (target under 409,600)"
+# The document as /api/schema/ serves it to a client asking for JSON (no indentation).
+size=$(.venv/bin/python -c "import json, sys; print(len(json.dumps(json.load(open(sys.argv[1])), separators=(',', ':'), ensure_ascii=False).encode()))" "$out/schema.json")
+echo "OpenAPI document as served (JSON): ${size} bytes (target under 409,600)"
 [ "$size" -lt 409600 ] || { echo "the OpenAPI document grew past 400 KB"; exit 1; }
 repo=$PWD
 (cd "$out" && "$repo/.venv-client/bin/openapi-python-client" generate --path schema.json --meta none >/dev/null 2>&1)

@@ -10,6 +10,9 @@ from __future__ import annotations
 
 from typing import Any
 
+from drf_spectacular.renderers import OpenApiJsonRenderer
+from rest_framework.renderers import JSONRenderer
+
 ERROR_SCHEMA: dict[str, Any] = {
     "type": "object",
     "description": "Every 4xx/5xx answer. `type` is validation_error (400 with one entry per bad field), "
@@ -61,3 +64,15 @@ def describe_errors_once(result: dict[str, Any], generator: Any, request: Any, p
                     "content": ref,
                 }
     return result
+
+
+class CompactOpenApiJsonRenderer(OpenApiJsonRenderer):
+    """The OpenAPI document as JSON without drf-spectacular's default 4-space indentation (it
+    was 60% of the bytes); a client that wants it pretty asks for ``indent`` in Accept."""
+
+    def get_indent(self, accepted_media_type: Any, renderer_context: Any) -> Any:
+        return JSONRenderer.get_indent(self, accepted_media_type, renderer_context)
+
+
+class CompactOpenApiJsonRenderer2(CompactOpenApiJsonRenderer):
+    media_type = "application/json"

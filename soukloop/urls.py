@@ -2,10 +2,12 @@ from django.conf import settings
 from django.conf.urls.static import static
 from django.contrib import admin
 from django.urls import include, path, re_path
+from drf_spectacular.renderers import OpenApiYamlRenderer, OpenApiYamlRenderer2
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
 from soukloop import views
 from soukloop.health import HealthView, ReadinessView
+from soukloop.schema import CompactOpenApiJsonRenderer, CompactOpenApiJsonRenderer2
 
 api_v1 = [
     path("", include("accounts.urls")),
@@ -22,7 +24,18 @@ urlpatterns = [
     re_path(r"^healthz/?$", HealthView.as_view(), name="healthz"),
     re_path(r"^readyz/?$", ReadinessView.as_view(), name="readyz"),
     path("payments/", include("payments.page_urls")),
-    re_path(r"^api/schema/?$", SpectacularAPIView.as_view(), name="schema"),
+    re_path(
+        r"^api/schema/?$",
+        SpectacularAPIView.as_view(
+            renderer_classes=[
+                OpenApiYamlRenderer,
+                OpenApiYamlRenderer2,
+                CompactOpenApiJsonRenderer,
+                CompactOpenApiJsonRenderer2,
+            ]
+        ),
+        name="schema",
+    ),
     re_path(r"^api/docs/?$", SpectacularSwaggerView.as_view(url_name="schema"), name="docs"),
     path("api/v1/", include(api_v1)),
     path("admin/", admin.site.urls),

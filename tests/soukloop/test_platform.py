@@ -211,3 +211,13 @@ def test_readyz_is_503_naming_unapplied_migrations(api_client, db, monkeypatch):
 
     assert response.status_code == 503
     assert response.json()["checks"]["migrations"] == "error"
+
+
+@pytest.mark.django_db
+def test_the_schema_is_served_compact_unless_a_client_asks_for_indentation(api_client):
+    compact = api_client.get("/api/schema/", HTTP_ACCEPT="application/json")
+    pretty = api_client.get("/api/schema/", HTTP_ACCEPT="application/json; indent=2")
+    assert compact.status_code == pretty.status_code == 200
+    assert len(compact.content) < 400 * 1024
+    assert b"\n" not in compact.content
+    assert compact.json() == pretty.json()
