@@ -15,4 +15,4 @@ RUN useradd --create-home soukloop && mkdir -p /app/var && chown soukloop /app/v
 USER soukloop
 EXPOSE 8000
 ENV GUNICORN_BIND=0.0.0.0:8000
-CMD ["sh", "-c", "python manage.py migrate --noinput && gunicorn -c deploy/gunicorn.conf.py soukloop.wsgi:application"]
+CMD ["sh", "-c", "python manage.py migrate --noinput && gunicorn -c deploy/gunicorn.conf.py soukloop.asgi:application"]

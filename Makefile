@@ -47,7 +47,7 @@ run: migrate
 
 serve: migrate
 	$(BIN)/python manage.py collectstatic --noinput -v 0
-	$(BIN)/gunicorn -c deploy/gunicorn.conf.py soukloop.wsgi:application
+	$(BIN)/gunicorn -c deploy/gunicorn.conf.py soukloop.asgi:application
 
 test: install
 	$(BIN)/pytest $(PYTEST_ARGS)

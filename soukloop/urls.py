@@ -14,6 +14,7 @@ api_v1 = [
     path("", include("messaging.urls")),
     path("", include("streams.urls")),
     path("", include("payments.urls")),
+    path("", include("realtime.urls")),
 ]
 
 urlpatterns = [
