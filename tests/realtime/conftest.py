@@ -88,3 +88,8 @@ async def connect(user: User | None) -> Socket:
 @pytest.fixture
 def live_stream(db) -> Stream:
     return StreamFactory(user=HostFactory(username="host_hamdan"), status=StreamStatus.LIVE)
+
+
+@pytest.fixture
+def host(db) -> User:
+    return HostFactory(username="host_noura")
