@@ -13,6 +13,7 @@ import urllib.request
 import pytest
 import uvicorn
 import websockets
+from django.db import connection
 from rest_framework_simplejwt.tokens import AccessToken
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -26,6 +27,10 @@ def _free_port() -> int:
 
 @pytest.fixture
 def server_url():
+    # The server's threads open their own connections: closed after each request/call, so
+    # none outlives the test (PostgreSQL then drops the test database cleanly).
+    max_age = connection.settings_dict["CONN_MAX_AGE"]
+    connection.settings_dict["CONN_MAX_AGE"] = 0
     port = _free_port()
     config = uvicorn.Config(
         "soukloop.asgi:application",
@@ -45,6 +50,7 @@ def server_url():
     yield f"127.0.0.1:{port}"
     server.should_exit = True
     thread.join(10)
+    connection.settings_dict["CONN_MAX_AGE"] = max_age
 
 
 def _ticket(base: str, token: str | None = None) -> str:
