@@ -47,7 +47,8 @@ run: migrate
 
 serve: migrate
 	$(BIN)/python manage.py collectstatic --noinput -v 0
-	$(BIN)/gunicorn -c deploy/gunicorn.conf.py soukloop.asgi:application
+	GUNICORN_WORKER_CLASS=$${GUNICORN_WORKER_CLASS:-uvicorn_worker.UvicornWorker} \
+		$(BIN)/gunicorn -c deploy/gunicorn.conf.py soukloop.asgi:application
 
 test: install
 	$(BIN)/pytest $(PYTEST_ARGS)
