@@ -48,6 +48,12 @@ SERVER_ENV = {
     "THROTTLE_USER": "100000/min",
     "THROTTLE_ANON": "100000/min",
     "VAR_DIR": str(ROOT / "var" / "bench"),
+    # DEBUG off refuses development defaults: random stand-ins (nothing here calls Stripe).
+    "STRIPE_SECRET_KEY": "sk_test_bench_" + secrets.token_hex(8),
+    "STRIPE_WEBHOOK_SECRET": "whsec_bench_" + secrets.token_hex(8),
+    "STRIPE_CONNECT_WEBHOOK_SECRET": "whsec_bench_" + secrets.token_hex(8),
+    "STRIPE_API_BASE": "",
+    "MEDIA_HOOK_SECRET": secrets.token_hex(16),
 }
 
 
@@ -110,6 +116,8 @@ def start_server(port: int) -> subprocess.Popen:
         ],
         cwd=ROOT,
         env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
     )
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline:
