@@ -144,22 +144,27 @@ def tickets(n: int, user=None) -> list[str]:
 
 
 async def open_room(ports: list[int], room: str, n: int, batch: int = 200) -> list:
+    """``n`` sockets subscribed to ``room``, spread over ``ports``; tickets are minted per batch
+    (they live 60 s). Sockets that fail to open are left out (the caller reports the count)."""
     import websockets
-
-    socks = []
-    all_tickets = await asyncio.to_thread(tickets, n)
 
     async def one(i: int, ticket: str):
         ws = await websockets.connect(
-            f"ws://127.0.0.1:{ports[i % len(ports)]}/ws/v1/?ticket={ticket}", ping_interval=None, open_timeout=120
+            f"ws://127.0.0.1:{ports[i % len(ports)]}/ws/v1/?ticket={ticket}",
+            ping_interval=None,
+            open_timeout=120,
+            max_queue=None,
         )
         await ws.send(json.dumps({"type": "subscribe", "channel": room}))
         while json.loads(await ws.recv())["type"] != "subscribed":
             pass
         return ws
 
+    socks = []
     for start in range(0, n, batch):
-        socks += await asyncio.gather(*(one(i, t) for i, t in enumerate(all_tickets[start : start + batch], start)))
+        batch_tickets = await asyncio.to_thread(tickets, min(batch, n - start))
+        opened = await asyncio.gather(*(one(i, t) for i, t in enumerate(batch_tickets, start)), return_exceptions=True)
+        socks += [ws for ws in opened if not isinstance(ws, BaseException)]
     return socks
 
 

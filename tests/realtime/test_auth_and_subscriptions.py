@@ -221,3 +221,19 @@ def test_deactivation_closes_the_users_open_sockets(buyer):
         await other.close()
 
     run(scenario)
+
+
+def test_after_unsubscribing_no_more_events_arrive(live_stream, buyer):
+    from streams import services as streams
+
+    async def scenario():
+        sock = await connect(None)
+        await sock.subscribe(f"stream:{live_stream.pk}")
+        await sock.send(type="unsubscribe", channel=f"stream:{live_stream.pk}")
+        frame = await sock.recv_type("unsubscribed")
+        assert frame == {"type": "unsubscribed", "channel": f"stream:{live_stream.pk}"}
+        await to_async(streams.chat_send)(stream=live_stream, user=buyer, text="anyone?")
+        assert await sock.nothing()
+        await sock.close()
+
+    run(scenario)
