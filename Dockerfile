@@ -14,5 +14,5 @@ RUN pip install --no-cache-dir -e . \
 RUN useradd --create-home soukloop && mkdir -p /app/var && chown soukloop /app/var
 USER soukloop
 EXPOSE 8000
-ENV GUNICORN_BIND=0.0.0.0:8000
-CMD ["sh", "-c", "python manage.py migrate --noinput && gunicorn -c deploy/gunicorn.conf.py soukloop.wsgi:application"]
+ENV GUNICORN_BIND=0.0.0.0:8000 GUNICORN_WORKER_CLASS=uvicorn_worker.UvicornWorker
+CMD ["sh", "-c", "python manage.py migrate --noinput && gunicorn -c deploy/gunicorn.conf.py soukloop.asgi:application"]

@@ -48,7 +48,8 @@ run: migrate
 
 serve: migrate
 	$(BIN)/python manage.py collectstatic --noinput -v 0
-	$(BIN)/gunicorn -c deploy/gunicorn.conf.py soukloop.wsgi:application
+	GUNICORN_WORKER_CLASS=$${GUNICORN_WORKER_CLASS:-uvicorn_worker.UvicornWorker} \
+		$(BIN)/gunicorn -c deploy/gunicorn.conf.py soukloop.asgi:application
 
 # `make test` spreads the suite over the machine's cores (pytest-xdist, -n auto); CI runs its two
 # suites side by side instead (.ci/run), one process each. PYTEST_ARGS replaces the default.

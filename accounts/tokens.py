@@ -22,6 +22,7 @@ from rest_framework_simplejwt.token_blacklist.models import BlacklistedToken, Ou
 from rest_framework_simplejwt.tokens import RefreshToken
 
 from accounts.models import User
+from soukloop import events
 from soukloop.errors import DomainError
 
 
@@ -111,4 +112,6 @@ def tokens_revoke_all(*, user: User) -> int:
         .values_list("pk", flat=True)
     )
     BlacklistedToken.objects.bulk_create([BlacklistedToken(token_id=pk) for pk in live], ignore_conflicts=True)
+    # Open sockets (realtime) close too: a new password or a deactivation ends every session.
+    events.publish("user.signed_out", channel=f"user:{user.pk}", data={"user_id": str(user.pk)})
     return len(live)

@@ -148,8 +148,46 @@ def _post(
     if offer_data:
         data.update(offer_id=str(offer_data.get("offer_id", "")), offer_event=str(offer_data.get("event", "")))
     # After commit, to the delivery layers (realtime, notifications); nothing on rollback.
-    events.publish("message.created", channel=f"conversation:{conversation.pk}", data=data)
+    _publish_message(message=message, conversation=conversation, offer_data=offer_data, notify=data)
     return message
+
+
+def _publish_message(
+    *, message: Message, conversation: Conversation, offer_data: dict | None, notify: dict[str, Any]
+) -> None:
+    """Events (after commit): the message in its conversation (with who is to be told, for
+    notifications), the conversation's new last message on both participants' own channel,
+    and an offer move to both sides."""
+    conversation_id = str(conversation.pk)
+    events.publish(
+        "message.created",
+        channel=f"conversation:{conversation_id}",
+        data={
+            "id": str(message.pk),
+            "conversation_id": conversation_id,
+            "sender_id": str(message.sender_id) if message.sender_id else None,
+            "message_type": message.message_type,
+            "content": message.content,
+            "image_urls": message.image_urls,
+            "offer_data": message.offer_data,
+            **{key: value for key, value in notify.items() if key != "created_at"},
+            "created_at": message.created_at,
+        },
+    )
+    for user_id in (conversation.buyer_id, conversation.seller_id):
+        events.publish(
+            "conversation.updated",
+            channel=f"user:{user_id}",
+            data={
+                "conversation_id": conversation_id,
+                "last_message_id": str(message.pk),
+                "last_message_at": message.created_at,
+            },
+        )
+        if offer_data:
+            events.publish(
+                "offer.updated", channel=f"user:{user_id}", data={**offer_data, "conversation_id": conversation_id}
+            )
 
 
 @transaction.atomic
@@ -236,6 +274,12 @@ def conversation_mark_read(*, conversation: Conversation, user: User) -> int:
     )
     field = "buyer_unread_count" if user.pk == locked.buyer_id else "seller_unread_count"
     Conversation.objects.filter(pk=locked.pk).update(**{field: 0})
+    if marked:
+        events.publish(
+            "message.read",
+            channel=f"conversation:{locked.pk}",
+            data={"conversation_id": str(locked.pk), "reader_id": str(user.pk), "read_at": timezone.now()},
+        )
     return marked
 
 
@@ -244,6 +288,11 @@ def conversation_set_archived(*, conversation: Conversation, user: User, archive
     """Archive or unarchive from the caller's side only."""
     field = "buyer_archived" if user.pk == conversation.buyer_id else "seller_archived"
     Conversation.objects.filter(pk=conversation.pk).update(**{field: archived, "updated_at": timezone.now()})
+    events.publish(
+        "conversation.updated",
+        channel=f"user:{user.pk}",
+        data={"conversation_id": str(conversation.pk), "is_archived": archived},
+    )
 
 
 # --- offers ---------------------------------------------------------------------------------

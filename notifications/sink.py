@@ -28,6 +28,7 @@ from notifications.models import Kind
 from notifications.push import preview
 from notifications.services import notify_users
 from soukloop.events import Event
+from soukloop.presence import is_watching
 
 logger = logging.getLogger(__name__)
 
@@ -42,8 +43,11 @@ def _message_created(event: Event) -> None:
     def texts() -> tuple[str, str]:
         return sender, preview(text) if text else _("Sent a photo")
 
+    # Someone with the conversation open on a socket sees the message arrive: no push for them.
+    channel = f"conversation:{data['conversation_id']}"
+    recipients = [uid for uid in data.get("recipient_ids") or [] if not is_watching(channel=channel, user_id=uid)]
     notify_users(
-        user_ids=data.get("recipient_ids") or [],
+        user_ids=recipients,
         kind=kind,
         texts=texts,
         data={
@@ -126,7 +130,7 @@ def _verification_decided(event: Event) -> None:
 
 def _stream_status(event: Event) -> None:
     data = event.data
-    if data.get("status") != "live":
+    if data.get("status") != "live" or not data.get("host_id"):
         return
     from notifications.tasks import fan_out_followed_live
     from soukloop.background import enqueue

@@ -29,6 +29,8 @@ ALLOWED_HOSTS = env.list("ALLOWED_HOSTS", default=["localhost", "127.0.0.1", "[:
 CSRF_TRUSTED_ORIGINS = env.list("CSRF_TRUSTED_ORIGINS", default=[])
 
 INSTALLED_APPS = [
+    # Daphne first: its runserver serves HTTP and WebSockets (ASGI) in development.
+    "daphne",
     "accounts.admin_apps.SoukAdminConfig",  # django.contrib.admin with staff two-factor
     "django.contrib.auth",
     "django.contrib.contenttypes",
@@ -55,6 +57,8 @@ INSTALLED_APPS = [
     "payments",
     "notifications",
     "trust",
+    "channels",
+    "realtime",
 ]
 
 MIDDLEWARE = [
@@ -568,3 +572,26 @@ FCM_API_BASE = env("FCM_API_BASE", default="https://fcm.googleapis.com")
 from soukloop.production import refuse_unsafe  # noqa: E402
 
 refuse_unsafe(globals())
+
+# --- realtime (WebSocket gateway, docs/realtime.md) -----
+# Redis pub/sub layer when REDIS_URL is set (rooms shared by every ASGI process), else the
+# in-memory layer (one process: the embedded default and the test suite).
+if REDIS_URL:
+    CHANNEL_LAYERS = {
+        "default": {
+            "BACKEND": "channels_redis.pubsub.RedisPubSubChannelLayer",
+            "CONFIG": {"hosts": [REDIS_URL], "prefix": f"{CACHE_KEY_PREFIX}:asgi"},
+        }
+    }
+else:
+    CHANNEL_LAYERS = {"default": {"BACKEND": "channels.layers.InMemoryChannelLayer"}}
+# The WebSocket routes the ASGI application (soukloop/asgi.py) serves, like ROOT_URLCONF.
+WEBSOCKET_URLCONF = "realtime.routing"
+REALTIME_TICKET_TTL_SECONDS = env.int("REALTIME_TICKET_TTL_SECONDS", default=60)
+REALTIME_BACKLOG_EVENTS = env.int("REALTIME_BACKLOG_EVENTS", default=200)
+REALTIME_BACKLOG_SECONDS = env.int("REALTIME_BACKLOG_SECONDS", default=600)
+REALTIME_MAX_SUBSCRIPTIONS = env.int("REALTIME_MAX_SUBSCRIPTIONS", default=50)
+# Live-show chat (streams): per-user rate limit, on top of the host's slow mode.
+STREAM_CHAT_RATE_MESSAGES = env.int("STREAM_CHAT_RATE_MESSAGES", default=5)
+STREAM_CHAT_RATE_SECONDS = env.int("STREAM_CHAT_RATE_SECONDS", default=10)
+STREAM_VIEWERS_BROADCAST_SECONDS = env.int("STREAM_VIEWERS_BROADCAST_SECONDS", default=1)

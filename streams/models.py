@@ -87,3 +87,54 @@ class StreamProduct(BaseModel):
 
     def __str__(self) -> str:
         return f"{self.stream_id} · {self.product_id}"
+
+
+# --- live-show chat ---------------------------------------------------------------------------
+
+MAX_CHAT_TEXT_CHARS = 300
+
+
+class StreamChatSettings(BaseModel):
+    """The host's rules for a show's chat. A new show starts with the rules of the host's
+    previous one (banned words, links, moderators), so they are set once, not per show."""
+
+    stream = models.OneToOneField(Stream, on_delete=models.CASCADE, related_name="chat_settings")
+    slow_mode_seconds = models.PositiveIntegerField(default=0)
+    banned_words = models.JSONField(default=list, blank=True)
+    links_allowed = models.BooleanField(default=False)
+    moderators = models.ManyToManyField(settings.AUTH_USER_MODEL, blank=True, related_name="moderated_stream_chats")
+
+    def __str__(self) -> str:
+        return f"chat settings of {self.stream_id}"
+
+
+class StreamChatMessage(BaseModel):
+    stream = models.ForeignKey(Stream, on_delete=models.CASCADE, related_name="chat_messages")
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="stream_chat_messages")
+    text = models.CharField(max_length=MAX_CHAT_TEXT_CHARS)
+    deleted_at = models.DateTimeField(null=True, blank=True)
+    deleted_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        indexes = [models.Index(fields=["stream", "-created_at", "-id"], name="streams_chat_stream_new_idx")]
+
+    def __str__(self) -> str:
+        return f"{self.user_id} in {self.stream_id}"
+
+
+class StreamChatRestriction(BaseModel):
+    """A viewer muted until ``muted_until`` or banned from one show's chat."""
+
+    stream = models.ForeignKey(Stream, on_delete=models.CASCADE, related_name="chat_restrictions")
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
+    muted_until = models.DateTimeField(null=True, blank=True)
+    banned = models.BooleanField(default=False)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["stream", "user"], name="streams_chatrestriction_unique")]
+
+    def __str__(self) -> str:
+        return f"{self.user_id} in {self.stream_id}"

@@ -67,3 +67,15 @@ def stream_with_current_counts(*, stream: Stream) -> Stream:
             stream.viewer_count = counts.viewer_count
             stream.total_views = max(stream.total_views, counts.total_views)
     return stream
+
+
+def chat_messages_list(*, stream: Stream) -> QuerySet:
+    """A show's chat, newest first, without taken-down messages: one query per page."""
+    from streams.models import StreamChatMessage
+
+    return (
+        StreamChatMessage.objects.filter(stream=stream, deleted_at__isnull=True)
+        .select_related("user")
+        .only("id", "stream_id", "text", "created_at", "user__id", "user__username", "user__avatar_url")
+        .order_by("-created_at", "-id")
+    )

@@ -166,3 +166,49 @@ class MediaMtxAuthSerializer(_HookSerializer):
 class HookResultSerializer(serializers.Serializer):
     status = serializers.CharField()
     stream_id = serializers.UUIDField(required=False)
+
+
+# --- live-show chat ---------------------------------------------------------------------------
+
+
+class ChatAuthorSerializer(serializers.Serializer):
+    id = serializers.UUIDField(read_only=True)
+    username = serializers.CharField(read_only=True)
+    avatar_url = serializers.CharField(read_only=True)
+
+
+class ChatMessageSerializer(serializers.Serializer):
+    id = serializers.UUIDField(read_only=True)
+    stream_id = serializers.UUIDField(read_only=True)
+    text = serializers.CharField(read_only=True)
+    user = ChatAuthorSerializer(read_only=True)
+    created_at = serializers.DateTimeField(read_only=True)
+
+
+class ChatSendSerializer(serializers.Serializer):
+    # Length and blankness are the service's rules (the socket frame goes through it too).
+    text = serializers.CharField(allow_blank=True, trim_whitespace=False, max_length=2000)
+
+
+class ChatMuteSerializer(serializers.Serializer):
+    user_id = serializers.UUIDField()
+    minutes = serializers.IntegerField()
+
+
+class ChatBanSerializer(serializers.Serializer):
+    user_id = serializers.UUIDField()
+
+
+class ChatSettingsSerializer(serializers.Serializer):
+    slow_mode_seconds = serializers.IntegerField(required=False)
+    banned_words = serializers.ListField(child=serializers.CharField(allow_blank=True), required=False)
+    links_allowed = serializers.BooleanField(required=False)
+    moderators = serializers.ListField(child=serializers.UUIDField(), required=False)
+
+    def to_representation(self, instance):
+        return {
+            "slow_mode_seconds": instance.slow_mode_seconds,
+            "banned_words": list(instance.banned_words),
+            "links_allowed": instance.links_allowed,
+            "moderators": [str(pk) for pk in instance.moderators.values_list("pk", flat=True)],
+        }

@@ -10,6 +10,7 @@ from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema, extend_schema_view
 from rest_framework import mixins, status, viewsets
 from rest_framework.decorators import action
+from rest_framework.exceptions import NotAuthenticated
 from rest_framework.parsers import FormParser, JSONParser, MultiPartParser
 from rest_framework.permissions import IsAuthenticatedOrReadOnly
 from rest_framework.request import Request
@@ -21,6 +22,11 @@ from streams.filters import StreamFilter
 from streams.models import Stream
 from streams.permissions import IsMediaServer
 from streams.serializers import (
+    ChatBanSerializer,
+    ChatMessageSerializer,
+    ChatMuteSerializer,
+    ChatSendSerializer,
+    ChatSettingsSerializer,
     GoLiveSerializer,
     HookResultSerializer,
     MediaMtxAuthSerializer,
@@ -155,6 +161,76 @@ class StreamViewSet(
     def product_detail(self, request: Request, pk=None, product_id=None) -> Response:
         services.stream_product_untag(stream=self.get_object(), by=request.user, product_id=product_id)
         return Response(status=status.HTTP_204_NO_CONTENT)
+
+    # --- live-show chat ---------------------------------------------------------------------
+
+    @extend_schema(methods=["GET"], summary="The show's chat, newest first", responses=ChatMessageSerializer(many=True))
+    @extend_schema(
+        methods=["POST"],
+        summary="Say something in a live show's chat (≤ 300 characters)",
+        request=ChatSendSerializer,
+        responses={201: ChatMessageSerializer},
+    )
+    @action(detail=True, methods=["get", "post"], url_path="chat", filterset_class=None)
+    def chat(self, request: Request, pk=None) -> Response:
+        stream = self.get_object()
+        if request.method == "GET":
+            page = self.paginate_queryset(selectors.chat_messages_list(stream=stream))
+            return self.get_paginated_response(ChatMessageSerializer(page, many=True).data)
+        serializer = ChatSendSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        message = services.chat_send(stream=stream, user=request.user, text=serializer.validated_data["text"])
+        return Response(ChatMessageSerializer(message).data, status=status.HTTP_201_CREATED)
+
+    @extend_schema(summary="Take a chat message down (host, moderators)", request=None, responses={204: None})
+    @action(
+        detail=True,
+        methods=["post"],
+        url_path=r"chat/(?P<message_id>[0-9a-fA-F-]{36})/delete",
+        url_name="chat-delete",
+        filterset_class=None,
+    )
+    def chat_delete(self, request: Request, pk=None, message_id=None) -> Response:
+        services.chat_message_delete(stream=self.get_object(), by=request.user, message_id=message_id)
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+    @extend_schema(summary="Mute a viewer for N minutes (host, moderators)", request=ChatMuteSerializer)
+    @action(detail=True, methods=["post"], url_path="chat/mute", url_name="chat-mute", filterset_class=None)
+    def chat_mute(self, request: Request, pk=None) -> Response:
+        serializer = ChatMuteSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        restriction = services.chat_mute(stream=self.get_object(), by=request.user, **serializer.validated_data)
+        return Response({"user_id": str(restriction.user_id), "muted_until": restriction.muted_until})
+
+    @extend_schema(summary="Ban a viewer from the show's chat (host, moderators)", request=ChatBanSerializer)
+    @action(detail=True, methods=["post"], url_path="chat/ban", url_name="chat-ban", filterset_class=None)
+    def chat_ban(self, request: Request, pk=None) -> Response:
+        serializer = ChatBanSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        restriction = services.chat_ban(stream=self.get_object(), by=request.user, **serializer.validated_data)
+        return Response({"user_id": str(restriction.user_id), "banned": restriction.banned})
+
+    @extend_schema(methods=["GET"], summary="The chat's rules (host, moderators)", responses=ChatSettingsSerializer)
+    @extend_schema(
+        methods=["PATCH"],
+        summary="Slow mode, banned words, links (host, moderators); moderators (host)",
+        request=ChatSettingsSerializer,
+        responses=ChatSettingsSerializer,
+    )
+    @action(
+        detail=True, methods=["get", "patch"], url_path="chat/settings", url_name="chat-settings", filterset_class=None
+    )
+    def chat_settings(self, request: Request, pk=None) -> Response:
+        stream = self.get_object()
+        if request.method == "GET":
+            if not request.user.is_authenticated:
+                raise NotAuthenticated
+            services.ensure_chat_moderator(stream=stream, by=request.user)
+            return Response(ChatSettingsSerializer(services.chat_settings_for(stream=stream)).data)
+        serializer = ChatSettingsSerializer(data=request.data, partial=True)
+        serializer.is_valid(raise_exception=True)
+        chat_settings = services.chat_settings_update(stream=stream, by=request.user, data=serializer.validated_data)
+        return Response(ChatSettingsSerializer(chat_settings).data)
 
 
 # --- media-server hooks -----------------------------------------------------------------------

@@ -334,3 +334,23 @@ def test_a_published_review_tells_the_reviewed_person(django_capture_on_commit_c
     )
     (note,) = Notification.objects.filter(user=seller)
     assert (note.kind, note.body) == ("review", "Someone reviewed you: 5 out of 5.")
+
+
+def test_no_push_for_a_message_the_recipient_is_watching_arrive(auth_client, django_capture_on_commit_callbacks):
+    from soukloop import presence
+    from tests.messaging.factories import ConversationFactory
+
+    conversation = ConversationFactory()
+    _device(conversation.seller)
+    presence.watching_mark(channel=f"conversation:{conversation.pk}", user_id=conversation.seller_id)
+    url = f"/api/v1/conversations/{conversation.pk}/messages/"
+
+    with django_capture_on_commit_callbacks(execute=True):
+        assert auth_client(conversation.buyer).post(url, {"content": "here now?"}).status_code == 201
+    assert push.outbox == [] and not Notification.objects.exists()
+
+    # they close the conversation: the next message pushes
+    presence.watching_clear(channel=f"conversation:{conversation.pk}", user_id=conversation.seller_id)
+    with django_capture_on_commit_callbacks(execute=True):
+        auth_client(conversation.buyer).post(url, {"content": "hello?"})
+    assert [message.body for message in push.outbox] == ["hello?"]

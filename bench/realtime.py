@@ -1,0 +1,287 @@
+"""Realtime gateway benchmark on PostGIS + Redis, side by side in one run.
+
+Starts the ASGI app under uvicorn (one process, then two) on loopback, mints socket tickets
+in this process (the same Redis), and measures with the ``websockets`` client:
+
+- idle sockets held by one process, with the server's memory per socket;
+- one chat message fanned out to a ``--viewers`` room: time until every socket has it
+  (p50/p99 over ``--messages`` sends), one process, then the room split over two;
+- a direct message from the REST send to the other participant's socket, next to the REST
+  call alone (p50).
+
+    .venv/bin/python bench/realtime.py [--idle 5000] [--viewers 2000] [--messages 20] [--dms 50]
+
+Environment: BENCH_DATABASE_URL (default postgis://postgres@127.0.0.1:5432/soukloop_realtime),
+BENCH_REDIS_URL (default redis://127.0.0.1:6379/11), BENCH_PORT (default 8110; 8111 too).
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import base64
+import json
+import os
+import resource
+import secrets
+import statistics
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+DATABASE_URL = os.environ.get("BENCH_DATABASE_URL", "postgis://postgres@127.0.0.1:5432/soukloop_realtime")
+REDIS_URL = os.environ.get("BENCH_REDIS_URL", "redis://127.0.0.1:6379/11")
+PORT = int(os.environ.get("BENCH_PORT", "8110"))
+SERVER_ENV = {
+    "DATABASE_URL": DATABASE_URL,
+    "REDIS_URL": REDIS_URL,
+    "CACHE_KEY_PREFIX": "realtime-bench",
+    "DEBUG": "false",
+    "SECRET_KEY": os.environ.get("BENCH_SECRET_KEY", secrets.token_urlsafe(50)),
+    "FIELD_ENCRYPTION_KEYS": base64.urlsafe_b64encode(secrets.token_bytes(32)).decode(),
+    "ALLOWED_HOSTS": "127.0.0.1",
+    "SECURE_SSL_REDIRECT": "false",
+    "LOG_LEVEL": "WARNING",
+    "THROTTLE_USER": "100000/min",
+    "THROTTLE_ANON": "100000/min",
+    "VAR_DIR": str(ROOT / "var" / "bench"),
+    # DEBUG off refuses development defaults: random stand-ins (nothing here calls Stripe).
+    "STRIPE_SECRET_KEY": "sk_test_bench_" + secrets.token_hex(8),
+    "STRIPE_WEBHOOK_SECRET": "whsec_bench_" + secrets.token_hex(8),
+    "STRIPE_CONNECT_WEBHOOK_SECRET": "whsec_bench_" + secrets.token_hex(8),
+    "STRIPE_API_BASE": "",
+    "MEDIA_HOOK_SECRET": secrets.token_hex(16),
+}
+
+
+def setup_django() -> None:
+    os.environ.update(SERVER_ENV)
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "soukloop.settings")
+    sys.path.insert(0, str(ROOT))
+    import django
+
+    django.setup()
+    from django.core.management import call_command
+
+    call_command("migrate", verbosity=0)
+
+
+def seed() -> dict:
+    from rest_framework_simplejwt.tokens import AccessToken
+
+    from accounts.models import User, VerificationStatus
+    from messaging.services import conversation_get_or_create
+    from streams.models import Stream, StreamStatus
+    from tests.factories import ProductFactory, UserFactory
+
+    def user(name: str) -> User:
+        found = User.objects.filter(username=name).first()
+        return found or UserFactory(username=name, email=f"{name}@bench.soukloop.ae")
+
+    host, buyer = user("bench_host"), user("bench_buyer")
+    User.objects.filter(pk=host.pk).update(verification_status=VerificationStatus.APPROVED)
+    stream = Stream.objects.create(user=host, title="Bench show", category="sneakers", status=StreamStatus.LIVE)
+    conversation, _created = conversation_get_or_create(buyer=buyer, product=ProductFactory(seller=host))
+    return {
+        "stream": str(stream.pk),
+        "conversation": str(conversation.pk),
+        "host": host,
+        "buyer": buyer,
+        "host_token": str(AccessToken.for_user(host)),
+        "buyer_token": str(AccessToken.for_user(buyer)),
+    }
+
+
+def start_server(port: int) -> subprocess.Popen:
+    env = {**os.environ, **SERVER_ENV}
+    process = subprocess.Popen(
+        [
+            str(ROOT / ".venv" / "bin" / "uvicorn"),
+            "soukloop.asgi:application",
+            "--host",
+            "127.0.0.1",
+            "--port",
+            str(port),
+            "--lifespan",
+            "off",
+            "--log-level",
+            "warning",
+            "--ws",
+            "websockets-sansio",
+            "--backlog",
+            "8192",
+        ],
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        try:
+            urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=2)
+            return process
+        except OSError:
+            time.sleep(0.3)
+    process.kill()
+    raise RuntimeError("uvicorn did not come up")
+
+
+def rss_mb(pid: int) -> float:
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1]) / 1024
+    return 0.0
+
+
+def tickets(n: int, user=None) -> list[str]:
+    from realtime.tickets import ticket_issue
+
+    return [ticket_issue(user=user).ticket for _ in range(n)]
+
+
+async def open_room(ports: list[int], room: str, n: int, batch: int = 200) -> list:
+    """``n`` sockets subscribed to ``room``, spread over ``ports``; tickets are minted per batch
+    (they live 60 s). Sockets that fail to open are left out (the caller reports the count)."""
+    import websockets
+
+    async def one(i: int, ticket: str):
+        ws = await websockets.connect(
+            f"ws://127.0.0.1:{ports[i % len(ports)]}/ws/v1/?ticket={ticket}",
+            ping_interval=None,
+            open_timeout=120,
+            max_queue=None,
+        )
+        await ws.send(json.dumps({"type": "subscribe", "channel": room}))
+        while json.loads(await ws.recv())["type"] != "subscribed":
+            pass
+        return ws
+
+    socks = []
+    for start in range(0, n, batch):
+        batch_tickets = await asyncio.to_thread(tickets, min(batch, n - start))
+        opened = await asyncio.gather(*(one(i, t) for i, t in enumerate(batch_tickets, start)), return_exceptions=True)
+        socks += [ws for ws in opened if not isinstance(ws, BaseException)]
+    return socks
+
+
+async def drain_until(ws, frame_type: str, marker: str) -> float:
+    while True:
+        frame = json.loads(await ws.recv())
+        if frame["type"] == frame_type and marker in json.dumps(frame["data"]):
+            return time.perf_counter()
+
+
+def post(url: str, token: str, body: dict) -> float:
+    request = urllib.request.Request(
+        url,
+        data=json.dumps(body).encode(),
+        method="POST",
+        headers={"Authorization": f"Bearer {token}", "Content-Type": "application/json"},
+    )
+    started = time.perf_counter()
+    with urllib.request.urlopen(request, timeout=30) as response:
+        response.read()
+    return time.perf_counter() - started
+
+
+async def fan_out(ports: list[int], data: dict, viewers: int, messages: int) -> tuple[float, float, float]:
+    room = f"stream:{data['stream']}"
+    opened = time.perf_counter()
+    socks = await open_room(ports, room, viewers)
+    connect_seconds = time.perf_counter() - opened
+    await asyncio.sleep(1.5)
+    for ws in socks:  # drop the join-time viewer-count frames
+        while True:
+            try:
+                await asyncio.wait_for(ws.recv(), timeout=0.001)
+            except TimeoutError:
+                break
+    spreads = []
+    for i in range(messages):
+        marker = f"bench-{secrets.token_hex(4)}-{i}"
+        waits = [asyncio.create_task(drain_until(ws, "stream.chat", marker)) for ws in socks]
+        sent = time.perf_counter()
+        await asyncio.to_thread(
+            post,
+            f"http://127.0.0.1:{ports[0]}/api/v1/streams/{data['stream']}/chat/",
+            data["host_token"],
+            {"text": marker},
+        )
+        arrived = await asyncio.gather(*waits)
+        spreads.append((max(arrived) - sent) * 1000)
+    for ws in socks:
+        await ws.close()
+    spreads.sort()
+    return statistics.median(spreads), spreads[max(0, int(len(spreads) * 0.99) - 1)], connect_seconds
+
+
+async def dm_latency(port: int, data: dict, sends: int) -> tuple[float, float]:
+    import websockets
+
+    ticket = (await asyncio.to_thread(tickets, 1, data["host"]))[0]
+    url = f"http://127.0.0.1:{port}/api/v1/conversations/{data['conversation']}/messages/"
+    socket_ms, rest_ms = [], []
+    async with websockets.connect(f"ws://127.0.0.1:{port}/ws/v1/?ticket={ticket}") as ws:
+        await ws.send(json.dumps({"type": "subscribe", "channel": f"conversation:{data['conversation']}"}))
+        await ws.recv()
+        for i in range(sends):
+            marker = f"dm-{secrets.token_hex(4)}-{i}"
+            wait = asyncio.create_task(drain_until(ws, "message.created", marker))
+            sent = time.perf_counter()
+            rest = await asyncio.to_thread(post, url, data["buyer_token"], {"message_type": "text", "content": marker})
+            socket_ms.append((await wait - sent) * 1000)
+            rest_ms.append(rest * 1000)
+    return statistics.median(socket_ms), statistics.median(rest_ms)
+
+
+async def idle(port: int, pid: int, data: dict, n: int) -> tuple[int, float]:
+    before = rss_mb(pid)
+    socks = await open_room([port], f"stream:{data['stream']}", n)
+    await asyncio.sleep(2)
+    after = rss_mb(pid)
+    held = sum(1 for ws in socks if ws.state.name == "OPEN")
+    for ws in socks:
+        await ws.close()
+    return held, (after - before) * 1024 / max(held, 1)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--idle", type=int, default=5000)
+    parser.add_argument("--viewers", type=int, default=2000)
+    parser.add_argument("--messages", type=int, default=20)
+    parser.add_argument("--dms", type=int, default=50)
+    args = parser.parse_args()
+    _soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
+    setup_django()
+    data = seed()
+    servers = [start_server(PORT)]
+    try:
+        held, kb = asyncio.run(idle(PORT, servers[0].pid, data, args.idle))
+        print(f"idle sockets held by one process: {held} of {args.idle} (target >= 5,000), {kb:.0f} KB per socket")
+        p50, p99, took = asyncio.run(fan_out([PORT], data, args.viewers, args.messages))
+        print(
+            f"fan-out to {args.viewers} viewers, one process: p50 {p50:.0f} ms, p99 {p99:.0f} ms "
+            f"(target p99 <= 500 ms); room joined in {took:.1f} s"
+        )
+        dm, rest = asyncio.run(dm_latency(PORT, data, args.dms))
+        print(
+            f"DM REST send -> other side's socket: p50 {dm:.1f} ms; REST call alone p50 {rest:.1f} ms "
+            f"({dm / rest:.2f}x, target <= 3x)"
+        )
+        servers.append(start_server(PORT + 1))
+        p50, p99, took = asyncio.run(fan_out([PORT, PORT + 1], data, args.viewers, args.messages))
+        print(f"fan-out to {args.viewers} viewers over two processes: p50 {p50:.0f} ms, p99 {p99:.0f} ms")
+    finally:
+        for server in servers:
+            server.terminate()
+            server.wait(10)
+
+
+if __name__ == "__main__":
+    main()

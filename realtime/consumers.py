@@ -1,0 +1,239 @@
+"""The socket protocol of ``/ws/v1/`` (docs/realtime.md).
+
+Client frames: ``subscribe`` / ``unsubscribe`` (``channel``, ``last_event_id``?),
+``stream.chat`` (``stream_id``, ``text``), ``ping``. Server frames: events
+(``type, channel, event_id, at, data``), ``subscribed``, ``unsubscribed``, ``resync``,
+``error`` (``code, detail``), ``pong``.
+
+Close codes: 4401 bad, used or expired ticket, or the user signed out everywhere
+(password change, deactivation); 1011 Redis (tickets, backlog, layer) unreachable.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import logging
+import time
+from typing import Any
+from urllib.parse import parse_qs
+
+from channels.db import database_sync_to_async
+from channels.generic.websocket import AsyncWebsocketConsumer
+from django.conf import settings
+
+from realtime import access
+from realtime.backlog import get_backlog
+from realtime.fanout import group_for, public_channel, session_group
+from realtime.tickets import ticket_redeem
+from soukloop import presence
+from soukloop.cacheerrors import CACHE_UNAVAILABLE
+from soukloop.errors import DomainError
+from streams import services as stream_services
+
+logger = logging.getLogger(__name__)
+
+CLOSE_UNAUTHORIZED = 4401
+CLOSE_UNAVAILABLE = 1011
+# Redis unreachable, seen from the cache (django-redis), redis-py or the layer's own socket.
+_REDIS_DOWN = (*CACHE_UNAVAILABLE, ConnectionError, OSError)
+_PRESENCE_HEARTBEAT_SECONDS = 20
+_MAX_FRAME_CHARS = 4096
+
+
+def _redeem(ticket: str):
+    claim = ticket_redeem(ticket)
+    if claim is None:
+        return None, None
+    user = access.user_for(claim.user_id)
+    if claim.user_id is not None and user is None:
+        return None, None  # deactivated since the ticket was issued
+    return claim, user
+
+
+def _replay(channel: str, last_event_id: int):
+    return get_backlog().since(channel, last_event_id)
+
+
+class GatewayConsumer(AsyncWebsocketConsumer):
+    async def connect(self) -> None:
+        self.user = None
+        self.viewer_key = ""
+        self.subscriptions: dict[str, str] = {}  # internal channel → public name
+        self.replayed_upto: dict[str, int] = {}
+        self.presence: dict[str, float] = {}  # stream id → last join
+        self.closed = False
+        await self.accept()
+        ticket = (parse_qs(self.scope.get("query_string", b"").decode()).get("ticket") or [""])[0]
+        try:
+            claim, user = await database_sync_to_async(_redeem)(ticket)
+            if claim is None:
+                await self._close(CLOSE_UNAUTHORIZED)
+                return
+            self.user, self.viewer_key = user, str(user.pk) if user else claim.viewer_key
+            if user is not None:
+                await self.channel_layer.group_add(session_group(str(user.pk)), self.channel_name)
+        except _REDIS_DOWN:
+            logger.warning("realtime: Redis unreachable on connect")
+            await self._close(CLOSE_UNAVAILABLE)
+
+    async def _close(self, code: int) -> None:
+        self.closed = True
+        await self.close(code=code)
+
+    async def disconnect(self, code: int) -> None:
+        for channel in list(getattr(self, "subscriptions", {})):
+            await self._leave(channel, quiet=True)
+        if getattr(self, "user", None) is not None:
+            with contextlib.suppress(_REDIS_DOWN):
+                await self.channel_layer.group_discard(session_group(str(self.user.pk)), self.channel_name)
+
+    # --- client frames ----------------------------------------------------------------------
+
+    async def receive(self, text_data: str | None = None, bytes_data: bytes | None = None) -> None:
+        if self.closed:
+            return
+        frame = self._parse(text_data)
+        if frame is None:
+            await self._error("invalid_frame", "Send one JSON object with a type.")
+            return
+        handler = {
+            "ping": self._ping,
+            "subscribe": self._subscribe,
+            "unsubscribe": self._unsubscribe,
+            "stream.chat": self._chat,
+        }.get(frame["type"])
+        if handler is None:
+            await self._error("unknown_type", "Frame types: subscribe, unsubscribe, stream.chat, ping.")
+            return
+        try:
+            await handler(frame)
+        except _REDIS_DOWN:
+            logger.warning("realtime: Redis unreachable, closing socket")
+            await self._close(CLOSE_UNAVAILABLE)
+
+    @staticmethod
+    def _parse(text_data: str | None) -> dict[str, Any] | None:
+        if not text_data or len(text_data) > _MAX_FRAME_CHARS:
+            return None
+        try:
+            frame = json.loads(text_data)
+        except ValueError:
+            return None
+        if not isinstance(frame, dict) or not isinstance(frame.get("type"), str):
+            return None
+        return frame
+
+    async def _send(self, frame: dict[str, Any]) -> None:
+        await self.send(text_data=json.dumps(frame, ensure_ascii=False))
+
+    async def _error(self, code: str, detail: str, **extra: Any) -> None:
+        await self._send({"type": "error", "code": code, "detail": detail, **extra})
+
+    async def _ping(self, frame: dict[str, Any]) -> None:
+        now = time.monotonic()
+        for channel in self.subscriptions:
+            await self._watching(channel, True)
+            stream_id = channel.partition(":")[2]
+            if channel.startswith("stream:") and now - self.presence.get(stream_id, 0) > _PRESENCE_HEARTBEAT_SECONDS:
+                await self._presence_join(stream_id)
+        await self._send({"type": "pong"})
+
+    async def _subscribe(self, frame: dict[str, Any]) -> None:
+        requested = frame.get("channel")
+        try:
+            channel = await database_sync_to_async(access.resolve_channel)(user=self.user, channel=requested)
+        except access.Refusal as refusal:
+            await self._error(refusal.code, refusal.detail, channel=requested)
+            return
+        if channel not in self.subscriptions and len(self.subscriptions) >= settings.REALTIME_MAX_SUBSCRIPTIONS:
+            await self._error("too_many_subscriptions", "Unsubscribe from something first.", channel=requested)
+            return
+        last_event_id = frame.get("last_event_id")
+        if last_event_id is not None:
+            try:
+                last_event_id = int(last_event_id)
+            except (TypeError, ValueError):
+                await self._error("invalid_last_event_id", "last_event_id is an event_id.", channel=requested)
+                return
+        # Join first, then replay: events arriving meanwhile wait in this socket's queue and
+        # those already replayed are skipped (replayed_upto).
+        await self.channel_layer.group_add(group_for(channel), self.channel_name)
+        self.subscriptions[channel] = public_channel(channel)
+        await self._send({"type": "subscribed", "channel": public_channel(channel)})
+        if last_event_id is not None:
+            missed = await database_sync_to_async(_replay)(channel, last_event_id)
+            if missed is None:
+                await self._send({"type": "resync", "channel": public_channel(channel)})
+            else:
+                for entry in missed:
+                    await self.send(text_data=entry.text)
+                if missed:
+                    self.replayed_upto[channel] = missed[-1].seq
+        if channel.startswith("stream:"):
+            await self._presence_join(channel.partition(":")[2])
+        await self._watching(channel, True)
+
+    async def _watching(self, channel: str, on: bool) -> None:
+        """A signed-in person with a conversation open needs no push for its messages."""
+        if self.user is None or not channel.startswith("conversation:"):
+            return
+        mark = presence.watching_mark if on else presence.watching_clear
+        await database_sync_to_async(mark)(channel=channel, user_id=self.user.pk)
+
+    async def _unsubscribe(self, frame: dict[str, Any]) -> None:
+        requested = frame.get("channel")
+        channel = next((c for c, public in self.subscriptions.items() if public == requested), None)
+        if channel is None:
+            await self._error("not_subscribed", "Not subscribed to that channel.", channel=requested)
+            return
+        await self._leave(channel)
+        await self._send({"type": "unsubscribed", "channel": requested})
+
+    async def _leave(self, channel: str, *, quiet: bool = False) -> None:
+        self.subscriptions.pop(channel, None)
+        await self._watching(channel, False)
+        self.replayed_upto.pop(channel, None)
+        try:
+            await self.channel_layer.group_discard(group_for(channel), self.channel_name)
+        except _REDIS_DOWN:
+            if not quiet:
+                raise
+        if channel.startswith("stream:"):
+            stream_id = channel.partition(":")[2]
+            self.presence.pop(stream_id, None)
+            await database_sync_to_async(stream_services.stream_presence_leave)(
+                stream_id=stream_id, viewer_key=self.viewer_key
+            )
+
+    async def _presence_join(self, stream_id: str) -> None:
+        self.presence[stream_id] = time.monotonic()
+        await database_sync_to_async(stream_services.stream_presence_join)(
+            stream_id=stream_id, viewer_key=self.viewer_key
+        )
+
+    async def _chat(self, frame: dict[str, Any]) -> None:
+        if self.user is None:
+            await self._error("not_authenticated", "Sign in to chat.")
+            return
+        try:
+            await database_sync_to_async(self._chat_send)(frame.get("stream_id"), frame.get("text"))
+        except access.Refusal as refusal:
+            await self._error(refusal.code, refusal.detail)
+        except DomainError as error:
+            await self._error(error.code, str(error.detail))
+
+    def _chat_send(self, stream_id: object, text: object) -> None:
+        stream = access.stream_for(user=self.user, stream_id=stream_id)
+        stream_services.chat_send(stream=stream, user=self.user, text=text if isinstance(text, str) else "")
+
+    # --- layer messages -------------------------------------------------------------------
+
+    async def realtime_event(self, message: dict[str, Any]) -> None:
+        channel = message["channel"]
+        if channel not in self.subscriptions or message["seq"] <= self.replayed_upto.get(channel, 0):
+            return
+        await self.send(text_data=message["text"])
+
+    async def realtime_close(self, message: dict[str, Any]) -> None:
+        await self._close(int(message.get("code", CLOSE_UNAUTHORIZED)))

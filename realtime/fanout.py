@@ -1,0 +1,58 @@
+"""The events sink: committed domain events → numbered frames → the sockets of a channel.
+
+Runs after the publishing transaction committed (soukloop.events). Each event is numbered
+and kept in the channel's backlog, serialised once, and sent to the channel's group; every
+socket subscribed to it forwards the text as is. ``user.signed_out`` (password change,
+deactivation, suspension) is not a frame: it closes that user's sockets (4401).
+"""
+
+from __future__ import annotations
+
+import logging
+
+from asgiref.sync import async_to_sync
+from channels.layers import get_channel_layer
+
+from realtime.backlog import dumps, get_backlog
+from soukloop.events import Event
+
+logger = logging.getLogger(__name__)
+
+CHANNEL_KINDS = ("user", "conversation", "stream")
+SIGNED_OUT = "user.signed_out"
+
+
+def group_for(channel: str) -> str:
+    """The layer group of an internal channel (``user:<id>`` → ``rt.user.<id>``)."""
+    kind, _sep, ident = channel.partition(":")
+    return f"rt.{kind}.{ident}"
+
+
+def session_group(user_id: str) -> str:
+    """Every socket of a user joins this group, whatever it subscribed to."""
+    return f"rt.session.{user_id}"
+
+
+def public_channel(channel: str) -> str:
+    """What the client calls the channel: its own ``user``, else ``conversation:<id>`` / ``stream:<id>``."""
+    return "user" if channel.startswith("user:") else channel
+
+
+def deliver(event: Event) -> None:
+    if not event.channel:
+        return
+    kind, _sep, ident = event.channel.partition(":")
+    if kind not in CHANNEL_KINDS or not ident:
+        return
+    layer = get_channel_layer()
+    if layer is None:
+        return
+    if event.type == SIGNED_OUT:
+        async_to_sync(layer.group_send)(session_group(ident), {"type": "realtime.close", "code": 4401})
+        return
+    frame = {"type": event.type, "channel": public_channel(event.channel), "at": event.at, "data": event.data}
+    entry = get_backlog().append(event.channel, dumps(frame))
+    async_to_sync(layer.group_send)(
+        group_for(event.channel),
+        {"type": "realtime.event", "channel": event.channel, "seq": entry.seq, "text": entry.text},
+    )

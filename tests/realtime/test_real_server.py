@@ -1,0 +1,100 @@
+"""One live-show chat exchange over real sockets: uvicorn serving soukloop.asgi on a free
+loopback port (in a thread, so it shares the test database) and the ``websockets`` client."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import socket
+import threading
+import time
+import urllib.request
+
+import pytest
+import uvicorn
+import websockets
+from django.db import connection
+from rest_framework_simplejwt.tokens import AccessToken
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture
+def server_url():
+    # The server's threads open their own connections: closed after each request/call, so
+    # none outlives the test (PostgreSQL then drops the test database cleanly).
+    max_age = connection.settings_dict["CONN_MAX_AGE"]
+    connection.settings_dict["CONN_MAX_AGE"] = 0
+    port = _free_port()
+    config = uvicorn.Config(
+        "soukloop.asgi:application",
+        host="127.0.0.1",
+        port=port,
+        lifespan="off",
+        log_level="warning",
+        ws="websockets-sansio",
+    )
+    server = uvicorn.Server(config)
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 10
+    while not server.started and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert server.started
+    yield f"127.0.0.1:{port}"
+    server.should_exit = True
+    thread.join(10)
+    connection.settings_dict["CONN_MAX_AGE"] = max_age
+
+
+def _ticket(base: str, token: str | None = None) -> str:
+    headers = {"Authorization": f"Bearer {token}"} if token else {}
+    request = urllib.request.Request(f"http://{base}/api/v1/realtime/ticket/", method="POST", headers=headers)
+    with urllib.request.urlopen(request, timeout=10) as response:  # noqa: S310 (loopback)
+        return json.loads(response.read())["ticket"]
+
+
+async def _next(ws, frame_type: str) -> dict:
+    while True:
+        frame = json.loads(await asyncio.wait_for(ws.recv(), timeout=5))
+        if frame["type"] == frame_type:
+            return frame
+
+
+def test_a_live_show_chat_exchange_over_real_sockets(server_url, live_stream, buyer):
+    viewer_ticket = _ticket(server_url, str(AccessToken.for_user(buyer)))
+    host_ticket = _ticket(server_url, str(AccessToken.for_user(live_stream.user)))
+    anonymous_ticket = _ticket(server_url)
+    room = f"stream:{live_stream.pk}"
+
+    async def exchange():
+        async with (
+            websockets.connect(f"ws://{server_url}/ws/v1/?ticket={viewer_ticket}") as viewer,
+            websockets.connect(f"ws://{server_url}/ws/v1/?ticket={host_ticket}") as host,
+            websockets.connect(f"ws://{server_url}/ws/v1/?ticket={anonymous_ticket}") as anonymous,
+        ):
+            for ws in (viewer, host, anonymous):
+                await ws.send(json.dumps({"type": "subscribe", "channel": room}))
+                assert (await _next(ws, "subscribed"))["channel"] == room
+            await viewer.send(json.dumps({"type": "stream.chat", "stream_id": str(live_stream.pk), "text": "42?"}))
+            for ws in (viewer, host, anonymous):
+                frame = await _next(ws, "stream.chat")
+                assert frame["data"]["text"] == "42?" and frame["event_id"] and frame["at"]
+            await host.send(json.dumps({"type": "stream.chat", "stream_id": str(live_stream.pk), "text": "Yes, 42"}))
+            for ws in (viewer, anonymous):
+                assert (await _next(ws, "stream.chat"))["data"]["text"] == "Yes, 42"
+            await anonymous.send(json.dumps({"type": "stream.chat", "stream_id": str(live_stream.pk), "text": "hi"}))
+            assert (await _next(anonymous, "error"))["code"] == "not_authenticated"
+        # A used ticket: the server closes with 4401.
+        async with websockets.connect(f"ws://{server_url}/ws/v1/?ticket={viewer_ticket}") as again:
+            with pytest.raises(websockets.ConnectionClosed) as closed:
+                await asyncio.wait_for(again.recv(), timeout=5)
+            assert closed.value.rcvd.code == 4401
+
+    asyncio.run(exchange())
