@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import base64
 import json
 import os
 import resource
@@ -31,30 +30,21 @@ import time
 import urllib.request
 from pathlib import Path
 
+from production_env import production_like_env
+
 ROOT = Path(__file__).resolve().parent.parent
 DATABASE_URL = os.environ.get("BENCH_DATABASE_URL", "postgis://postgres@127.0.0.1:5432/soukloop_realtime")
 REDIS_URL = os.environ.get("BENCH_REDIS_URL", "redis://127.0.0.1:6379/11")
 PORT = int(os.environ.get("BENCH_PORT", "8110"))
-SERVER_ENV = {
-    "DATABASE_URL": DATABASE_URL,
-    "REDIS_URL": REDIS_URL,
-    "CACHE_KEY_PREFIX": "realtime-bench",
-    "DEBUG": "false",
-    "SECRET_KEY": os.environ.get("BENCH_SECRET_KEY", secrets.token_urlsafe(50)),
-    "FIELD_ENCRYPTION_KEYS": base64.urlsafe_b64encode(secrets.token_bytes(32)).decode(),
-    "ALLOWED_HOSTS": "127.0.0.1",
-    "SECURE_SSL_REDIRECT": "false",
-    "LOG_LEVEL": "WARNING",
-    "THROTTLE_USER": "100000/min",
-    "THROTTLE_ANON": "100000/min",
-    "VAR_DIR": str(ROOT / "var" / "bench"),
-    # DEBUG off refuses development defaults: random stand-ins (nothing here calls Stripe).
-    "STRIPE_SECRET_KEY": "sk_test_bench_" + secrets.token_hex(8),
-    "STRIPE_WEBHOOK_SECRET": "whsec_bench_" + secrets.token_hex(8),
-    "STRIPE_CONNECT_WEBHOOK_SECRET": "whsec_bench_" + secrets.token_hex(8),
-    "STRIPE_API_BASE": "",
-    "MEDIA_HOOK_SECRET": secrets.token_hex(16),
-}
+SERVER_ENV = production_like_env(
+    DATABASE_URL=DATABASE_URL,
+    REDIS_URL=REDIS_URL,
+    CACHE_KEY_PREFIX="realtime-bench",
+    ALLOWED_HOSTS="127.0.0.1",
+    THROTTLE_USER="100000/min",
+    THROTTLE_ANON="100000/min",
+    VAR_DIR=str(ROOT / "var" / "bench"),
+)
 
 
 def setup_django() -> None:
