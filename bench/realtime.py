@@ -229,8 +229,26 @@ async def dm_latency(port: int, data: dict, sends: int) -> tuple[float, float]:
 
 
 async def idle(port: int, pid: int, data: dict, n: int) -> tuple[int, float]:
+    """Idle sockets: signed in with a ticket and answering pings, subscribed to nothing that
+    sends (a room with a live show is the fan-out measurement, not idle: its viewer counts
+    alone are a frame per socket per second)."""
+    import websockets
+
+    async def one(ticket: str):
+        return await websockets.connect(
+            f"ws://127.0.0.1:{port}/ws/v1/?ticket={ticket}", ping_interval=None, open_timeout=120, max_queue=None
+        )
+
     before = rss_mb(pid)
-    socks = await open_room([port], f"stream:{data['stream']}", n)
+    socks = []
+    for start in range(0, n, 500):
+        batch = await asyncio.to_thread(tickets, min(500, n - start))
+        opened = await asyncio.gather(*(one(t) for t in batch), return_exceptions=True)
+        socks += [ws for ws in opened if not isinstance(ws, BaseException)]
+    for ws in socks[:: max(1, len(socks) // 50)]:  # a sample still answers
+        await ws.send(json.dumps({"type": "ping"}))
+        if json.loads(await ws.recv())["type"] != "pong":
+            raise RuntimeError("an idle socket did not answer its ping")
     await asyncio.sleep(2)
     after = rss_mb(pid)
     held = sum(1 for ws in socks if ws.state.name == "OPEN")
