@@ -25,7 +25,7 @@ import time
 from pathlib import Path
 from urllib.parse import urlencode, urlparse
 
-from production_env import production_like_env
+from production_env import ensure_database, production_like_env
 
 ROOT = Path(__file__).resolve().parent.parent
 PYTHON = sys.executable
@@ -90,15 +90,8 @@ def prepare_database(base_url: str, listings: int) -> str:
 
     parsed = urlparse(base_url)
     name = f"{parsed.path.lstrip('/')}_{listings}"
-    admin = f"postgresql://{parsed.netloc}/postgres"
-    with psycopg.connect(admin, autocommit=True) as conn:
-        exists = conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", [name]).fetchone()
-        if not exists:
-            conn.execute(f'CREATE DATABASE "{name}"')
-    with psycopg.connect(f"postgresql://{parsed.netloc}/{name}", autocommit=True) as conn:
-        conn.execute("CREATE EXTENSION IF NOT EXISTS postgis")
-        conn.execute("CREATE EXTENSION IF NOT EXISTS pg_trgm")
     url = parsed._replace(path=f"/{name}").geturl()
+    ensure_database(url)
     env = bench_env(url)
     subprocess.run([PYTHON, "manage.py", "migrate", "--noinput", "-v", "0"], cwd=ROOT, env=env, check=True)
     started = time.monotonic()

@@ -16,13 +16,12 @@ import os
 import signal
 import statistics
 import subprocess
-import sys
 import time
 import urllib.error
 import urllib.request
 from pathlib import Path
 
-from production_env import production_like_env
+from production_env import ensure_database, production_like_env, setup_django
 
 ROOT = Path(__file__).resolve().parent.parent
 DATABASE_URL = os.environ.get("BENCH_DATABASE_URL", "postgis://postgres@127.0.0.1:5432/soukloop_messaging_e2e")
@@ -34,40 +33,6 @@ SERVER_ENV = production_like_env(
     REDIS_URL=os.environ.get("REDIS_URL", "redis://127.0.0.1:6379/0"),
     CACHE_KEY_PREFIX="messaging_bench",
 )
-
-
-def ensure_database() -> None:
-    name = DATABASE_URL.rsplit("/", 1)[1]
-    base = DATABASE_URL.rsplit("/", 1)[0].replace("postgis://", "postgresql://")
-    exists = subprocess.run(
-        ["psql", f"{base}/postgres", "-tAc", "SELECT datname FROM pg_database"],
-        capture_output=True,
-        text=True,
-        check=True,
-    ).stdout.split()
-    if name not in exists:
-        subprocess.run(["psql", f"{base}/postgres", "-qc", f'CREATE DATABASE "{name}"'], check=True)
-    subprocess.run(
-        [
-            "psql",
-            f"{base}/{name}",
-            "-qc",
-            "CREATE EXTENSION IF NOT EXISTS postgis; CREATE EXTENSION IF NOT EXISTS pg_trgm",
-        ],
-        check=True,
-    )
-
-
-def setup_django() -> None:
-    os.environ.update(SERVER_ENV)
-    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "soukloop.settings")
-    sys.path.insert(0, str(ROOT))
-    import django
-
-    django.setup()
-    from django.core.management import call_command
-
-    call_command("migrate", verbosity=0)
 
 
 def seed(*, conversations: int, messages: int) -> tuple[str, str]:
@@ -155,8 +120,8 @@ def main() -> None:
     parser.add_argument("--page-size", type=int, default=20)
     args = parser.parse_args()
 
-    ensure_database()
-    setup_django()
+    ensure_database(DATABASE_URL)
+    setup_django(SERVER_ENV, str(ROOT))
     token, conversation_id = seed(conversations=args.conversations, messages=args.messages)
 
     env = {**os.environ, **SERVER_ENV, "GUNICORN_BIND": f"127.0.0.1:{PORT}", "GUNICORN_WORKERS": "2"}

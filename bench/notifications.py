@@ -23,6 +23,9 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "bench"))
+from production_env import ensure_database  # noqa: E402
+
 DEFAULT_DB = "postgis://postgres@127.0.0.1:5432/soukloop_notifications_bench"
 
 
@@ -37,7 +40,7 @@ def main() -> None:
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "soukloop.settings")
     os.environ["REDIS_URL"] = ""  # eager tasks, local-memory cache: the database is what is measured
     os.environ["PUSH_BACKEND"] = "notifications.push.LocmemPushBackend"
-    _ensure_database(os.environ["DATABASE_URL"])
+    ensure_database(os.environ["DATABASE_URL"])
 
     import django
 
@@ -95,18 +98,6 @@ def main() -> None:
     print(f"inbox rows written        {rows:>10,}")
     print(f"push deliveries queued    {deliveries:>10,}")
     print(f"one delivery sent         {per_delivery * 1000:>7.2f} ms   ({sent:,} of {len(sample):,} sent)")
-
-
-def _ensure_database(url: str) -> None:
-    import psycopg
-
-    base, name = url.replace("postgis://", "postgresql://").rsplit("/", 1)
-    with psycopg.connect(f"{base}/postgres", autocommit=True) as conn:
-        if not conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", [name]).fetchone():
-            conn.execute(f'CREATE DATABASE "{name}"')
-    with psycopg.connect(f"{base}/{name}", autocommit=True) as conn:
-        conn.execute("CREATE EXTENSION IF NOT EXISTS postgis")
-        conn.execute("CREATE EXTENSION IF NOT EXISTS pg_trgm")
 
 
 def _seed(followers: int, User, Follow, Device):

@@ -30,3 +30,32 @@ def production_like_env(**overrides: str) -> dict[str, str]:
     }
     env.update(overrides)
     return env
+
+
+def ensure_database(url: str) -> None:
+    """Create the benchmark's PostGIS database (with postgis and pg_trgm) when it is missing."""
+    import psycopg
+
+    base, name = url.replace("postgis://", "postgresql://").rsplit("/", 1)
+    with psycopg.connect(f"{base}/postgres", autocommit=True) as conn:
+        if not conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", [name]).fetchone():
+            conn.execute(f'CREATE DATABASE "{name}"')
+    with psycopg.connect(f"{base}/{name}", autocommit=True) as conn:
+        conn.execute("CREATE EXTENSION IF NOT EXISTS postgis")
+        conn.execute("CREATE EXTENSION IF NOT EXISTS pg_trgm")
+
+
+def setup_django(env: dict[str, str], root: str) -> None:
+    """This process as the benchmark's server would be: its environment, Django, migrated."""
+    import os
+    import sys
+
+    os.environ.update(env)
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "soukloop.settings")
+    sys.path.insert(0, root)
+    import django
+
+    django.setup()
+    from django.core.management import call_command
+
+    call_command("migrate", verbosity=0)

@@ -25,12 +25,11 @@ import resource
 import secrets
 import statistics
 import subprocess
-import sys
 import time
 import urllib.request
 from pathlib import Path
 
-from production_env import production_like_env
+from production_env import ensure_database, production_like_env, setup_django
 
 ROOT = Path(__file__).resolve().parent.parent
 DATABASE_URL = os.environ.get("BENCH_DATABASE_URL", "postgis://postgres@127.0.0.1:5432/soukloop_realtime")
@@ -45,18 +44,6 @@ SERVER_ENV = production_like_env(
     THROTTLE_ANON="100000/min",
     VAR_DIR=str(ROOT / "var" / "bench"),
 )
-
-
-def setup_django() -> None:
-    os.environ.update(SERVER_ENV)
-    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "soukloop.settings")
-    sys.path.insert(0, str(ROOT))
-    import django
-
-    django.setup()
-    from django.core.management import call_command
-
-    call_command("migrate", verbosity=0)
 
 
 def seed() -> dict:
@@ -266,7 +253,8 @@ def main() -> None:
     args = parser.parse_args()
     _soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
     resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
-    setup_django()
+    ensure_database(DATABASE_URL)
+    setup_django(SERVER_ENV, str(ROOT))
     data = seed()
     servers = [start_server(PORT)]
     try:
