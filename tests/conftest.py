@@ -62,7 +62,11 @@ def _clear_cache() -> None:
 
 @pytest.fixture(autouse=True)
 def _outgoing_messages_in_memory(settings, tmp_path):
-    """Email and SMS go to in-memory outboxes; files land in a per-test folder."""
+    """Email, SMS and push go to in-memory outboxes; files land in a per-test folder."""
+    from notifications import push
+
+    push.outbox.clear()
+    settings.PUSH_BACKEND = "notifications.push.LocmemPushBackend"
     settings.EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
     settings.BACKGROUND_EAGER = True  # after-commit work runs inline, so tests see its effects
     settings.SMS_BACKEND = "accounts.sms.LocmemSMSBackend"

@@ -2,17 +2,7 @@ from __future__ import annotations
 
 import pytest
 
-from notifications import push
 from tests.factories import ProductFactory
-
-
-@pytest.fixture(autouse=True)
-def _push_in_memory(settings):
-    """Pushes land in ``notifications.push.outbox`` for assertions."""
-    settings.PUSH_BACKEND = "notifications.push.LocmemPushBackend"
-    push.outbox.clear()
-    yield
-    push.outbox.clear()
 
 
 @pytest.fixture

@@ -4,16 +4,7 @@ import re
 
 import pytest
 
-from notifications import push
 from notifications.testing.stand_ins import FakeFCM, FakeTwilio, service_account_file
-
-
-@pytest.fixture(autouse=True)
-def _push_in_memory(settings):
-    settings.PUSH_BACKEND = "notifications.push.LocmemPushBackend"
-    push.outbox.clear()
-    yield
-    push.outbox.clear()
 
 
 @pytest.fixture
