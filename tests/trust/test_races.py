@@ -35,7 +35,11 @@ def test_decision_vs_release_payouts_vs_confirm_receipt(escalated, moderator, bu
         ]
     )
 
-    assert not any(isinstance(r, Exception) for r in results), results
+    decided, released, confirmed = results
+    assert not isinstance(decided, Exception) and not isinstance(released, Exception), results
+    # The buyer confirming after a refund has landed is told so (409), whichever ran first.
+    if isinstance(confirmed, Exception):
+        assert decision == "full_refund" and getattr(confirmed, "code", "") == "payout_cancelled", results
     tx = Transaction.objects.get(pk=tx_id)
     claim = Claim.objects.get(pk=escalated.pk)
     assert claim.status == ClaimStatus.DECIDED
