@@ -17,5 +17,5 @@ EXPOSE 8000
 # Liveness as the load balancer sees it (/healthz: database and cache answer).
 HEALTHCHECK --interval=30s --timeout=5s --start-period=40s --retries=3 \
   CMD ["python", "-c", "import sys, urllib.request; sys.exit(urllib.request.urlopen('http://127.0.0.1:8000/healthz', timeout=4).status != 200)"]
-ENV GUNICORN_BIND=0.0.0.0:8000 GUNICORN_WORKER_CLASS=uvicorn_worker.UvicornWorker
+ENV GUNICORN_BIND=0.0.0.0:8000 GUNICORN_WORKER_CLASS=soukloop.workers.UvicornWorker
 CMD ["sh", "-c", "python manage.py migrate --noinput && gunicorn -c deploy/gunicorn.conf.py soukloop.asgi:application"]

@@ -48,7 +48,7 @@ run: migrate
 
 serve: migrate
 	$(BIN)/python manage.py collectstatic --noinput -v 0
-	GUNICORN_WORKER_CLASS=$${GUNICORN_WORKER_CLASS:-uvicorn_worker.UvicornWorker} \
+	GUNICORN_WORKER_CLASS=$${GUNICORN_WORKER_CLASS:-soukloop.workers.UvicornWorker} \
 		$(BIN)/gunicorn -c deploy/gunicorn.conf.py soukloop.asgi:application
 
 # `make test` spreads the suite over the machine's cores (pytest-xdist, -n auto); CI runs its two

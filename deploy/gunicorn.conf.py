@@ -6,7 +6,7 @@ import os
 bind = os.environ.get("GUNICORN_BIND", "127.0.0.1:8000")
 workers = int(os.environ.get("GUNICORN_WORKERS", multiprocessing.cpu_count() * 2 + 1))
 threads = int(os.environ.get("GUNICORN_THREADS", "1"))
-# `make serve` and the Docker image set uvicorn_worker.UvicornWorker with soukloop.asgi: one
+# `make serve` and the Docker image set soukloop.workers.UvicornWorker with soukloop.asgi: one
 # process serves HTTP and the WebSockets of /ws/v1/ (docs/realtime.md). "sync" is for WSGI.
 worker_class = os.environ.get("GUNICORN_WORKER_CLASS", "sync")
 timeout = int(os.environ.get("GUNICORN_TIMEOUT", "30"))
