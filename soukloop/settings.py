@@ -591,6 +591,10 @@ REALTIME_TICKET_TTL_SECONDS = env.int("REALTIME_TICKET_TTL_SECONDS", default=60)
 REALTIME_BACKLOG_EVENTS = env.int("REALTIME_BACKLOG_EVENTS", default=200)
 REALTIME_BACKLOG_SECONDS = env.int("REALTIME_BACKLOG_SECONDS", default=600)
 REALTIME_MAX_SUBSCRIPTIONS = env.int("REALTIME_MAX_SUBSCRIPTIONS", default=50)
+# The serving process's garbage-collector thresholds (soukloop/asgi.py; Python's are 700, 10, 10).
+GC_THRESHOLDS = env.list("GC_THRESHOLDS", cast=int, default=[50000, 20, 100])
+# Frames queued for a socket that stopped reading before it is closed (1013).
+REALTIME_OUTBOX_FRAMES = env.int("REALTIME_OUTBOX_FRAMES", default=500)
 # Live-show chat (streams): per-user rate limit, on top of the host's slow mode.
 STREAM_CHAT_RATE_MESSAGES = env.int("STREAM_CHAT_RATE_MESSAGES", default=5)
 STREAM_CHAT_RATE_SECONDS = env.int("STREAM_CHAT_RATE_SECONDS", default=10)
