@@ -34,6 +34,7 @@ from accounts import limits, tasks
 from accounts.models import Block, Follow, Role, User, UserStats
 from accounts.phones import normalize_phone, region_of, try_normalize_phone
 from accounts.tokens import Unauthorized, tokens_revoke_all
+from soukloop import events
 from soukloop.background import run_after_commit
 from soukloop.cacheerrors import CACHE_UNAVAILABLE
 from soukloop.errors import NotFound, PermissionDenied, TooManyRequests, ValidationError
@@ -580,6 +581,10 @@ def block_create(*, blocker: User, blocked: User) -> None:
     except IntegrityError:
         pass
     Follow.objects.filter(Q(follower=blocker, following=blocked) | Q(follower=blocked, following=blocker)).delete()
+    # Open sockets of both sides re-check what they follow: a conversation between the two, or
+    # the blocker's live show, ends for them at once (realtime).
+    for user in (blocker, blocked):
+        events.publish("user.access_changed", channel=f"user:{user.pk}", data={"user_id": str(user.pk)})
 
 
 @transaction.atomic

@@ -6,11 +6,16 @@ Client frames: ``subscribe`` / ``unsubscribe`` (``channel``, ``last_event_id``?)
 ``error`` (``code, detail``), ``pong``.
 
 Close codes: 4401 bad, used or expired ticket, or the user signed out everywhere
-(password change, deactivation); 1011 Redis (tickets, backlog, layer) unreachable.
+(password change, deactivation); 1011 Redis (tickets, backlog, layer) unreachable; 1013 the
+client fell REALTIME_OUTBOX_FRAMES frames behind (it stopped reading).
+
+Events reach a socket through the process's relay (realtime/relay.py): one layer group
+membership per channel per process, not one per socket.
 """
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import json
 import logging
@@ -24,7 +29,8 @@ from django.conf import settings
 
 from realtime import access
 from realtime.backlog import get_backlog
-from realtime.fanout import group_for, public_channel, session_group
+from realtime.fanout import public_channel, session_group
+from realtime.relay import Outbox, relay_for
 from realtime.tickets import ticket_redeem
 from soukloop import presence
 from soukloop.cacheerrors import CACHE_UNAVAILABLE
@@ -35,6 +41,7 @@ logger = logging.getLogger(__name__)
 
 CLOSE_UNAUTHORIZED = 4401
 CLOSE_UNAVAILABLE = 1011
+CLOSE_TOO_SLOW = 1013
 # Redis unreachable, seen from the cache (django-redis), redis-py or the layer's own socket.
 _REDIS_DOWN = (*CACHE_UNAVAILABLE, ConnectionError, OSError)
 _PRESENCE_HEARTBEAT_SECONDS = 20
@@ -61,6 +68,8 @@ class GatewayConsumer(AsyncWebsocketConsumer):
         self.viewer_key = ""
         self.subscriptions: dict[str, str] = {}  # internal channel → public name
         self.replayed_upto: dict[str, int] = {}
+        self.replaying: dict[str, list[dict[str, Any]]] = {}  # events held while a replay runs
+        self.outbox = Outbox(self._send_text, limit=settings.REALTIME_OUTBOX_FRAMES, overflow=self._too_slow)
         self.presence: dict[str, float] = {}  # stream id → last join
         self.closed = False
         await self.accept()
@@ -79,9 +88,19 @@ class GatewayConsumer(AsyncWebsocketConsumer):
 
     async def _close(self, code: int) -> None:
         self.closed = True
+        self.outbox.closed = True
         await self.close(code=code)
 
+    async def _send_text(self, text: str) -> None:
+        await self.send(text_data=text)
+
+    def _too_slow(self) -> None:
+        logger.info("realtime: closing a socket that stopped reading")
+        asyncio.get_running_loop().create_task(self._close(CLOSE_TOO_SLOW))
+
     async def disconnect(self, code: int) -> None:
+        if hasattr(self, "outbox"):
+            self.outbox.closed = True
         for channel in list(getattr(self, "subscriptions", {})):
             await self._leave(channel, quiet=True)
         if getattr(self, "user", None) is not None:
@@ -156,20 +175,25 @@ class GatewayConsumer(AsyncWebsocketConsumer):
             except (TypeError, ValueError):
                 await self._error("invalid_last_event_id", "last_event_id is an event_id.", channel=requested)
                 return
-        # Join first, then replay: events arriving meanwhile wait in this socket's queue and
-        # those already replayed are skipped (replayed_upto).
-        await self.channel_layer.group_add(group_for(channel), self.channel_name)
-        self.subscriptions[channel] = public_channel(channel)
-        await self._send({"type": "subscribed", "channel": public_channel(channel)})
-        if last_event_id is not None:
-            missed = await database_sync_to_async(_replay)(channel, last_event_id)
-            if missed is None:
-                await self._send({"type": "resync", "channel": public_channel(channel)})
-            else:
-                for entry in missed:
-                    await self.send(text_data=entry.text)
-                if missed:
-                    self.replayed_upto[channel] = missed[-1].seq
+        # Join first, then replay: events arriving meanwhile are held (replaying) and sent
+        # after the replay, skipping those it already sent (replayed_upto).
+        self.replaying[channel] = []
+        try:
+            await relay_for(self.channel_layer).join(channel, self)
+            self.subscriptions[channel] = public_channel(channel)
+            await self._send({"type": "subscribed", "channel": public_channel(channel)})
+            if last_event_id is not None:
+                missed = await database_sync_to_async(_replay)(channel, last_event_id)
+                if missed is None:
+                    await self._send({"type": "resync", "channel": public_channel(channel)})
+                else:
+                    for entry in missed:
+                        await self.send(text_data=entry.text)
+                    if missed:
+                        self.replayed_upto[channel] = missed[-1].seq
+        finally:
+            for message in self.replaying.pop(channel, ()):
+                self.relay_event(message)
         if channel.startswith("stream:"):
             await self._presence_join(channel.partition(":")[2])
         await self._watching(channel, True)
@@ -195,7 +219,7 @@ class GatewayConsumer(AsyncWebsocketConsumer):
         await self._watching(channel, False)
         self.replayed_upto.pop(channel, None)
         try:
-            await self.channel_layer.group_discard(group_for(channel), self.channel_name)
+            await relay_for(self.channel_layer).leave(channel, self)
         except _REDIS_DOWN:
             if not quiet:
                 raise
@@ -205,12 +229,26 @@ class GatewayConsumer(AsyncWebsocketConsumer):
             await database_sync_to_async(stream_services.stream_presence_leave)(
                 stream_id=stream_id, viewer_key=self.viewer_key
             )
+            self._settle_viewers(stream_id)
 
     async def _presence_join(self, stream_id: str) -> None:
         self.presence[stream_id] = time.monotonic()
         await database_sync_to_async(stream_services.stream_presence_join)(
             stream_id=stream_id, viewer_key=self.viewer_key
         )
+        self._settle_viewers(stream_id)
+
+    def _settle_viewers(self, stream_id: str, attempt: int = 0) -> None:
+        """The count a join or leave inside the broadcast window changed goes out when the
+        window ends (one check per room per process)."""
+        relay = relay_for(self.channel_layer)
+
+        async def settle() -> None:
+            again = await database_sync_to_async(stream_services.stream_viewers_settle)(stream_id=stream_id)
+            if again and attempt < 3:
+                self._settle_viewers(stream_id, attempt + 1)
+
+        relay.once_later(f"viewers:{stream_id}", settings.STREAM_VIEWERS_BROADCAST_SECONDS + 0.05, settle)
 
     async def _chat(self, frame: dict[str, Any]) -> None:
         if self.user is None:
@@ -227,23 +265,30 @@ class GatewayConsumer(AsyncWebsocketConsumer):
         stream = access.stream_for(user=self.user, stream_id=stream_id)
         stream_services.chat_send(stream=stream, user=self.user, text=text if isinstance(text, str) else "")
 
-    # --- layer messages -------------------------------------------------------------------
+    # --- events and layer messages ----------------------------------------------------------
 
-    async def dispatch(self, message: dict[str, Any]) -> None:
-        """Channels runs ``close_old_connections`` on a worker thread before every message
-        (a thread hop per message per socket: most of a 2,000-viewer fan-out's time in a
-        profile). A fanned-out event only forwards text and touches no database, so it skips
-        that; every other message goes the usual way."""
-        if message.get("type") == "realtime.event":
-            await self.realtime_event(message)
-            return
-        await super().dispatch(message)
-
-    async def realtime_event(self, message: dict[str, Any]) -> None:
+    def relay_event(self, message: dict[str, Any]) -> None:
+        """An event of a channel this socket joined (from the process's relay, on the event loop:
+        no thread hop, no task unless the outbox was idle)."""
         channel = message["channel"]
+        held = self.replaying.get(channel)
+        if held is not None:
+            held.append(message)
+            return
         if channel not in self.subscriptions or message["seq"] <= self.replayed_upto.get(channel, 0):
             return
-        await self.send(text_data=message["text"])
+        self.outbox.put(message["text"])
+
+    async def realtime_revalidate(self, message: dict[str, Any]) -> None:
+        """A block was made: end the subscriptions this socket may no longer have."""
+        for channel, public in list(self.subscriptions.items()):
+            if channel.startswith("user:"):
+                continue
+            try:
+                await database_sync_to_async(access.resolve_channel)(user=self.user, channel=public)
+            except access.Refusal:
+                await self._leave(channel)
+                await self._error("subscription_ended", "You can no longer follow this channel.", channel=public)
 
     async def realtime_close(self, message: dict[str, Any]) -> None:
         await self._close(int(message.get("code", CLOSE_UNAUTHORIZED)))

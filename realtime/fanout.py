@@ -4,6 +4,8 @@ Runs after the publishing transaction committed (soukloop.events). Each event is
 and kept in the channel's backlog, serialised once, and sent to the channel's group; every
 socket subscribed to it forwards the text as is. ``user.signed_out`` (password change,
 deactivation, suspension) is not a frame: it closes that user's sockets (4401).
+``user.access_changed`` (a block either way) is not a frame either: that user's sockets check
+their subscriptions again and end those no longer allowed (an ``error`` frame each).
 """
 
 from __future__ import annotations
@@ -20,6 +22,7 @@ logger = logging.getLogger(__name__)
 
 CHANNEL_KINDS = ("user", "conversation", "stream")
 SIGNED_OUT = "user.signed_out"
+ACCESS_CHANGED = "user.access_changed"
 
 
 def group_for(channel: str) -> str:
@@ -49,6 +52,9 @@ def deliver(event: Event) -> None:
         return
     if event.type == SIGNED_OUT:
         async_to_sync(layer.group_send)(session_group(ident), {"type": "realtime.close", "code": 4401})
+        return
+    if event.type == ACCESS_CHANGED:
+        async_to_sync(layer.group_send)(session_group(ident), {"type": "realtime.revalidate"})
         return
     frame = {"type": event.type, "channel": public_channel(event.channel), "at": event.at, "data": event.data}
     entry = get_backlog().append(event.channel, dumps(frame))

@@ -385,20 +385,45 @@ def _after_viewer_change(*, stream: Stream, counts: ViewerCounts | None) -> View
     return counts
 
 
-def _broadcast_viewers(*, stream: Stream, counts: ViewerCounts) -> None:
+def _viewers_sent_key(stream_id: Any) -> str:
+    return f"streams:viewers:sent:{stream_id}"
+
+
+def _broadcast_viewers(*, stream: Stream, counts: ViewerCounts) -> bool:
     """``stream.viewers`` at most once per STREAM_VIEWERS_BROADCAST_SECONDS per stream (a
-    2,000-viewer room must not get a frame per join); the first change of a quiet second goes."""
+    2,000-viewer room must not get a frame per join); the first change of a quiet second goes,
+    and the last one of a busy second follows at the window's end (``stream_viewers_settle``).
+    Returns whether it went."""
     claimed = False
     with contextlib.suppress(*CACHE_UNAVAILABLE):
         claimed = cache.add(
             f"streams:viewers:broadcast:{stream.pk}", 1, timeout=settings.STREAM_VIEWERS_BROADCAST_SECONDS
         )
+        if claimed:
+            cache.set(_viewers_sent_key(stream.pk), counts.viewer_count, timeout=24 * 3600)
     if claimed:
         events.publish(
             "stream.viewers",
             channel=f"stream:{stream.pk}",
             data={"stream_id": str(stream.pk), "viewer_count": counts.viewer_count, "total_views": counts.total_views},
         )
+    return claimed
+
+
+def stream_viewers_settle(*, stream_id: str) -> bool:
+    """The trailing edge of the viewer-count throttle: if the count changed since the last
+    ``stream.viewers`` frame, send it now. The gateway calls this a window after a join or
+    leave. Returns True when the window was still closed, so the caller should look again."""
+    stream = _presence_stream(stream_id)
+    if stream is None:
+        return False
+    counts = get_viewer_counter().counts(stream_id=str(stream.pk))
+    if counts is None:
+        return False
+    with contextlib.suppress(*CACHE_UNAVAILABLE):
+        if cache.get(_viewers_sent_key(stream.pk)) == counts.viewer_count:
+            return False
+    return not _broadcast_viewers(stream=stream, counts=counts)
 
 
 def _presence_stream(stream_id: str) -> Stream | None:

@@ -6,8 +6,10 @@ import time
 
 import pytest
 
+from accounts import services as accounts_services
 from accounts.models import Block
 from realtime.tickets import ticket_issue
+from soukloop import events
 from tests.factories import ProductFactory, UserFactory
 from tests.messaging.factories import ConversationFactory
 from tests.realtime.conftest import Socket, connect, run, to_async
@@ -235,5 +237,48 @@ def test_after_unsubscribing_no_more_events_arrive(live_stream, buyer):
         await to_async(streams.chat_send)(stream=live_stream, user=buyer, text="anyone?")
         assert await sock.nothing()
         await sock.close()
+
+    run(scenario)
+
+
+@pytest.mark.parametrize("who_blocks", ["buyer", "seller"])
+def test_a_block_ends_the_conversation_both_sides_already_follow(buyer, seller, who_blocks):
+    conversation = ConversationFactory(buyer=buyer, product=ProductFactory(seller=seller))
+    blocker, blocked = (buyer, seller) if who_blocks == "buyer" else (seller, buyer)
+    channel = f"conversation:{conversation.pk}"
+
+    async def scenario():
+        socks = [await connect(buyer), await connect(seller)]
+        for sock in socks:
+            assert (await sock.subscribe(channel))["type"] == "subscribed"
+        await to_async(accounts_services.block_create)(blocker=blocker, blocked=blocked)
+        for sock in socks:
+            frame = await sock.recv_type("error")
+            assert frame["code"] == "subscription_ended" and frame["channel"] == channel
+        # and the conversation's events no longer reach either of them
+        await to_async(lambda: events.publish("message.created", channel=channel, data={"id": "x"}))()
+        for sock in socks:
+            assert await sock.nothing()
+            await sock.close()
+
+    run(scenario)
+
+
+def test_a_viewer_the_host_blocks_mid_show_leaves_the_room_others_stay(live_stream, buyer):
+    bystander = UserFactory()
+    room = f"stream:{live_stream.pk}"
+
+    async def scenario():
+        blocked, other = await connect(buyer), await connect(bystander)
+        for sock in (blocked, other):
+            assert (await sock.subscribe(room))["type"] == "subscribed"
+        await to_async(accounts_services.block_create)(blocker=live_stream.user, blocked=buyer)
+        frame = await blocked.recv_type("error")
+        assert frame["code"] == "subscription_ended" and frame["channel"] == room
+        await to_async(lambda: events.publish("stream.chat", channel=room, data={"text": "still here?"}))()
+        assert (await other.recv_type("stream.chat"))["data"]["text"] == "still here?"
+        assert await blocked.nothing()
+        await blocked.close()
+        await other.close()
 
     run(scenario)

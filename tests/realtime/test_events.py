@@ -238,3 +238,25 @@ def test_viewer_counts_are_broadcast_at_most_once_a_second(live_stream, settings
             await sock.close()
 
     run(scenario)
+
+
+def test_the_last_viewer_change_of_a_busy_second_follows_when_the_window_ends(live_stream, settings):
+    settings.STREAM_VIEWERS_BROADCAST_SECONDS = 1
+
+    async def scenario():
+        watcher = await connect(None)
+        await watcher.subscribe(f"stream:{live_stream.pk}")
+        assert (await watcher.recv_type("stream.viewers"))["data"]["viewer_count"] == 1
+        others = [await connect(None) for _ in range(2)]
+        for sock in others:
+            await sock.subscribe(f"stream:{live_stream.pk}")
+        assert await watcher.nothing(0.5)  # inside the window: held back
+        frame = await watcher.recv_type("stream.viewers", timeout=3)
+        assert frame["data"]["viewer_count"] == 3  # then the count as it ended up, once
+        await others[0].close()
+        frame = await watcher.recv_type("stream.viewers", timeout=3)
+        assert frame["data"]["viewer_count"] == 2
+        for sock in [others[1], watcher]:
+            await sock.close()
+
+    run(scenario)

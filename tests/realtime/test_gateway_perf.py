@@ -1,32 +1,71 @@
-"""The fan-out hot path: one forwarded frame per socket, no thread hop."""
+"""The fan-out hot path: one layer membership per process, frames handed to sockets directly."""
 
 from __future__ import annotations
 
 import asyncio
+from typing import Any
+
+from channels.layers import InMemoryChannelLayer
+
+from realtime.relay import Outbox, relay_for
 
 
-def test_a_fanned_out_event_is_forwarded_without_a_thread_hop(monkeypatch):
-    from realtime.consumers import GatewayConsumer
+class Member:
+    def __init__(self) -> None:
+        self.got: list[str] = []
 
-    hops: list[int] = []
+    def relay_event(self, message: dict[str, Any]) -> None:
+        self.got.append(message["text"])
 
-    async def close_old_connections_on_a_thread() -> None:
-        hops.append(1)
 
-    monkeypatch.setattr("channels.consumer.aclose_old_connections", close_old_connections_on_a_thread)
-    consumer = GatewayConsumer()
-    consumer.subscriptions = {"stream:s-1": "stream:s-1"}
-    consumer.replayed_upto = {}
-    sent: list[str] = []
+def test_a_process_joins_the_layer_group_once_however_many_sockets_watch():
+    async def scenario() -> tuple[list[Member], int, int]:
+        layer = InMemoryChannelLayer()
+        relay = relay_for(layer)
+        members = [Member() for _ in range(50)]
+        for member in members:
+            await relay.join("stream:s-1", member)
+        in_group = len(layer.groups["rt.stream.s-1"])
+        await layer.group_send(
+            "rt.stream.s-1", {"type": "realtime.event", "channel": "stream:s-1", "seq": 1, "text": "f1"}
+        )
+        await asyncio.sleep(0.05)
+        for member in members[:49]:
+            await relay.leave("stream:s-1", member)
+        still = len(layer.groups.get("rt.stream.s-1", {}))
+        await relay.leave("stream:s-1", members[49])
+        assert "rt.stream.s-1" not in layer.groups  # the last one out leaves the group
+        return members, in_group, still
 
-    async def send(text_data: str | None = None, **_: object) -> None:
-        sent.append(text_data or "")
+    members, in_group, still = asyncio.run(scenario())
+    assert in_group == 1 and still == 1
+    assert all(member.got == ["f1"] for member in members)
 
-    consumer.send = send  # type: ignore[method-assign]
-    frame = '{"type": "stream.chat"}'
-    asyncio.run(consumer.dispatch({"type": "realtime.event", "channel": "stream:s-1", "seq": 1, "text": frame}))
-    # a frame for a channel this socket left is dropped, also without a hop
-    asyncio.run(consumer.dispatch({"type": "realtime.event", "channel": "stream:other", "seq": 2, "text": "x"}))
 
-    assert sent == [frame]
-    assert hops == []
+def test_a_socket_that_stops_reading_holds_up_nobody_and_is_closed_past_its_limit():
+    async def scenario() -> tuple[list[str], list[str], bool]:
+        stuck = asyncio.Event()
+        fast_sent: list[str] = []
+        slow_sent: list[str] = []
+        overflowed: list[bool] = []
+
+        async def slow_send(text: str) -> None:
+            await stuck.wait()  # a paused transport: never drains
+            slow_sent.append(text)
+
+        async def fast_send(text: str) -> None:
+            fast_sent.append(text)
+
+        slow = Outbox(slow_send, limit=3, overflow=lambda: overflowed.append(True))
+        fast = Outbox(fast_send, limit=3, overflow=lambda: overflowed.append(False))
+        for i in range(5):
+            slow.put(f"f{i}")
+            fast.put(f"f{i}")
+            await asyncio.sleep(0)
+        await fast.flush()
+        return fast_sent, slow_sent, overflowed == [True] and slow.closed
+
+    fast_sent, slow_sent, slow_closed = asyncio.run(scenario())
+    assert fast_sent == ["f0", "f1", "f2", "f3", "f4"]  # in order, not held up by the slow one
+    assert slow_sent == []
+    assert slow_closed
