@@ -9,16 +9,24 @@ in this process (the same Redis), and measures with the ``websockets`` client:
 - a direct message from the REST send to the other participant's socket, next to the REST
   call alone (p50).
 
-    .venv/bin/python bench/realtime.py [--idle 5000] [--viewers 2000] [--messages 20] [--dms 50]
+    .venv/bin/python bench/realtime.py [--idle 5000] [--viewers 2000] [--messages 100] [--dms 50] [--deflate]
+
+The servers run as production does (soukloop/workers.py): sans-I/O websockets, no
+permessage-deflate (``--deflate`` turns it on for comparison). The client reads every socket
+with one task for the whole run, matches the marker in the raw text, and runs without its
+garbage collector while timing (it is the instrument, not the system measured).
 
 Environment: BENCH_DATABASE_URL (default postgis://postgres@127.0.0.1:5432/soukloop_realtime),
-BENCH_REDIS_URL (default redis://127.0.0.1:6379/11), BENCH_PORT (default 8110; 8111 too).
+BENCH_REDIS_URL (default redis://127.0.0.1:6379/11), BENCH_PORT (default 8110; 8111 too),
+BENCH_TRACE=1 prints every message's figures in order (REST call, first and last arrival).
+Each server's log is var/bench-realtime-<port>.log.
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import gc
 import json
 import os
 import resource
@@ -72,7 +80,12 @@ def seed() -> dict:
     }
 
 
+DEFLATE = ["false"]
+LOGS = ROOT / "var"  # each server's log, for when a request fails
+
+
 def start_server(port: int) -> subprocess.Popen:
+    LOGS.mkdir(exist_ok=True)
     env = {**os.environ, **SERVER_ENV}
     process = subprocess.Popen(
         [
@@ -90,11 +103,13 @@ def start_server(port: int) -> subprocess.Popen:
             "websockets-sansio",
             "--backlog",
             "8192",
+            "--ws-per-message-deflate",
+            DEFLATE[0],
         ],
         cwd=ROOT,
         env=env,
         stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
+        stderr=(LOGS / f"bench-realtime-{port}.log").open("w"),
     )
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline:
@@ -177,19 +192,48 @@ async def fan_out(ports: list[int], data: dict, viewers: int, messages: int) -> 
                 await asyncio.wait_for(ws.recv(), timeout=0.001)
             except TimeoutError:
                 break
-    spreads = []
+    # One reader per socket for the whole run; it matches the marker in the raw text (the
+    # client is one Python process for 2,000 sockets: parsing every frame would time the client).
+    expected: dict[str, asyncio.Future] = {}
+    arrivals: dict[str, list[float]] = {}
+
+    async def reader(ws) -> None:
+        async for raw in ws:
+            marker = raw[raw.find('"text": "bench-') + 9 :].partition('"')[0] if '"text": "bench-' in raw else ""
+            times = arrivals.get(marker)
+            if times is not None:
+                times.append(time.perf_counter())
+                if len(times) == len(socks):
+                    expected[marker].set_result(None)
+
+    readers = [asyncio.create_task(reader(ws)) for ws in socks]
+    # The client is the measuring instrument: its own full collections over 2,000 sockets would
+    # show up as the server's latency.
+    gc.freeze()
+    gc.disable()
+    spreads, posts, firsts = [], [], []
     for i in range(messages):
         marker = f"bench-{secrets.token_hex(4)}-{i}"
-        waits = [asyncio.create_task(drain_until(ws, "stream.chat", marker)) for ws in socks]
+        arrivals[marker] = []
+        expected[marker] = asyncio.get_running_loop().create_future()
         sent = time.perf_counter()
-        await asyncio.to_thread(
+        posted = await asyncio.to_thread(
             post,
             f"http://127.0.0.1:{ports[0]}/api/v1/streams/{data['stream']}/chat/",
             data["host_token"],
             {"text": marker},
         )
-        arrived = await asyncio.gather(*waits)
-        spreads.append((max(arrived) - sent) * 1000)
+        await asyncio.wait_for(expected[marker], timeout=60)
+        posts.append(posted * 1000)
+        firsts.append((min(arrivals[marker]) - sent) * 1000)
+        spreads.append((max(arrivals.pop(marker)) - sent) * 1000)
+    gc.enable()
+    for task in readers:
+        task.cancel()
+    if os.environ.get("BENCH_TRACE"):  # every message's figures, in order
+        print("spreads in order:", " ".join(f"{x:.0f}" for x in spreads), flush=True)
+        print("posts in order:  ", " ".join(f"{x:.0f}" for x in posts), flush=True)
+        print("first arrival:   ", " ".join(f"{x:.0f}" for x in firsts), flush=True)
     for ws in socks:
         await ws.close()
     spreads.sort()
@@ -250,7 +294,9 @@ def main() -> None:
     parser.add_argument("--viewers", type=int, default=2000)
     parser.add_argument("--messages", type=int, default=100, help="chat messages timed (p99 needs ~100)")
     parser.add_argument("--dms", type=int, default=50)
+    parser.add_argument("--deflate", action="store_true", help="permessage-deflate on (production serves it off)")
     args = parser.parse_args()
+    DEFLATE[0] = "true" if args.deflate else "false"
     _soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
     resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
     ensure_database(DATABASE_URL)
