@@ -761,6 +761,10 @@ def _apply_refund_total(tx: Transaction, *, total: Decimal, refund_id: str = "")
         tx.status = TransactionStatus.REFUNDED if fully else TransactionStatus.PARTIALLY_REFUNDED
     _settle_after_loss(tx, why="refund")
     tx.save(update_fields=_LEDGER_FIELDS)
+    if tx.status == TransactionStatus.REFUNDED:
+        # Whatever path refunded it (the seller's button, a claim, Stripe's dashboard): the apps
+        # above settle what depended on the sale (trust closes an open claim).
+        events.publish("transaction.refunded", channel=None, data={"transaction_id": str(tx.pk)})
 
 
 def _refunded_at_stripe(tx: Transaction) -> Decimal:

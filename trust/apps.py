@@ -13,3 +13,9 @@ class TrustConfig(AppConfig):
         from trust.selectors import review_report_target
 
         register_report_target("review", review_report_target)
+
+        # A sale refunded in full outside its claim closes the claim (payments publishes it).
+        from soukloop.events import register_sink
+        from trust.sink import deliver
+
+        register_sink("trust", deliver)

@@ -248,10 +248,13 @@ def claims_escalate_due(*, now: datetime | None = None) -> int:
     escalated = 0
     for pk in list(due):
         with transaction.atomic():
-            claim, _tx = _locked_claim(claim_id=pk, user=None)
+            claim, tx = _locked_claim(claim_id=pk, user=None)
             if claim.status not in (ClaimStatus.OPEN, ClaimStatus.SELLER_RESPONDED) or not (
                 claim.escalates_at and claim.escalates_at <= now
             ):
+                continue
+            if tx.status == TransactionStatus.REFUNDED:  # refunded outside the claim: nothing to decide
+                _resolve_as_refunded(claim, tx)
                 continue
             claim.status = ClaimStatus.ESCALATED
             claim.escalated_at = now
@@ -365,6 +368,39 @@ def _counts(review: Review, tx: Transaction) -> bool:
     return not Review.objects.filter(
         reviewer_id=review.reviewer_id, reviewee_id=review.reviewee_id, counts=True, published_at__isnull=False
     ).exists()
+
+
+def _resolve_as_refunded(claim: Claim, tx: Transaction) -> None:
+    now = timezone.now()
+    claim.refund_amount = tx.amount_refunded
+    claim.decision = ClaimDecision.FULL_REFUND
+    claim.status = ClaimStatus.RESOLVED
+    claim.closed_at = now
+    claim.escalates_at = None
+    claim.save(update_fields=["refund_amount", "decision", "status", "closed_at", "escalates_at", "updated_at"])
+    payout_unhold(transaction_id=tx.pk)
+    user_stats_add_upheld_claim(user_id=claim.seller_id)
+    _notify(claim, step="refunded")
+
+
+@transaction.atomic
+def claim_settle_refunded(*, transaction_id: Any) -> Claim | None:
+    """The sale was refunded in full outside the claim (the seller's refund button, Stripe's
+    dashboard): the buyer's active claim got what it asked for and is resolved as a full refund,
+    so it does not reach the moderators with nothing left to decide. Called after the refund
+    commits (trust's event sink) and again by ``escalate_claims``; idempotent."""
+    pk = (
+        Claim.objects.filter(transaction_id=transaction_id, status__in=CLAIM_ACTIVE)
+        .values_list("pk", flat=True)
+        .first()
+    )
+    if pk is None:
+        return None
+    claim, tx = _locked_claim(claim_id=pk, user=None)
+    if claim.status not in CLAIM_ACTIVE or tx.status != TransactionStatus.REFUNDED:
+        return None
+    _resolve_as_refunded(claim, tx)
+    return claim
 
 
 def _publish(reviews: list[Review], *, tx: Transaction) -> None:

@@ -11,6 +11,7 @@ from django.utils import timezone
 
 from payments.models import PayoutStatus, Transaction
 from payments.services import payouts_release_due
+from soukloop import events
 from tests.factories import UserFactory
 from tests.trust.helpers import completed_sale
 from trust.models import Claim, ClaimStatus
@@ -375,3 +376,66 @@ def test_a_claim_opens_the_same_way_on_an_offer_checkout(auth_client, buyer, sel
     assert response.status_code == 201
     tx.refresh_from_db()
     assert tx.held_for_claim is True
+
+
+# --- a refund outside the claim ------------------------------------------------------------
+
+
+def _refund(auth_client, seller, tx_id, **body):
+    return auth_client(seller).post(f"/api/v1/transactions/{tx_id}/refund/", body, format="json")
+
+
+@pytest.fixture
+def delivered():
+    """Events as the sinks receive them, after commit."""
+    got: list[events.Event] = []
+    events.register_sink("test-delivered", got.append)
+    yield got
+    events.unregister_sink("test-delivered")
+
+
+@pytest.mark.parametrize("stage", ["open", "escalated"])
+def test_a_full_refund_from_the_sellers_button_resolves_the_open_claim(
+    open_claim, auth_client, seller, paid, delivered, django_capture_on_commit_callbacks, stage
+):
+    claim_id = open_claim().json()["id"]
+    if stage == "escalated":
+        Claim.objects.filter(pk=claim_id).update(status=ClaimStatus.ESCALATED)
+
+    with django_capture_on_commit_callbacks(execute=True):
+        response = _refund(auth_client, seller, paid.pk)
+
+    assert response.status_code == 200, response.content
+    claim = Claim.objects.get(pk=claim_id)
+    assert claim.status == ClaimStatus.RESOLVED  # nothing left for a moderator to decide
+    assert claim.decision == "full_refund" and claim.refund_amount == Decimal("149.00")
+    paid.refresh_from_db()
+    assert paid.held_for_claim is False
+    steps = [(e.data["role"], e.data["step"]) for e in delivered if e.type == "claim.updated"]
+    assert sorted(steps) == [("buyer", "refunded"), ("seller", "refunded")]
+    seller.stats.refresh_from_db()
+    assert seller.stats.claims_upheld_count == 1
+
+
+def test_a_partial_refund_from_the_sellers_button_leaves_the_claim_open(
+    open_claim, auth_client, seller, paid, django_capture_on_commit_callbacks
+):
+    claim_id = open_claim().json()["id"]
+
+    with django_capture_on_commit_callbacks(execute=True):
+        response = _refund(auth_client, seller, paid.pk, amount="40.00")
+
+    assert response.status_code == 200, response.content
+    assert Claim.objects.get(pk=claim_id).status == ClaimStatus.OPEN
+
+
+def test_if_the_event_was_lost_the_escalation_run_resolves_instead_of_escalating(open_claim, auth_client, seller, paid):
+    claim_id = open_claim().json()["id"]
+    assert _refund(auth_client, seller, paid.pk).status_code == 200  # its after-commit event never runs here
+    assert Claim.objects.get(pk=claim_id).status == ClaimStatus.OPEN
+
+    Claim.objects.filter(pk=claim_id).update(escalates_at=timezone.now() - timedelta(minutes=1))
+    call_command("escalate_claims")
+
+    claim = Claim.objects.get(pk=claim_id)
+    assert claim.status == ClaimStatus.RESOLVED and claim.decision == "full_refund"
