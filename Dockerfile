@@ -6,9 +6,15 @@ RUN apt-get update \
  && rm -rf /var/lib/apt/lists/*
 
 WORKDIR /app
+# Exactly the versions in uv.lock (what CI tested); --locked refuses a lock that disagrees with
+# pyproject.toml. The dependencies come first so a code change reuses this layer.
+ENV VIRTUAL_ENV=/opt/venv UV_PROJECT_ENVIRONMENT=/opt/venv PATH=/opt/venv/bin:$PATH
+COPY pyproject.toml uv.lock ./
+RUN python -m venv /opt/venv \
+ && pip install --no-cache-dir "uv==0.13.9" \
+ && uv sync --locked --no-dev --no-install-project --no-cache
 COPY . .
-RUN pip install --no-cache-dir -e . \
- && python manage.py compilemessages --ignore=.venv -v 0 \
+RUN python manage.py compilemessages --ignore=.venv -v 0 \
  && python manage.py collectstatic --noinput -v 0
 
 RUN useradd --create-home soukloop && mkdir -p /app/var && chown soukloop /app/var

@@ -12,24 +12,34 @@ HOST ?= 127.0.0.1
 PORT ?= 8000
 PYTEST_ARGS ?=
 
-.PHONY: install system-deps messages run serve worker beat migrate seed test test-run lint client-check format bench clean help
+.PHONY: install lock system-deps messages run serve worker beat migrate seed test test-run lint client-check format bench clean help
 
 help:
 	@echo "make run      serve the API on http://$(HOST):$(PORT) (embedded SpatiaLite by default)"
 	@echo "make test     run the test suite (DATABASE_URL/REDIS_URL pick PostGIS/Redis)"
 	@echo "make worker   a Celery worker; make beat: the periodic ops (both need REDIS_URL)"
-	@echo "make lint     ruff check, ruff format --check, the layer contract (import-linter), mypy, makemigrations --check"
+	@echo "make lock     refresh uv.lock after changing pyproject.toml (make install installs exactly the lock)"
+	@echo "make lint     uv lock --check, ruff check, ruff format --check, the layer contract (import-linter), mypy, makemigrations --check"
 
 system-deps:
 	@bash scripts/system-deps.sh
 
-$(STAMP): pyproject.toml
+# Installs exactly what uv.lock says (the versions CI tested): uv, itself pinned in the lock, is
+# bootstrapped into the venv with pip once, then `uv sync --locked` fails if pyproject.toml and the
+# lock disagree instead of resolving anew. `make lock` refreshes the lock after a pyproject change.
+UV_VERSION := $(shell sed -n '/^name = "uv"$$/{n;s/^version = "\(.*\)"$$/\1/p;}' uv.lock)
+
+$(STAMP): pyproject.toml uv.lock
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	@$(BIN)/python -c "import sqlite3; sqlite3.connect(':memory:').enable_load_extension(True)" \
 		|| { echo "$(PYTHON) cannot load SQLite extensions (SpatiaLite); use PYTHON=/usr/bin/python3"; exit 1; }
-	$(BIN)/pip install --quiet --upgrade pip
-	$(BIN)/pip install --quiet -e '.[dev]'
+	@test "$$($(BIN)/uv --version 2>/dev/null | cut -d' ' -f2)" = "$(UV_VERSION)" \
+		|| $(BIN)/python -m pip install --quiet "uv==$(UV_VERSION)"
+	UV_PROJECT_ENVIRONMENT=$(VENV) $(BIN)/uv sync --locked --extra dev --python $(BIN)/python --quiet
 	@touch $(STAMP)
+
+lock: $(STAMP)
+	$(BIN)/uv lock
 
 install: system-deps $(STAMP) messages
 
@@ -69,6 +79,7 @@ test-run:
 	$(BIN)/pytest $(PYTEST_ARGS)
 
 lint: install
+	$(BIN)/uv lock --check
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/lint-imports
