@@ -32,7 +32,7 @@ from realtime.backlog import get_backlog
 from realtime.fanout import public_channel, session_group
 from realtime.relay import Outbox, relay_for
 from realtime.tickets import ticket_redeem
-from soukloop import presence
+from soukloop import metrics, presence
 from soukloop.cacheerrors import CACHE_UNAVAILABLE
 from soukloop.errors import DomainError
 from streams import services as stream_services
@@ -73,6 +73,8 @@ class GatewayConsumer(AsyncWebsocketConsumer):
         self.presence: dict[str, float] = {}  # stream id → last join
         self.closed = False
         await self.accept()
+        metrics.sockets_opened()
+        self.counted = True
         ticket = (parse_qs(self.scope.get("query_string", b"").decode()).get("ticket") or [""])[0]
         try:
             claim, user = await database_sync_to_async(_redeem)(ticket)
@@ -99,6 +101,9 @@ class GatewayConsumer(AsyncWebsocketConsumer):
         asyncio.get_running_loop().create_task(self._close(CLOSE_TOO_SLOW))
 
     async def disconnect(self, code: int) -> None:
+        if getattr(self, "counted", False):
+            metrics.sockets_closed()
+            self.counted = False
         if hasattr(self, "outbox"):
             self.outbox.closed = True
         for channel in list(getattr(self, "subscriptions", {})):

@@ -11,6 +11,7 @@ A new secret gets one line in :data:`RULES`; nothing else needs to change.
 
 from __future__ import annotations
 
+import ipaddress
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -51,6 +52,13 @@ def _field_keys(value: Any, ns: Mapping[str, Any]) -> bool:
 def _stripe_base(value: Any, _ns: Mapping[str, Any]) -> bool:
     # Empty means the client's own default (Stripe); anything else sends card data elsewhere.
     return bool(value) and str(value).rstrip("/") != STRIPE_API
+
+
+def _metrics_open_to_all(value: Any, _ns: Mapping[str, Any]) -> bool:
+    try:
+        return any(ipaddress.ip_network(str(net), strict=False).prefixlen == 0 for net in value or ())
+    except ValueError:
+        return True
 
 
 RULES: tuple[Rule, ...] = (
@@ -104,6 +112,18 @@ RULES: tuple[Rule, ...] = (
         f"pushes would go to whatever server it names, with the service account's token; set it to {FCM_API}",
         lambda value, _ns: bool(value) and str(value).rstrip("/") != FCM_API,
         problem="is not Firebase's API",
+    ),
+    Rule(
+        "METRICS_TOKEN",
+        "/metrics shows traffic, queue depths and business totals to whoever guesses it; use 32 characters or more",
+        lambda value, _ns: bool(value) and len(str(value)) < 32,
+        problem="is too short",
+    ),
+    Rule(
+        "METRICS_ALLOWED_IPS",
+        "/metrics would answer every address; name the Prometheus servers (or use METRICS_TOKEN)",
+        _metrics_open_to_all,
+        problem="allows everyone or is not a list of addresses",
     ),
 )
 

@@ -63,6 +63,7 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "soukloop.logs.RequestLogMiddleware",
+    "soukloop.metrics.MetricsMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.locale.LocaleMiddleware",
@@ -353,6 +354,17 @@ X_FRAME_OPTIONS = "DENY"
 # 3.6; the warning is about a future upgrade, not this deployment's safety.
 SILENCED_SYSTEM_CHECKS = env.list("SILENCED_SYSTEM_CHECKS", default=["gis.W001"])
 
+# --- Watching it run: /metrics, Sentry (docs/operations.md) ------------------------------
+# /metrics answers a Bearer METRICS_TOKEN, or a client address in METRICS_ALLOWED_IPS
+# (addresses or networks; the proxy's X-Forwarded-For is read per TRUSTED_PROXY_COUNT).
+METRICS_TOKEN = env("METRICS_TOKEN", default="")
+METRICS_ALLOWED_IPS = env.list("METRICS_ALLOWED_IPS", default=["127.0.0.1", "::1"])
+METRICS_CELERY_QUEUES = env.list("METRICS_CELERY_QUEUES", default=["celery"])
+# Error reports go to Sentry when SENTRY_DSN is set (soukloop/sentry.py scrubs personal data).
+SENTRY_DSN = env("SENTRY_DSN", default="")
+SENTRY_ENVIRONMENT = env("SENTRY_ENVIRONMENT", default="development" if DEBUG else "production")
+SENTRY_TRACES_SAMPLE_RATE = env.float("SENTRY_TRACES_SAMPLE_RATE", default=0.0)
+
 # --- Logging ----------------------------------------------------------------------------
 LOG_LEVEL = env("LOG_LEVEL", default="INFO")
 # json (one object per line, the production default) or plain (human-readable, development).
@@ -599,3 +611,9 @@ REALTIME_OUTBOX_FRAMES = env.int("REALTIME_OUTBOX_FRAMES", default=500)
 STREAM_CHAT_RATE_MESSAGES = env.int("STREAM_CHAT_RATE_MESSAGES", default=5)
 STREAM_CHAT_RATE_SECONDS = env.int("STREAM_CHAT_RATE_SECONDS", default=10)
 STREAM_VIEWERS_BROADCAST_SECONDS = env.int("STREAM_VIEWERS_BROADCAST_SECONDS", default=1)
+
+# --- error reports (soukloop/sentry.py): only with SENTRY_DSN -----
+if SENTRY_DSN:
+    from soukloop.sentry import init as _sentry_init
+
+    _sentry_init(dsn=SENTRY_DSN, environment=SENTRY_ENVIRONMENT, traces_sample_rate=SENTRY_TRACES_SAMPLE_RATE)

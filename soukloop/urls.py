@@ -7,6 +7,7 @@ from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
 from soukloop import views
 from soukloop.health import HealthView, ReadinessView
+from soukloop.metrics import metrics_view
 from soukloop.schema import CompactOpenApiJsonRenderer, CompactOpenApiJsonRenderer2
 
 api_v1 = [
@@ -24,6 +25,7 @@ api_v1 = [
 urlpatterns = [
     re_path(r"^healthz/?$", HealthView.as_view(), name="healthz"),
     re_path(r"^readyz/?$", ReadinessView.as_view(), name="readyz"),
+    re_path(r"^metrics/?$", metrics_view, name="metrics"),
     path("payments/", include("payments.page_urls")),
     re_path(
         r"^api/schema/?$",

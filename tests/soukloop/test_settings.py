@@ -26,9 +26,12 @@ SECRETS = (
     "SMS_BACKEND",
     "TWILIO_API_BASE",
     "FCM_API_BASE",
+    "METRICS_TOKEN",
+    "METRICS_ALLOWED_IPS",
 )
-# Unset, these fall back to a safe value (JWTs signed with SECRET_KEY, Twilio's and Google's APIs).
-SAFE_WHEN_UNSET = {"JWT_SIGNING_KEY", "TWILIO_API_BASE", "FCM_API_BASE"}
+# Unset, these fall back to a safe value (JWTs signed with SECRET_KEY, Twilio's and Google's APIs,
+# /metrics for loopback only).
+SAFE_WHEN_UNSET = {"JWT_SIGNING_KEY", "TWILIO_API_BASE", "FCM_API_BASE", "METRICS_TOKEN", "METRICS_ALLOWED_IPS"}
 
 
 def production_env() -> dict[str, str]:
@@ -49,6 +52,8 @@ def production_env() -> dict[str, str]:
         "SMS_BACKEND": "accounts.sms.TwilioSMSBackend",
         "TWILIO_API_BASE": "",
         "FCM_API_BASE": "https://fcm.googleapis.com",
+        "METRICS_TOKEN": "m" * 40,
+        "METRICS_ALLOWED_IPS": "10.0.0.0/8",
     }
 
 
@@ -86,6 +91,8 @@ DEVELOPMENT_VALUES = {
     "SMS_BACKEND": "accounts.sms.FileSMSBackend",
     "TWILIO_API_BASE": "http://127.0.0.1:9999",
     "FCM_API_BASE": "http://127.0.0.1:9998",
+    "METRICS_TOKEN": "metrics",
+    "METRICS_ALLOWED_IPS": "0.0.0.0/0",
 }
 
 
