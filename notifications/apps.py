@@ -12,3 +12,12 @@ class NotificationsConfig(AppConfig):
         from soukloop.events import register_sink
 
         register_sink("notifications", deliver_event)
+
+        from notifications.selectors import deliveries_dead_count
+        from soukloop.metrics import register_gauge
+
+        register_gauge(
+            "soukloop_notification_deliveries_dead",
+            "Push, SMS and e-mail deliveries that failed every attempt.",
+            deliveries_dead_count,
+        )

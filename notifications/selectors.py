@@ -15,3 +15,10 @@ def inbox(*, user: User) -> QuerySet[Notification]:
 
 def unread_count(*, user: User) -> int:
     return Notification.objects.filter(user=user, in_inbox=True, is_read=False).count()
+
+
+def deliveries_dead_count() -> int:
+    """Deliveries whose every attempt failed (the dead letters of push, SMS and e-mail)."""
+    from notifications.models import Delivery, DeliveryStatus
+
+    return Delivery.objects.filter(status=DeliveryStatus.DEAD).count()

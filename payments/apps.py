@@ -12,3 +12,10 @@ class PaymentsConfig(AppConfig):
         from payments.selectors import checkout_hold
 
         register_hold_source("checkout", checkout_hold)
+
+        from payments.selectors import payouts_overdue_count
+        from soukloop.metrics import register_gauge
+
+        register_gauge(
+            "soukloop_payouts_overdue", "Payouts past their hold and not sent (release_payouts).", payouts_overdue_count
+        )

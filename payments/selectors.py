@@ -76,3 +76,17 @@ def checkout_hold(product_id: Any, now: datetime) -> Hold | None:
         return None
     until = tx.created_at + timedelta(minutes=settings.CHECKOUT_HOLD_MINUTES)
     return Hold(kind="checkout", buyer_id=tx.buyer_id, until=until, ref=tx.pk)
+
+
+def payouts_overdue_count(*, now: datetime | None = None, grace: timedelta = timedelta(hours=1)) -> int:
+    """Payouts that ``release_payouts`` should have sent more than ``grace`` ago (not held by a
+    claim): above zero for long, the release job is not running or Stripe refuses transfers."""
+    from django.utils import timezone
+
+    cutoff = (now or timezone.now()) - timedelta(days=settings.PAYOUT_HOLD_DAYS) - grace
+    return Transaction.objects.filter(
+        completed_at__lte=cutoff,
+        status__in=[TransactionStatus.COMPLETED, TransactionStatus.PARTIALLY_REFUNDED],
+        payout_status__in=(PayoutStatus.HELD, PayoutStatus.REDUCED),
+        held_for_claim=False,
+    ).count()

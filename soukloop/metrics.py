@@ -11,6 +11,9 @@ Read at scrape time, so they are the same whichever process answers:
 - ``soukloop_cache_hits_total`` / ``soukloop_cache_misses_total`` — Redis' own keyspace
   counters (the cache's server; absent on the local-memory cache);
 - ``soukloop_celery_queue_depth{queue}`` — messages waiting in the broker's Redis list;
+- gauges the apps register (``register_gauge``): ``soukloop_payouts_overdue`` (payments),
+  ``soukloop_verification_oldest_pending_seconds`` (verification),
+  ``soukloop_notification_deliveries_dead`` (notifications);
 - ``soukloop_business_total{event}`` — sign-ups, listings, checkouts (paid), payouts
   (released), webhooks recorded but not applied: counts of the rows that record them (cached
   15 s). Rejected webhooks (bad signature) are the 400s of the webhook route above.
@@ -151,6 +154,11 @@ class ScrapeCollector(Collector):
                 )
         except Exception:
             logger.warning("metrics: Redis unreachable for cache statistics")
+        for name, (help_text, read) in list(_gauges.items()):
+            try:
+                yield GaugeMetricFamily(name, help_text, value=float(read()))
+            except Exception:
+                logger.warning("metrics: cannot read %s", name)
         depth = GaugeMetricFamily("soukloop_celery_queue_depth", "Tasks waiting in the broker.", labels=["queue"])
         try:
             for queue, waiting in _celery_queues().items():
@@ -174,6 +182,14 @@ def _celery_queues() -> dict[str, int]:
 
 
 _scrape = ScrapeCollector()
+
+# Gauges the apps register in their AppConfig.ready() (the kernel knows none of them): each is
+# read at scrape time, e.g. payments' overdue payouts, verification's queue age.
+_gauges: dict[str, tuple[str, Callable[[], float]]] = {}
+
+
+def register_gauge(name: str, help_text: str, read: Callable[[], float]) -> None:
+    _gauges[name] = (help_text, read)
 
 
 def _registry() -> CollectorRegistry:

@@ -45,3 +45,9 @@ def verification_queue_stats(*, now: datetime | None = None) -> QueueStats:
     return QueueStats(
         pending=sum(per_type.values()), oldest_submitted_at=oldest, per_type=per_type, now=now or timezone.now()
     )
+
+
+def queue_oldest_pending_seconds(*, now: datetime | None = None) -> float:
+    """How long the oldest submission has waited for a moderator (0 with an empty queue)."""
+    oldest = Verification.objects.filter(status=SubmissionStatus.PENDING).aggregate(at=Min("submitted_at"))["at"]
+    return 0.0 if oldest is None else ((now or timezone.now()) - oldest).total_seconds()

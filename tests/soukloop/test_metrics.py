@@ -94,3 +94,26 @@ def test_cache_hits_and_the_celery_queue_depth_are_read_from_redis(metrics, sett
         assert sample(body, "soukloop_celery_queue_depth", queue="soukloop-test-metrics") == 3
     finally:
         broker.delete("soukloop-test-metrics")
+
+
+def test_backlogs_the_alerts_watch(metrics, settings):
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from tests.verification.factories import VerificationFactory
+
+    from tests.trust.helpers import completed_sale
+
+    body = metrics()
+    assert sample(body, "soukloop_payouts_overdue") == 0
+    assert sample(body, "soukloop_notification_deliveries_dead") == 0
+    long_ago = timezone.now() - timedelta(days=settings.PAYOUT_HOLD_DAYS, hours=2)
+    completed_sale(buyer=UserFactory(), seller=UserFactory(), completed_at=long_ago)  # release_payouts missed it
+    completed_sale(buyer=UserFactory(), seller=UserFactory())  # still within its hold
+    completed_sale(buyer=UserFactory(), seller=UserFactory(), completed_at=long_ago, held_for_claim=True)
+    assert sample(metrics(), "soukloop_payouts_overdue") == 1
+    waiting = VerificationFactory()
+    type(waiting).objects.filter(pk=waiting.pk).update(submitted_at=timezone.now() - timedelta(hours=3))
+    age = sample(metrics(), "soukloop_verification_oldest_pending_seconds")
+    assert 3 * 3600 <= age < 3 * 3600 + 60
