@@ -101,9 +101,8 @@ def test_backlogs_the_alerts_watch(metrics, settings):
 
     from django.utils import timezone
 
-    from tests.verification.factories import VerificationFactory
-
     from tests.trust.helpers import completed_sale
+    from tests.verification.factories import VerificationFactory
 
     body = metrics()
     assert sample(body, "soukloop_payouts_overdue") == 0
