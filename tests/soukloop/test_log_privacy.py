@@ -1,6 +1,7 @@
 """A whole journey through the API, logged at DEBUG: no line carries an access or refresh token,
 a stream key, an Emirates ID number or a phone number (clients and operability issue)."""
 
+# ruff: noqa: F811 (the payments fixtures are imported to be used as parameters)
 from __future__ import annotations
 
 import logging
