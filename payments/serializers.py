@@ -5,12 +5,11 @@ from decimal import Decimal
 
 from django.conf import settings
 from django.utils.translation import gettext_lazy as _
-from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from catalog.models import FeedType
-from payments.models import Transaction
+from payments.models import FailureReason, Transaction
 
 
 class FeesQuerySerializer(serializers.Serializer):
@@ -84,6 +83,9 @@ class TransactionSerializer(serializers.ModelSerializer):
     buyer = TransactionPartySerializer(read_only=True)
     seller = TransactionPartySerializer(read_only=True)
     offer_id = serializers.UUIDField(read_only=True, allow_null=True)
+    # "" until a payment fails: read-only model fields lose allow_blank, so the schema would
+    # promise an enum value that "" is not (a generated client then refuses the response).
+    failure_reason = serializers.ChoiceField(choices=FailureReason.choices, allow_blank=True, read_only=True)
     disputed = serializers.SerializerMethodField()
     payout_release_due_at = serializers.SerializerMethodField()
 
@@ -122,7 +124,7 @@ class TransactionSerializer(serializers.ModelSerializer):
     def get_disputed(self, tx: Transaction) -> bool:
         return tx.disputed_at is not None
 
-    @extend_schema_field(OpenApiTypes.DATETIME)
+    @extend_schema_field(serializers.DateTimeField(allow_null=True))
     def get_payout_release_due_at(self, tx: Transaction) -> str | None:
         """When the buyer-protection hold ends if the buyer does not confirm receipt first."""
         if tx.completed_at is None or tx.payout_status != "held":

@@ -66,6 +66,23 @@ def describe_errors_once(result: dict[str, Any], generator: Any, request: Any, p
     return result
 
 
+def anonymous_means_no_requirement(
+    result: dict[str, Any], generator: Any, request: Any, public: bool
+) -> dict[str, Any]:
+    """An operation that anonymous callers may use (drf-spectacular writes ``security: [{}]``, or
+    ``[{"jwtAuth": []}, {}]`` when a token is optional) says ``security: []``.
+
+    Generators read any non-empty list as "a token is required": openapi-python-client 0.29 then
+    types sign-up and sign-in as needing an ``AuthenticatedClient``, whose empty token is a 401.
+    With ``[]`` they take either client; a signed-in client still sends its token, which these
+    endpoints use when present (the description of each says what it changes)."""
+    for path_item in result.get("paths", {}).values():
+        for method, operation in path_item.items():
+            if method in ("get", "post", "put", "patch", "delete") and {} in (operation.get("security") or []):
+                operation["security"] = []
+    return result
+
+
 class CompactOpenApiJsonRenderer(OpenApiJsonRenderer):
     """The OpenAPI document as JSON without drf-spectacular's default 4-space indentation (it
     was 60% of the bytes); a client that wants it pretty asks for ``indent`` in Accept."""

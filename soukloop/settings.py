@@ -335,6 +335,7 @@ SPECTACULAR_SETTINGS = {
     "POSTPROCESSING_HOOKS": [
         "drf_spectacular.hooks.postprocess_schema_enums",
         "soukloop.schema.describe_errors_once",
+        "soukloop.schema.anonymous_means_no_requirement",
     ],
 }
 

@@ -5,7 +5,6 @@ from zoneinfo import ZoneInfo
 from django.conf import settings
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
-from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
@@ -118,6 +117,9 @@ class VerificationSerializer(serializers.ModelSerializer):
     never linked (they are reachable only through the moderators' admin)."""
 
     status = serializers.ChoiceField(choices=VerificationStatus.choices, read_only=True)
+    # "" until decided / for an Emirates ID: blank is a value the schema must allow.
+    rejection_code = serializers.ChoiceField(choices=RejectionReason.choices, allow_blank=True, read_only=True)
+    issuing_authority = serializers.ChoiceField(choices=IssuingAuthority.choices, allow_blank=True, read_only=True)
     emirates_id_number = serializers.SerializerMethodField(help_text="masked: 784-****-*****12-3")
     rejection_reason = serializers.SerializerMethodField()
     emirate = serializers.SerializerMethodField()
@@ -142,11 +144,11 @@ class VerificationSerializer(serializers.ModelSerializer):
         )
         read_only_fields = fields
 
-    @extend_schema_field(OpenApiTypes.STR)
+    @extend_schema_field(serializers.CharField(allow_null=True))
     def get_emirates_id_number(self, obj: Verification) -> str | None:
         return obj.emirates_id_masked or None
 
-    @extend_schema_field(OpenApiTypes.STR)
+    @extend_schema_field(serializers.CharField(allow_null=True))
     def get_rejection_reason(self, obj: Verification) -> str | None:
         if obj.status != SubmissionStatus.REJECTED:
             return None
@@ -154,7 +156,7 @@ class VerificationSerializer(serializers.ModelSerializer):
             return str(RejectionReason(obj.rejection_code).label)  # in the reader's language
         return obj.rejection_reason
 
-    @extend_schema_field(OpenApiTypes.STR)
+    @extend_schema_field(serializers.CharField(allow_null=True))
     def get_emirate(self, obj: Verification) -> str | None:
         return AUTHORITY_EMIRATE.get(obj.issuing_authority) or None
 
