@@ -74,12 +74,24 @@ def sms_code(phone: str) -> str:
 def person(anonymous: Client, role: SelfAssignableRoleEnum, phone: str) -> AuthenticatedClient:
     run = uuid.uuid4().hex[:6]
     body = RegisterRequest(
-        email=f"{role.value}_{run}@example.ae", username=f"{role.value}_{run}", password=PASSWORD, phone=phone, role=role
+        email=f"{role.value}_{run}@example.ae",
+        username=f"{role.value}_{run}",
+        password=PASSWORD,
+        phone=phone,
+        role=role,
     )
     expect(f"register a {role.value}", auth_register_create.sync_detailed(client=anonymous, body=body), 201)
     code = sms_code(phone)
-    expect("confirm the phone", auth_verify_otp_create.sync_detailed(client=anonymous, body=VerifyOTPRequest(otp_code=code, phone=phone)), 200)
-    signed_in = expect("sign in", auth_login_create.sync_detailed(client=anonymous, body=LoginRequest(identifier=phone, password=PASSWORD)), 200)
+    expect(
+        "confirm the phone",
+        auth_verify_otp_create.sync_detailed(client=anonymous, body=VerifyOTPRequest(otp_code=code, phone=phone)),
+        200,
+    )
+    signed_in = expect(
+        "sign in",
+        auth_login_create.sync_detailed(client=anonymous, body=LoginRequest(identifier=phone, password=PASSWORD)),
+        200,
+    )
     return AuthenticatedClient(base_url=API, token=signed_in.access_token, raise_on_unexpected_status=True)
 
 
@@ -105,18 +117,24 @@ def main() -> None:
         201,
     )
     nearby = expect(
-        "list nearby", products_list.sync_detailed(client=anonymous, lat=25.2, lng=55.27, radius_km=5.0, page_size=20), 200
+        "list nearby",
+        products_list.sync_detailed(client=anonymous, lat=25.2, lng=55.27, radius_km=5.0, page_size=20),
+        200,
     )
     assert any(item.id == listing.id for item in nearby.results), "the new listing is not nearby"
     offer = expect(
         "make an offer",
-        offers_create.sync_detailed(client=buyer, body=OfferCreateRequest(product_id=listing.id, offered_price="800.00")),
+        offers_create.sync_detailed(
+            client=buyer, body=OfferCreateRequest(product_id=listing.id, offered_price="800.00")
+        ),
         201,
     )
     accepted = expect("accept it", offers_accept_create.sync_detailed(offer.id, client=seller), 200)
     assert accepted.status.value == "accepted", accepted.status
 
-    onboarding = expect("seller starts Stripe Connect", payments_connect_onboard_create.sync_detailed(client=seller), 200)
+    onboarding = expect(
+        "seller starts Stripe Connect", payments_connect_onboard_create.sync_detailed(client=seller), 200
+    )
     assert onboarding.url.startswith("https://"), onboarding.url
     # the seller fills Stripe's form: the stand-in's link carries the account it is for
     account_id = onboarding.url.split("/setup/e/", 1)[1].split("/", 1)[0]
@@ -141,7 +159,9 @@ def main() -> None:
     )
     assert paid.status_code == 200, paid.text
     for _ in range(50):
-        tx = expect("the transaction", transactions_retrieve.sync_detailed(str(checkout.transaction_id), client=buyer), 200)
+        tx = expect(
+            "the transaction", transactions_retrieve.sync_detailed(str(checkout.transaction_id), client=buyer), 200
+        )
         if tx.status.value == "completed":
             break
         time.sleep(0.1)
