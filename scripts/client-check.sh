@@ -18,6 +18,19 @@ size=$(.venv/bin/python -c "import json, sys; print(len(json.dumps(json.load(ope
 echo "OpenAPI document as served (JSON): ${size} bytes (target under 409,600)"
 [ "$size" -lt 409600 ] || { echo "the OpenAPI document grew past 400 KB"; exit 1; }
 repo=$PWD
+
+# TypeScript: types from openapi-typescript (pinned in clients/ts/package-lock.json), a typed
+# journey that tsc --noEmit must accept. --default-non-nullable false: a field with a default is
+# optional in a request (openapi-typescript 7 otherwise makes it required).
+(
+  cd clients/ts
+  [ -x node_modules/.bin/tsc ] || npm ci --no-audit --no-fund --silent
+  mkdir -p generated
+  node_modules/.bin/openapi-typescript "$out/schema.json" --default-non-nullable false -o generated/schema.d.ts --silent
+  node_modules/.bin/tsc --noEmit -p .
+)
+echo "TypeScript: types generated, clients/ts/journey.ts type-checks"
+
 (cd "$out" && "$repo/.venv-client/bin/openapi-python-client" generate --path schema.json --meta none >/dev/null 2>&1)
 "$PWD/.venv-client/bin/python" - "$out" <<'PY'
 import importlib, pkgutil, sys
