@@ -83,6 +83,45 @@ def anonymous_means_no_requirement(
     return result
 
 
+def attach_examples(result: dict[str, Any], generator: Any, request: Any, public: bool) -> dict[str, Any]:
+    """Request and response examples from each app's ``openapi_examples.EXAMPLES``
+    (``{operationId: {"request": {name: body}, "201": {name: body}, ...}}``), so an app's
+    examples live beside its code without touching its views. A test validates every example
+    against the schema it illustrates (tests/soukloop/test_schema_examples.py)."""
+    from importlib import import_module
+    from importlib.util import find_spec
+
+    from django.apps import apps
+
+    examples: dict[str, dict[str, dict[str, Any]]] = {}
+    for config in apps.get_app_configs():
+        module_name = f"{config.name}.openapi_examples"
+        if find_spec(module_name) is not None:
+            examples.update(import_module(module_name).EXAMPLES)
+    for path_item in result.get("paths", {}).values():
+        for operation in path_item.values():
+            wanted = examples.get(operation.get("operationId", "")) if isinstance(operation, dict) else None
+            if not wanted:
+                continue
+            for where, named in wanted.items():
+                shown = {name: {"summary": name.replace("_", " "), "value": value} for name, value in named.items()}
+                # copies all the way down: error responses share one object across operations
+                if where == "request":
+                    holder = operation.get("requestBody")
+                    if holder is None:
+                        continue
+                    operation["requestBody"] = holder = {**holder}
+                else:
+                    responses = operation.get("responses", {})
+                    if where not in responses:
+                        continue
+                    responses[where] = holder = {**responses[where]}
+                holder["content"] = {
+                    media_type: {**media, "examples": shown} for media_type, media in holder.get("content", {}).items()
+                }
+    return result
+
+
 class CompactOpenApiJsonRenderer(OpenApiJsonRenderer):
     """The OpenAPI document as JSON without drf-spectacular's default 4-space indentation (it
     was 60% of the bytes); a client that wants it pretty asks for ``indent`` in Accept."""

@@ -336,6 +336,7 @@ SPECTACULAR_SETTINGS = {
         "drf_spectacular.hooks.postprocess_schema_enums",
         "soukloop.schema.describe_errors_once",
         "soukloop.schema.anonymous_means_no_requirement",
+        "soukloop.schema.attach_examples",
     ],
 }
 
