@@ -12,3 +12,10 @@ class SoukLoopConfig(AppConfig):
         from soukloop.production import check_development_defaults
 
         checks.register(check_development_defaults, checks.Tags.security, deploy=True)
+
+        from django.conf import settings
+
+        if settings.OTEL_EXPORTER_OTLP_ENDPOINT:  # tracing is opt-in (soukloop/tracing.py)
+            from soukloop.tracing import init
+
+            init(service_name=settings.OTEL_SERVICE_NAME)
