@@ -115,7 +115,9 @@ def test_a_listing_sold_or_removed_before_the_fan_out_tells_nobody(seller, listi
     assert drops() == []
 
 
-def test_a_price_drop_in_a_rolled_back_change_publishes_nothing(seller, listing, fans, django_capture_on_commit_callbacks):
+def test_a_price_drop_in_a_rolled_back_change_publishes_nothing(
+    seller, listing, fans, django_capture_on_commit_callbacks
+):
     from django.db import transaction
 
     with django_capture_on_commit_callbacks(execute=True) as callbacks:
