@@ -514,11 +514,12 @@ def product_likers_page(*, product_id: Any, after: Any = None, limit: int = 1000
 def product_price_drop_facts(*, product_id: Any) -> dict[str, Any] | None:
     """What a price-drop notice needs, or ``None`` when the listing is gone, hidden or sold
     (nobody hears of a drop on something they cannot buy)."""
-    return (
+    row = (
         Product.objects.filter(pk=product_id, deleted_at__isnull=True, is_available=True)
         .values("id", "seller_id", "title", "price", "currency")
         .first()
     )
+    return dict(row) if row is not None else None
 
 
 def listings_created_between(*, after: tuple[Any, Any] | None, until: Any, limit: int = 5000) -> list[dict[str, Any]]:
@@ -527,8 +528,9 @@ def listings_created_between(*, after: tuple[Any, Any] | None, until: Any, limit
     qs = products_visible().filter(is_available=True, created_at__lte=until)
     if after is not None:
         qs = qs.filter(Q(created_at__gt=after[0]) | Q(created_at=after[0], id__gt=after[1]))
-    return list(
-        qs.order_by("created_at", "id").values(
+    return [
+        dict(row)
+        for row in qs.order_by("created_at", "id").values(
             "id",
             "title",
             "description",
@@ -542,4 +544,4 @@ def listings_created_between(*, after: tuple[Any, Any] | None, until: Any, limit
             "seller__username",
             "created_at",
         )[:limit]
-    )
+    ]

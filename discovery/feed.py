@@ -7,7 +7,7 @@
 
 ``hot_score`` (catalog.ranking) counts freshness in half-lives of a day plus log2 of the
 popularity, so the weights read in days: a listing in a category that is all of someone's
-signals ranks level with an otherwise equal one two days fresher. Signals: likes (1 each),
+signals ranks level with an otherwise equal one three days fresher. Signals: likes (1 each),
 purchases (3), saved searches naming a category (2); sellers: a follow or a purchase makes
 the affinity 1, likes count a third each.
 
@@ -24,7 +24,6 @@ from __future__ import annotations
 
 import base64
 import binascii
-import contextlib
 import json
 import math
 import uuid
@@ -47,8 +46,8 @@ from payments.models import Transaction, TransactionStatus
 from soukloop.cacheerrors import CACHE_UNAVAILABLE
 from soukloop.errors import ValidationError
 
-CATEGORY_WEIGHT = 2.0
-SELLER_WEIGHT = 1.5
+CATEGORY_WEIGHT = 3.0
+SELLER_WEIGHT = 3.0
 AREA_WEIGHT = 0.5
 AREA_KM = 10.0
 MAX_RUN = 3
@@ -180,6 +179,13 @@ def _encode(token: str, offset: int) -> str:
     return base64.urlsafe_b64encode(json.dumps([token, offset]).encode()).decode()
 
 
+def _keep_snapshot(key: str, ids: list[str]) -> None:
+    try:
+        cache.set(key, ids, timeout=settings.DISCOVER_PERSONAL_TTL_SECONDS)
+    except CACHE_UNAVAILABLE:
+        return  # none kept: the next page ranks again at its offset
+
+
 def personal_discover_page(*, user: Any, category: str | None, cursor: str | None, limit: int) -> PersonalPage:
     """One page of the personalised feed (registered with catalog.personalisation)."""
     token, offset = _decode(cursor) if cursor else (uuid.uuid4().hex, 0)
@@ -192,8 +198,7 @@ def personal_discover_page(*, user: Any, category: str | None, cursor: str | Non
             ids = None
     if ids is None:  # first page, or the snapshot expired: rank again (the offset stays)
         ids = personal_ranking(user=user, category=category)
-        with contextlib.suppress(CACHE_UNAVAILABLE):
-            cache.set(key, ids, timeout=settings.DISCOVER_PERSONAL_TTL_SECONDS)
+        _keep_snapshot(key, ids)
     page_ids = ids[offset : offset + limit]
     rows = {str(row["id"]): row for row in product_rows(user=user).filter(id__in=page_ids)} if page_ids else {}
     ordered = [rows[pk] for pk in page_ids if pk in rows]  # sold or hidden since: left out

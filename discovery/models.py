@@ -27,9 +27,11 @@ class SavedSearch(models.Model):
     # longest); empty without ``q``. The other words are checked for the candidates only.
     q_key = models.CharField(max_length=100, blank=True)
     q_words = models.JSONField(default=list, blank=True)
-    # The box around the search's circle (the whole world without lat/lng), GiST-indexed; the
-    # exact circle is ``center`` and ``radius_m``, checked by the database for the candidates.
-    area = models.PolygonField(srid=4326, spatial_index=True)
+    # condition / feed_type / seller when the search names them (checked for candidates only).
+    filters = models.JSONField(null=True, blank=True)
+    # The box around the search's circle (none without lat/lng), GiST-indexed; the exact circle
+    # is ``center`` and ``radius_m``, checked by the database for the candidates.
+    area = models.PolygonField(srid=4326, spatial_index=True, null=True, blank=True)
     center = models.PointField(srid=4326, geography=True, null=True, blank=True)
     radius_m = models.FloatField(null=True, blank=True)
     min_price = models.DecimalField(max_digits=12, decimal_places=2, null=True, blank=True)
@@ -46,7 +48,7 @@ class SavedSearch(models.Model):
         verbose_name_plural = _("saved searches")
         indexes = [
             models.Index(fields=["user", "-created_at"], name="discovery_search_user_idx"),
-            models.Index(fields=["category", "q_key"], condition=Q(alerts=True), name="discovery_search_match_idx"),
+            models.Index(fields=["q_key", "category"], condition=Q(alerts=True), name="discovery_search_match_idx"),
             models.Index(fields=["pending_since"], condition=Q(pending_count__gt=0), name="discovery_search_due_idx"),
         ]
 

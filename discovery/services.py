@@ -2,12 +2,14 @@
 listings.
 
 Percolation: every minute (Celery beat, ``percolate_saved_searches``) the listings created
-since the last run's mark are taken as one batch, and each is matched only against the
-searches that could want it: an index query (``selectors.saved_search_candidates``: category
-or none, a key word the listing contains, an area box that covers it, the price) gives the
-candidates; the database checks the exact circle, Python the other words and filters. A
-matched search alerts its owner at once if it has not for ``SAVED_SEARCH_ALERT_MINUTES``;
-otherwise the matches wait on the row (count and first titles) for a later run.
+since the last run's mark are taken as one batch and matched only against the searches that
+could want them, through an index: the search's category (or none) and one key word of its
+text (its longest; or none) in a B-tree, its area as a GiST-indexed box. On PostGIS the whole
+batch is one join (``selectors.saved_search_matches_postgis``) that also checks the exact
+circle, the price, the other words and the named filters; on SpatiaLite an index query per
+listing gives the candidates and Python checks the rest. A matched search alerts its owner at
+once if it has not for ``SAVED_SEARCH_ALERT_MINUTES``; otherwise its matches wait on the row
+(count and first titles) and a later run sends them.
 """
 
 from __future__ import annotations
@@ -34,18 +36,17 @@ from discovery import selectors, text
 from discovery.models import PercolationMark, SavedSearch
 from soukloop import events
 from soukloop.errors import Conflict, NotFound
-from soukloop.geo import make_point, radius_metres
+from soukloop.geo import is_postgis, make_point, radius_metres
 
 logger = logging.getLogger(__name__)
 
 ALERT_TITLES = 3  # the first few titles an alert names
 ALERTS_PER_EVENT = 200  # alerts per event (one notifications task each)
+MATCH_CHUNK = 200  # listings per matching statement (PostGIS)
 # Listings younger than this wait for the next run, so one whose transaction commits a
 # moment after a run has read past its created_at is not skipped.
 PERCOLATION_LAG = timedelta(seconds=10)
 MARK_KEY = "saved_searches"
-_WORLD = Polygon.from_bbox((-180.0, -90.0, 180.0, 90.0))
-_WORLD.srid = 4326
 _KNOWN = frozenset(param.name for param in PARAMS)
 
 
@@ -86,8 +87,10 @@ def _index_fields(parsed: Mapping[str, Any]) -> dict[str, Any]:
         "q_words": words[1:],
         "min_price": parsed.get("min_price"),
         "max_price": parsed.get("max_price"),
-        "area": _WORLD,
+        "area": None,
         "center": None,
+        "filters": {name: str(parsed[name]) for name in ("condition", "feed_type", "seller") if parsed.get(name)}
+        or None,
         "radius_m": None,
     }
     if parsed.get("lat") is not None:
@@ -138,20 +141,21 @@ class _Hits:
 @dataclass(frozen=True)
 class PercolationResult:
     listings: int
-    candidates: int
+    matches: int
     matched_searches: int
     alerts: int
 
 
-def _verify(search: Mapping[str, Any], listing: Mapping[str, Any], words: set[str]) -> bool:
+def _verify(q_words: list[str], filters: dict[str, str] | None, listing: Mapping[str, Any], words: set[str]) -> bool:
     """The predicates the index query did not check, for one candidate."""
-    if any(word not in words for word in search["q_words"]):
+    if any(word not in words for word in q_words):
         return False
-    params = search["params"]
+    if not filters:
+        return True
     for name in ("condition", "feed_type"):
-        if params.get(name) and params[name] != listing[name]:
+        if filters.get(name) and filters[name] != listing[name]:
             return False
-    seller = params.get("seller")
+    seller = filters.get("seller")
     if seller and seller != str(listing["seller_id"]):
         return seller.lower() == (listing["seller__username"] or "").lower()
     return True
@@ -160,6 +164,26 @@ def _verify(search: Mapping[str, Any], listing: Mapping[str, Any], words: set[st
 def _listing_words(listing: Mapping[str, Any]) -> set[str]:
     tags = " ".join(str(tag) for tag in listing.get("tags") or [])
     return text.words(f"{listing['title']} {listing['description']} {tags}")
+
+
+def _matches(listings: list[dict[str, Any]]) -> list[tuple[Any, dict[str, Any]]]:
+    """``(search id, listing)`` for every match, listings in creation order. PostGIS: one
+    statement for the whole run, in chunks; SpatiaLite: the index query per listing, the
+    remaining words and filters checked here."""
+    words = [_listing_words(listing) for listing in listings]
+    if is_postgis():
+        found: list[tuple[Any, dict[str, Any]]] = []
+        for start in range(0, len(listings), MATCH_CHUNK):
+            chunk = listings[start : start + MATCH_CHUNK]
+            pairs = selectors.saved_search_matches_postgis(listings=chunk, words=words[start : start + MATCH_CHUNK])
+            found += [(search_id, chunk[index]) for search_id, index in sorted(pairs, key=lambda pair: pair[1])]
+        return found
+    result = []
+    for listing, listing_words in zip(listings, words, strict=True):
+        for search_id, q_words, filters in selectors.saved_search_candidates(listing=listing, words=listing_words):
+            if _verify(q_words, filters, listing, listing_words):
+                result.append((search_id, listing))
+    return result
 
 
 def percolate(*, now: datetime | None = None, limit: int = 5000) -> PercolationResult:
@@ -178,20 +202,15 @@ def percolate(*, now: datetime | None = None, limit: int = 5000) -> PercolationR
             after=(mark.created_at, mark.product_id), until=now - PERCOLATION_LAG, limit=limit
         )
         hits: dict[Any, _Hits] = {}
-        state: dict[Any, dict[str, Any]] = {}
-        candidates = 0
-        for listing in listings:
-            words = _listing_words(listing)
-            for search in selectors.saved_search_candidates(listing=listing, words=words):
-                candidates += 1
-                if not _verify(search, listing, words):
-                    continue
-                state[search["id"]] = search
-                hit = hits.setdefault(search["id"], _Hits())
-                hit.count += 1
-                if len(hit.titles) < ALERT_TITLES:
-                    hit.titles.append(listing["title"])
-                    hit.product_ids.append(str(listing["id"]))
+        matches = 0
+        for search_id, listing in _matches(listings):
+            matches += 1
+            hit = hits.setdefault(search_id, _Hits())
+            hit.count += 1
+            if len(hit.titles) < ALERT_TITLES:
+                hit.titles.append(listing["title"])
+                hit.product_ids.append(str(listing["id"]))
+        state = selectors.saved_search_states(ids=list(hits))
         alerts = _settle(hits=hits, state=state, now=now)
         alerts += _flush_waiting(now=now, skip=set(hits))
         if listings:
@@ -202,7 +221,7 @@ def percolate(*, now: datetime | None = None, limit: int = 5000) -> PercolationR
             events.publish(
                 "saved_search.alerts", channel=None, data={"alerts": alerts[start : start + ALERTS_PER_EVENT]}
             )
-    result = PercolationResult(len(listings), candidates, len(hits), len(alerts))
+    result = PercolationResult(len(listings), matches, len(hits), len(alerts))
     if listings:
         logger.info("saved searches percolated", extra=result.__dict__)
     return result
@@ -222,7 +241,7 @@ def _alert(
         "alerted_at": now.isoformat(),
         "user_id": str(search["user_id"]),
         "saved_search_id": str(search["id"]),
-        "name": search["name"] or search["params"].get("q") or "",
+        "name": search["name"] or (search["params"] or {}).get("q") or "",
         "count": count,
         "titles": titles[:ALERT_TITLES],
         "product_ids": product_ids[:ALERT_TITLES],
@@ -233,29 +252,24 @@ def _settle(*, hits: dict[Any, _Hits], state: dict[Any, dict[str, Any]], now: da
     """Alert the matched searches that may alert now; the others keep their matches waiting."""
     edge = _window(now)
     alerts: list[dict[str, Any]] = []
-    rows: list[SavedSearch] = []
+    alerted: list[Any] = []
+    held: list[dict[str, Any]] = []
     for search_id, hit in hits.items():
-        search = state[search_id]
+        search = state.get(search_id)
+        if search is None:  # deleted meanwhile
+            continue
         count = search["pending_count"] + hit.count
         titles = (list(search["pending_titles"]) + hit.titles)[:ALERT_TITLES]
         if search["last_alerted_at"] is None or search["last_alerted_at"] <= edge:
             alerts.append(_alert(search, count=count, titles=titles, product_ids=hit.product_ids, now=now))
-            rows.append(
-                SavedSearch(pk=search_id, pending_count=0, pending_titles=[], pending_since=None, last_alerted_at=now)
-            )
+            alerted.append(search_id)
         else:
-            rows.append(
-                SavedSearch(
-                    pk=search_id,
-                    pending_count=count,
-                    pending_titles=titles,
-                    pending_since=search["pending_since"] or now,
-                    last_alerted_at=search["last_alerted_at"],
-                )
-            )
-    SavedSearch.objects.bulk_update(
-        rows, ["pending_count", "pending_titles", "pending_since", "last_alerted_at"], batch_size=500
-    )
+            held.append({"id": search_id, "count": count, "titles": titles, "since": search["pending_since"] or now})
+    for start in range(0, len(alerted), 5000):
+        SavedSearch.objects.filter(pk__in=alerted[start : start + 5000]).update(
+            pending_count=0, pending_titles=[], pending_since=None, last_alerted_at=now
+        )
+    selectors.saved_searches_hold(held=held)
     return alerts
 
 
