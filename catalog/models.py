@@ -63,7 +63,7 @@ class Product(BaseModel):
     tags = models.JSONField(default=list, blank=True)
     # Firm prices: offers on a non-negotiable listing are refused (409 price_firm); offers
     # under ``auto_decline_below`` are declined at once (messaging.services.offer_create).
-    is_negotiable = models.BooleanField(default=True)
+    is_negotiable = models.BooleanField(default=True, db_default=True)  # bulk COPY loads omit it
     auto_decline_below = models.DecimalField(max_digits=12, decimal_places=2, null=True, blank=True)
     sold_at = models.DateTimeField(null=True, blank=True)
     # Deleting a listing that has conversations or transactions hides it instead.
