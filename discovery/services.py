@@ -210,8 +210,7 @@ def percolate(*, now: datetime | None = None, limit: int = 5000) -> PercolationR
             if len(hit.titles) < ALERT_TITLES:
                 hit.titles.append(listing["title"])
                 hit.product_ids.append(str(listing["id"]))
-        state = selectors.saved_search_states(ids=list(hits))
-        alerts = _settle(hits=hits, state=state, now=now)
+        alerts = _settle(hits=hits, now=now)
         alerts += _flush_waiting(now=now, skip=set(hits))
         if listings:
             last = listings[-1]
@@ -248,9 +247,18 @@ def _alert(
     }
 
 
-def _settle(*, hits: dict[Any, _Hits], state: dict[Any, dict[str, Any]], now: datetime) -> list[dict[str, Any]]:
-    """Alert the matched searches that may alert now; the others keep their matches waiting."""
+def _settle(*, hits: dict[Any, _Hits], now: datetime) -> list[dict[str, Any]]:
+    """Alert the matched searches that may alert now; the others keep their matches waiting.
+    PostGIS: one read-and-write statement per chunk; SpatiaLite: read, then write."""
     edge = _window(now)
+    if is_postgis():
+        rows = [{"id": search_id, "count": hit.count, "titles": hit.titles} for search_id, hit in hits.items()]
+        due = selectors.saved_searches_settle_postgis(hits=rows, edge=edge, now=now, keep=ALERT_TITLES)
+        return [
+            _alert(row, count=row["count"], titles=row["titles"], product_ids=hits[row["id"]].product_ids, now=now)
+            for row in due
+        ]
+    state = selectors.saved_search_states(ids=list(hits))
     alerts: list[dict[str, Any]] = []
     alerted: list[Any] = []
     held: list[dict[str, Any]] = []
