@@ -23,7 +23,7 @@ from typing import Any
 
 from django.conf import settings
 from django.contrib.gis.geos import Polygon
-from django.db import transaction
+from django.db import connection, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from rest_framework.exceptions import ErrorDetail
@@ -253,7 +253,7 @@ def _settle(*, hits: dict[Any, _Hits], now: datetime) -> list[dict[str, Any]]:
     edge = _window(now)
     if is_postgis():
         rows = [{"id": search_id, "count": hit.count, "titles": hit.titles} for search_id, hit in hits.items()]
-        due = selectors.saved_searches_settle_postgis(hits=rows, edge=edge, now=now, keep=ALERT_TITLES)
+        due = _settle_postgis(hits=rows, edge=edge, now=now, keep=ALERT_TITLES)
         return [
             _alert(row, count=row["count"], titles=row["titles"], product_ids=hits[row["id"]].product_ids, now=now)
             for row in due
@@ -277,7 +277,7 @@ def _settle(*, hits: dict[Any, _Hits], now: datetime) -> list[dict[str, Any]]:
         SavedSearch.objects.filter(pk__in=alerted[start : start + 5000]).update(
             pending_count=0, pending_titles=[], pending_since=None, last_alerted_at=now
         )
-    selectors.saved_searches_hold(held=held)
+    _hold(held=held)
     return alerts
 
 
@@ -293,3 +293,81 @@ def _flush_waiting(*, now: datetime, skip: set[Any]) -> list[dict[str, Any]]:
         pending_count=0, pending_titles=[], pending_since=None, last_alerted_at=now
     )
     return alerts
+
+
+# --- writes of the percolator's state (PostGIS: one statement a chunk) -------------------------
+
+
+def _hold(*, held: list[dict[str, Any]]) -> None:
+    """Write the waiting matches (``id, count, titles, since``) of many searches (the SpatiaLite
+    path; PostGIS settles in ``_settle_postgis``)."""
+    if held:
+        SavedSearch.objects.bulk_update(
+            [
+                SavedSearch(
+                    pk=row["id"], pending_count=row["count"], pending_titles=row["titles"], pending_since=row["since"]
+                )
+                for row in held
+            ],
+            ["pending_count", "pending_titles", "pending_since"],
+        )
+
+
+# PostGIS: settle a run's matches in one statement per chunk. Each matched search either
+# alerts now (not alerted within the window: its waiting matches go out with the new ones and
+# it starts a new window) or holds them (count added, first titles kept); the rows that alert
+# come back with what the alert says. Read and write in one go, under the rows' locks.
+_SETTLE_SQL = """
+WITH h AS (
+    SELECT * FROM jsonb_to_recordset(%(hits)s::jsonb) AS h(id uuid, count int, titles jsonb)
+), old AS (
+    SELECT s.id, s.user_id, s.name, s.params ->> 'q' AS q, s.pending_count, s.pending_titles,
+           s.pending_since, h.count, h.titles,
+           (s.last_alerted_at IS NULL OR s.last_alerted_at <= %(edge)s) AS due
+      FROM discovery_savedsearch s JOIN h ON h.id = s.id
+       FOR UPDATE OF s
+), settled AS (
+    UPDATE discovery_savedsearch s
+       SET pending_count = CASE WHEN o.due THEN 0 ELSE o.pending_count + o.count END,
+           pending_titles = CASE WHEN o.due THEN '[]'::jsonb ELSE COALESCE((
+               SELECT jsonb_agg(t.value ORDER BY t.n)
+                 FROM jsonb_array_elements(o.pending_titles || o.titles) WITH ORDINALITY AS t(value, n)
+                WHERE t.n <= %(keep)s), '[]'::jsonb) END,
+           pending_since = CASE WHEN o.due THEN NULL ELSE COALESCE(o.pending_since, %(now)s) END,
+           last_alerted_at = CASE WHEN o.due THEN %(now)s ELSE s.last_alerted_at END
+      FROM old o
+     WHERE s.id = o.id
+    RETURNING s.id
+)
+SELECT o.id, o.user_id, o.name, o.q, o.pending_count + o.count, o.pending_titles || o.titles
+  FROM old o JOIN settled USING (id)
+ WHERE o.due
+"""
+
+
+def _settle_postgis(*, hits: list[dict[str, Any]], edge: datetime, now: datetime, keep: int) -> list[dict[str, Any]]:
+    """Settle ``hits`` (``id, count, titles``); returns the searches that alert now with their
+    ``user_id, name, params_q, count, titles`` (PostGIS only)."""
+    import json
+
+    due: list[dict[str, Any]] = []
+    for start in range(0, len(hits), 5000):
+        chunk = [
+            {"id": str(hit["id"]), "count": hit["count"], "titles": hit["titles"]} for hit in hits[start : start + 5000]
+        ]
+        with connection.cursor() as cursor:
+            cursor.execute(_SETTLE_SQL, {"hits": json.dumps(chunk), "edge": edge, "now": now, "keep": keep})
+            for search_id, user_id, name, q, count, titles in cursor.fetchall():
+                if isinstance(titles, str):
+                    titles = json.loads(titles)
+                due.append(
+                    {
+                        "id": search_id,
+                        "user_id": user_id,
+                        "name": name,
+                        "params": {"q": q},
+                        "count": count,
+                        "titles": titles,
+                    }
+                )
+    return due
