@@ -5,7 +5,7 @@ import uuid
 from django.conf import settings
 from django.contrib.gis.db import models
 from django.contrib.postgres.search import SearchVectorField
-from django.db.models import Q
+from django.db.models import F, Q
 from django.db.models.functions import Upper
 from django.utils.translation import gettext_lazy as _
 
@@ -61,6 +61,10 @@ class Product(BaseModel):
     video_url = models.URLField(max_length=500, blank=True)
     video_thumbnail_url = models.URLField(max_length=500, blank=True)
     tags = models.JSONField(default=list, blank=True)
+    # Firm prices: offers on a non-negotiable listing are refused (409 price_firm); offers
+    # under ``auto_decline_below`` are declined at once (messaging.services.offer_create).
+    is_negotiable = models.BooleanField(default=True, db_default=True)  # bulk COPY loads omit it
+    auto_decline_below = models.DecimalField(max_digits=12, decimal_places=2, null=True, blank=True)
     sold_at = models.DateTimeField(null=True, blank=True)
     # Deleting a listing that has conversations or transactions hides it instead.
     deleted_at = models.DateTimeField(null=True, blank=True)
@@ -98,6 +102,11 @@ class Product(BaseModel):
                 condition=Q(original_price__isnull=True) | Q(original_price__gte=0),
                 name="catalog_product_original_price_non_negative",
             ),
+            models.CheckConstraint(
+                condition=Q(auto_decline_below__isnull=True)
+                | Q(auto_decline_below__gt=0, auto_decline_below__lt=F("price")),
+                name="catalog_product_auto_decline_below_price",
+            ),
             models.CheckConstraint(condition=Q(view_count__gte=0), name="catalog_product_view_count_non_negative"),
             models.CheckConstraint(condition=Q(like_count__gte=0), name="catalog_product_like_count_non_negative"),
             models.CheckConstraint(condition=Q(category__in=Category.values), name="catalog_product_category_valid"),
@@ -117,6 +126,11 @@ class ProductLike(models.Model):
 
     class Meta:
         constraints = [models.UniqueConstraint(fields=["user", "product"], name="catalog_like_unique")]
+        indexes = [
+            # GET /me/likes/ (newest like first) and the price-drop fan-out's keyset walk.
+            models.Index(fields=["user", "-created_at", "-id"], name="catalog_like_user_new_idx"),
+            models.Index(fields=["product", "id"], name="catalog_like_product_idx"),
+        ]
 
     def __str__(self) -> str:
         return f"{self.user_id} ♥ {self.product_id}"

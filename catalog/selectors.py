@@ -488,3 +488,60 @@ def seller_exists(*, username: str) -> bool:
     from django.contrib.auth import get_user_model
 
     return get_user_model().objects.filter(username__iexact=username, is_active=True).exists()
+
+
+def products_liked_by(*, user: Any) -> Rows:
+    """The listings ``user`` liked, newest like first (``liked_at``), sold ones included and
+    marked by ``is_available``/``sold_at``; hidden (deleted) ones left out. One query a page:
+    the like row is joined, not looked up per listing."""
+    return (
+        product_rows(user=user, include_sold=True)
+        .filter(likes__user_id=user.pk)
+        .annotate(liked_at=F("likes__created_at"), like_id=F("likes__id"))
+        .order_by("-liked_at", "-like_id")
+    )
+
+
+def product_likers_page(*, product_id: Any, after: Any = None, limit: int = 1000) -> list[tuple[Any, Any]]:
+    """``(like id, user id)`` of the people who liked a listing, a keyset page at a time (the
+    price-drop fan-out walks them in batches)."""
+    qs = ProductLike.objects.filter(product_id=product_id).order_by("id")
+    if after is not None:
+        qs = qs.filter(id__gt=after)
+    return list(qs.values_list("id", "user_id")[:limit])
+
+
+def product_price_drop_facts(*, product_id: Any) -> dict[str, Any] | None:
+    """What a price-drop notice needs, or ``None`` when the listing is gone, hidden or sold
+    (nobody hears of a drop on something they cannot buy)."""
+    row = (
+        Product.objects.filter(pk=product_id, deleted_at__isnull=True, is_available=True)
+        .values("id", "seller_id", "title", "price", "currency")
+        .first()
+    )
+    return dict(row) if row is not None else None
+
+
+def listings_created_between(*, after: tuple[Any, Any] | None, until: Any, limit: int = 5000) -> list[dict[str, Any]]:
+    """Live listings created after the ``(created_at, id)`` keyset ``after`` and up to
+    ``until``, oldest first, with what saved searches match on (discovery's percolator)."""
+    qs = products_visible().filter(is_available=True, created_at__lte=until)
+    if after is not None:
+        qs = qs.filter(Q(created_at__gt=after[0]) | Q(created_at=after[0], id__gt=after[1]))
+    return [
+        dict(row)
+        for row in qs.order_by("created_at", "id").values(
+            "id",
+            "title",
+            "description",
+            "tags",
+            "price",
+            "category",
+            "condition",
+            "feed_type",
+            "location",
+            "seller_id",
+            "seller__username",
+            "created_at",
+        )[:limit]
+    ]

@@ -152,14 +152,36 @@ class ProductListSerializer(serializers.Serializer):
         return product_list_row(row, timezone.get_current_timezone())
 
 
+class LikedProductSerializer(ProductListSerializer):
+    """A listing in my likes: the list item plus when I liked it and whether it has sold."""
+
+    liked_at = serializers.DateTimeField(read_only=True)
+    is_sold = serializers.BooleanField(read_only=True)
+
+
+def liked_product_rows(rows: Iterable[dict[str, Any]]) -> list[dict[str, Any]]:
+    tz = timezone.get_current_timezone()
+    items = []
+    for row in rows:
+        item = product_list_row(row, tz)
+        item["liked_at"] = _dt(row["liked_at"], tz)
+        item["is_sold"] = row["sold_at"] is not None or not row["is_available"]
+        items.append(item)
+    return items
+
+
 class ProductDetailSerializer(ProductListSerializer):
     description = serializers.CharField(read_only=True)
     video_thumbnail_url = serializers.CharField(read_only=True)
+    is_negotiable = serializers.BooleanField(read_only=True)
+    auto_decline_below = serializers.DecimalField(max_digits=12, decimal_places=2, read_only=True, allow_null=True)
 
     def to_representation(self, instance: Product) -> dict[str, Any]:
         data = super().to_representation(instance)
         data["description"] = instance.description
         data["video_thumbnail_url"] = instance.video_thumbnail_url
+        data["is_negotiable"] = instance.is_negotiable
+        data["auto_decline_below"] = _money(instance.auto_decline_below)
         return data
 
 
@@ -229,6 +251,16 @@ class ProductWriteSerializer(serializers.Serializer):
         default=list,
     )
 
+    is_negotiable = serializers.BooleanField(required=False, default=True)
+    auto_decline_below = serializers.DecimalField(
+        max_digits=9,
+        decimal_places=2,
+        min_value=Decimal("0.01"),
+        required=False,
+        allow_null=True,
+        help_text="Offers under this amount are declined at once, politely (below the price).",
+    )
+
     def validate_image_urls(self, value: list[str]) -> list[str]:
         return [_own_media(url) for url in value]
 
@@ -252,6 +284,12 @@ class ProductWriteSerializer(serializers.Serializer):
             raise serializers.ValidationError(
                 {"original_price": _("The original price cannot be lower than the price.")},
                 code="original_price_below_price",
+            )
+        floor = attrs.get("auto_decline_below", instance.auto_decline_below if instance else None)
+        if floor is not None and price is not None and floor >= price:
+            raise serializers.ValidationError(
+                {"auto_decline_below": _("Offers can only be declined automatically below the price.")},
+                code="auto_decline_not_below_price",
             )
         if self.partial and ("latitude" in attrs) != ("longitude" in attrs):
             missing = "longitude" if "latitude" in attrs else "latitude"

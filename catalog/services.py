@@ -16,6 +16,7 @@ from django.utils.translation import gettext as _
 from catalog import ranking
 from catalog.locks import product_locked
 from catalog.models import Product, ProductLike
+from soukloop import events
 from soukloop.cacheerrors import CACHE_UNAVAILABLE
 from soukloop.errors import Conflict, PermissionDenied
 from soukloop.geo import make_point
@@ -36,6 +37,8 @@ EDITABLE_FIELDS = frozenset(
         "video_url",
         "video_thumbnail_url",
         "tags",
+        "is_negotiable",
+        "auto_decline_below",
     }
 )
 
@@ -71,6 +74,8 @@ def product_create(
     video_url: str = "",
     video_thumbnail_url: str = "",
     tags: list[str] | None = None,
+    is_negotiable: bool = True,
+    auto_decline_below: Decimal | None = None,
 ) -> Product:
     ensure_can_sell(user=seller)
     product = Product(
@@ -89,6 +94,8 @@ def product_create(
         video_url=video_url,
         video_thumbnail_url=video_thumbnail_url,
         tags=list(tags or []),
+        is_negotiable=is_negotiable,
+        auto_decline_below=auto_decline_below,
     )
     # The Discover score is the service's business, not save()'s: a new listing starts with
     # its freshness alone; likes and views move it later (catalog.ranking).
@@ -106,6 +113,7 @@ def product_update(*, product: Product, user: Any, data: dict[str, Any]) -> Prod
     locked = product_locked(product_id=product.pk)
     if not locked.is_available:
         raise Conflict(_("A sold listing cannot be changed."), code="product_sold")
+    old_price = locked.price
     fields = []
     for name, value in data.items():
         if name in EDITABLE_FIELDS:
@@ -117,7 +125,30 @@ def product_update(*, product: Product, user: Any, data: dict[str, Any]) -> Prod
     if fields:
         locked.save(update_fields=[*fields, "updated_at"])
         logger.info("listing changed", extra={"product_id": str(locked.pk), "fields": ",".join(sorted(fields))})
+    if "price" in fields and is_price_drop(old=old_price, new=locked.price):
+        # After commit, to notifications: everyone who liked it hears once a day (batched there).
+        events.publish(
+            "product.price_dropped",
+            channel=None,
+            data={
+                "product_id": str(locked.pk),
+                "seller_id": str(locked.seller_id),
+                "title": locked.title,
+                "old_price": f"{old_price:.2f}",
+                "new_price": f"{locked.price:.2f}",
+                "currency": locked.currency,
+            },
+        )
     return locked
+
+
+def is_price_drop(*, old: Decimal, new: Decimal) -> bool:
+    """A drop worth telling the people who liked a listing about: at least
+    ``PRICE_DROP_MIN_PERCENT`` of the old price, or at least ``PRICE_DROP_MIN_AMOUNT``."""
+    if new >= old or old <= 0:
+        return False
+    cut = old - new
+    return cut * 100 >= old * Decimal(settings.PRICE_DROP_MIN_PERCENT) or cut >= Decimal(settings.PRICE_DROP_MIN_AMOUNT)
 
 
 @transaction.atomic

@@ -12,21 +12,24 @@ from rest_framework.parsers import MultiPartParser
 from rest_framework.permissions import AllowAny, IsAuthenticated
 from rest_framework.request import Request
 from rest_framework.response import Response
+from rest_framework.utils.urls import replace_query_param
 from rest_framework.views import APIView
 
-from catalog import media, selectors, services
+from catalog import media, personalisation, selectors, services
 from catalog.models import Category, Product
 from catalog.pagination import CommunityKeysetPagination, DiscoverCursorPagination, UncountedPagePagination
 from catalog.params import openapi_parameters, parse_search_params, search_args
 from catalog.serializers import (
     CategorySerializer,
     CommunityPageSerializer,
+    LikedProductSerializer,
     MediaSerializer,
     MediaUploadSerializer,
     ProductDetailSerializer,
     ProductListSerializer,
     ProductSearchSerializer,
     ProductWriteSerializer,
+    liked_product_rows,
     product_list_rows,
 )
 from soukloop.clientip import client_ip
@@ -161,7 +164,17 @@ class DiscoverFeedView(generics.ListAPIView):
     pagination_class = DiscoverCursorPagination
     filter_backends: list = []
 
-    @extend_schema(parameters=[FEED_PARAMETERS[2]])
+    @extend_schema(
+        parameters=[
+            FEED_PARAMETERS[2],
+            OpenApiParameter(
+                "personalised",
+                OpenApiTypes.BOOL,
+                description="Signed in: true (default) blends your likes, follows, purchases, saved searches and "
+                "area into the rank (docs/catalog.md); false gives everyone's feed. Anonymous: always everyone's.",
+            ),
+        ]
+    )
     def get(self, request: Request, *args: Any, **kwargs: Any) -> Response:
         return super().get(request, *args, **kwargs)
 
@@ -169,8 +182,26 @@ class DiscoverFeedView(generics.ListAPIView):
         return selectors.discover_feed(user=_user(self.request), category=_category(self.request))
 
     def list(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        personal = self._personal_page(request)
+        if personal is not None:
+            return personal
         page = self.paginate_queryset(self.get_queryset())
         return self.get_paginated_response(product_list_rows(page))
+
+    def _personal_page(self, request: Request) -> Response | None:
+        """The signed-in feed from the registered personaliser (catalog.personalisation)."""
+        personaliser = personalisation.discover_personaliser()
+        user = _user(request)
+        wanted = request.query_params.get("personalised", "true").strip().lower() not in ("false", "0")
+        if personaliser is None or user is None or not wanted:
+            return None
+        limit = self.paginator.get_page_size(request) if self.paginator else 20
+        page = personaliser(
+            user=user, category=_category(request), cursor=request.query_params.get("cursor"), limit=limit or 20
+        )
+        url = request.build_absolute_uri()
+        next_link = replace_query_param(url, "cursor", page.next_cursor) if page.next_cursor else None
+        return Response({"next": next_link, "previous": None, "results": product_list_rows(page.rows)})
 
 
 def _category(request: Request) -> str | None:
@@ -265,3 +296,23 @@ class MediaUploadView(APIView):
             MediaSerializer({"url": stored.url, "content_type": stored.content_type, "size": stored.size}).data,
             status=status.HTTP_201_CREATED,
         )
+
+
+class MyLikesView(generics.ListAPIView):
+    """The listings I liked, newest like first; sold ones stay, marked ``is_sold``."""
+
+    permission_classes = [IsAuthenticated]
+    serializer_class = LikedProductSerializer
+    pagination_class = UncountedPagePagination
+    filter_backends: list = []
+
+    @extend_schema(summary="Listings I liked, newest like first")
+    def get(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        return super().get(request, *args, **kwargs)
+
+    def get_queryset(self) -> QuerySet[Product]:
+        return selectors.products_liked_by(user=self.request.user)
+
+    def list(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        page = self.paginate_queryset(self.get_queryset())
+        return self.get_paginated_response(liked_product_rows(page))

@@ -101,6 +101,7 @@ def _post(
     content: str,
     image_urls: list[str] | None = None,
     offer_data: dict | None = None,
+    only_to: Any = None,
 ) -> Message:
     """Store a message and bump the conversation in one UPDATE (callers hold a transaction).
 
@@ -127,10 +128,11 @@ def _post(
         "updated_at": timezone.now(),
     }
     recipients = []
-    if sender is None or sender.pk == conversation.seller_id:
+    # ``only_to``: a system message meant for one participant (an automatic decline).
+    if (sender is None or sender.pk == conversation.seller_id) and only_to in (None, conversation.buyer_id):
         updates.update(buyer_unread_count=F("buyer_unread_count") + 1, buyer_archived=False)
         recipients.append(conversation.buyer_id)
-    if sender is None or sender.pk == conversation.buyer_id:
+    if (sender is None or sender.pk == conversation.buyer_id) and only_to in (None, conversation.seller_id):
         updates.update(seller_unread_count=F("seller_unread_count") + 1, seller_archived=False)
         recipients.append(conversation.seller_id)
     Conversation.objects.filter(pk=conversation.pk).update(**updates)
@@ -401,6 +403,8 @@ def offer_create(*, buyer: User, product_id: Any, offered_price: Decimal, messag
     product = product_locked(product_id=product.pk)
     if not product.is_available or product.sold_at is not None:
         raise Conflict(_("This listing has been sold."), code="product_sold")
+    if not product.is_negotiable:
+        raise Conflict(_("The seller has fixed this price: it is not open to offers."), code="price_firm")
     _validate_offer_price(price=offered_price, product=product, attr="offered_price")
     _expire_offers(Offer.objects.filter(product=product, buyer=buyer))
     if Offer.objects.filter(product=product, status=OfferStatus.ACCEPTED).exists():
@@ -424,6 +428,8 @@ def offer_create(*, buyer: User, product_id: Any, offered_price: Decimal, messag
             )
     except IntegrityError:
         raise Conflict(_("You already have an open offer on this listing."), code="offer_already_open") from None
+    if product.auto_decline_below is not None and offered_price < product.auto_decline_below:
+        return _auto_decline(offer=offer, buyer=buyer)
     _post(
         conversation=conversation,
         sender=buyer,
@@ -431,6 +437,28 @@ def offer_create(*, buyer: User, product_id: Any, offered_price: Decimal, messag
         content=message or _stored_text(gettext_noop("Offer: AED %(price)s"), price=f"{offered_price:.2f}"),
         offer_data=_offer_data(offer, "created"),
     )
+    return offer
+
+
+def _auto_decline(*, offer: Offer, buyer: User) -> Offer:
+    """An offer under the seller's ``auto_decline_below``: declined at once, with a polite
+    system message to the buyer alone (in their language), so the seller is not disturbed."""
+    offer.status, offer.responded_at = OfferStatus.DECLINED, timezone.now()
+    offer.save(update_fields=["status", "responded_at", "updated_at"])
+    with translation.override(buyer.language or settings.LANGUAGE_CODE):
+        content = _(
+            "Thank you for your offer of AED %(price)s. The seller does not take offers this low, so it was "
+            "declined automatically. You are welcome to offer more or buy at the listed price."
+        ) % {"price": f"{offer.offered_price:.2f}"}
+    _post(
+        conversation=offer.conversation,
+        sender=None,
+        message_type=MessageType.SYSTEM,
+        content=content,
+        offer_data=_offer_data(offer, "auto_declined"),
+        only_to=buyer.pk,
+    )
+    logger.info("offer declined automatically", extra={"offer_id": str(offer.pk), "product_id": str(offer.product_id)})
     return offer
 
 

@@ -10,6 +10,9 @@ checkout.paid          the seller; the buyer (a receipt)                     che
 payout.released        the seller                                            payout_released
 verification.decided   the person                                            verification
 stream.status (live)   every follower of the host, in batched tasks          followed_live
+product.price_dropped  who liked it (not the seller, nor who blocked them),  price_drop
+                       in batched tasks, once per listing per person a day
+saved_search.alerts    each search's owner (the percolator batches them)     saved_search
 =====================  ====================================================  =================
 
 Offers expiring within two hours are found by a periodic task (``offers_expiring_soon``);
@@ -180,7 +183,45 @@ def _review_published(event: Event) -> None:
     )
 
 
+def _price_dropped(event: Event) -> None:
+    from notifications.tasks import fan_out_price_drop
+    from soukloop.background import enqueue
+
+    enqueue(fan_out_price_drop, event.data["product_id"], event.data["old_price"])
+
+
+def price_drop_texts(title: str, old_price: str, new_price: str) -> Callable[[], tuple[str, str]]:
+    def texts() -> tuple[str, str]:
+        return _("Price drop: %(title)s") % {"title": title}, _(
+            "Now AED %(new)s (was AED %(old)s). It is still available."
+        ) % {"new": new_price, "old": old_price}
+
+    return texts
+
+
+def _saved_search_alerts(event: Event) -> None:
+    from notifications.tasks import notify_saved_search_alerts
+    from soukloop.background import enqueue
+
+    enqueue(notify_saved_search_alerts, list(event.data.get("alerts") or []))
+
+
+def saved_search_texts(name: str, count: int, titles: list[str]) -> Callable[[], tuple[str, str]]:
+    def texts() -> tuple[str, str]:
+        title = (
+            _("New for your search “%(name)s”") % {"name": name} if name else _("New listings for your saved search")
+        )
+        first = ", ".join(titles)
+        if count == 1:
+            return title, _("1 new listing: %(titles)s") % {"titles": first}
+        return title, _("%(count)s new listings: %(titles)s…") % {"count": count, "titles": first}
+
+    return texts
+
+
 HANDLERS: dict[str, Callable[[Event], None]] = {
+    "product.price_dropped": _price_dropped,
+    "saved_search.alerts": _saved_search_alerts,
     "claim.updated": _claim_updated,
     "review.published": _review_published,
     "message.created": _message_created,

@@ -12,7 +12,8 @@ from django.conf import settings
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from accounts.models import Follow
+from accounts.models import Block, Follow
+from catalog.selectors import product_likers_page, product_price_drop_facts
 from messaging.selectors import offers_expiring_between
 from notifications import services
 from notifications.models import Kind
@@ -92,3 +93,72 @@ def offers_expiring_soon() -> int:
             dedupe_key=f"expiring:{offer['offer_id']}",
         )
     return len(offers)
+
+
+@shared_task(name="notifications.tasks.fan_out_price_drop")
+def fan_out_price_drop(product_id: str, old_price: str) -> int:
+    """A listing's price dropped: one task per ``NOTIFY_FANOUT_BATCH`` people who liked it
+    (keyset over the like rows). A listing sold or removed meanwhile tells nobody."""
+    if product_price_drop_facts(product_id=product_id) is None:
+        return 0
+    after: Any = None
+    batches = 0
+    while True:
+        rows = product_likers_page(product_id=product_id, after=after, limit=settings.NOTIFY_FANOUT_BATCH)
+        if not rows:
+            return batches
+        after = rows[-1][0]
+        notify_price_drop.delay([str(user_id) for _pk, user_id in rows], product_id, old_price)
+        batches += 1
+
+
+@shared_task(name="notifications.tasks.notify_price_drop")
+def notify_price_drop(user_ids: list[str], product_id: str, old_price: str) -> int:
+    """One batch of a price drop: the listing as it is now (still for sale, its price now),
+    never its seller nor who blocked them; once per listing per person per (Dubai) day."""
+    from notifications.sink import price_drop_texts
+
+    facts = product_price_drop_facts(product_id=product_id)
+    if facts is None:
+        return 0
+    seller_id = facts["seller_id"]
+    blockers = {
+        str(pk)
+        for pk in Block.objects.filter(blocked_id=seller_id, blocker_id__in=user_ids).values_list(
+            "blocker_id", flat=True
+        )
+    }
+    recipients = [uid for uid in user_ids if uid not in blockers and uid != str(seller_id)]
+    return len(
+        services.notify_users(
+            user_ids=recipients,
+            kind=Kind.PRICE_DROP,
+            texts=price_drop_texts(facts["title"], old_price, f"{facts['price']:.2f}"),
+            data={"product_id": str(product_id), "price": f"{facts['price']:.2f}"},
+            dedupe_key=f"price_drop:{product_id}:{timezone.localdate().isoformat()}",
+        )
+    )
+
+
+@shared_task(name="notifications.tasks.notify_saved_search_alerts")
+def notify_saved_search_alerts(alerts: list[dict[str, Any]]) -> int:
+    """A batch of saved-search alerts from one percolator run: each owner hears the count and
+    the first few titles, once per (search, run)."""
+    from notifications.sink import saved_search_texts
+
+    sent = 0
+    for alert in alerts:
+        sent += bool(
+            services.notify_users(
+                user_ids=[alert["user_id"]],
+                kind=Kind.SAVED_SEARCH,
+                texts=saved_search_texts(alert.get("name") or "", int(alert["count"]), list(alert["titles"])),
+                data={
+                    "saved_search_id": alert["saved_search_id"],
+                    "count": alert["count"],
+                    "product_ids": alert.get("product_ids") or [],
+                },
+                dedupe_key=f"saved_search:{alert['saved_search_id']}:{alert['alerted_at']}",
+            )
+        )
+    return sent

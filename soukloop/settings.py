@@ -57,6 +57,7 @@ INSTALLED_APPS = [
     "payments",
     "notifications",
     "trust",
+    "discovery",
     "channels",
     "realtime",
 ]
@@ -526,6 +527,18 @@ CONNECT_REFRESH_SECONDS = env.int("CONNECT_REFRESH_SECONDS", default=300)
 
 # --- trust: claims and reviews -----
 
+# --- discovery: likes, price drops, saved searches, the personalised Discover -----
+# A price cut reaches the people who liked the listing when it is at least this share of the
+# old price or at least this amount (AED); once per listing per person per day.
+PRICE_DROP_MIN_PERCENT = env.int("PRICE_DROP_MIN_PERCENT", default=5)
+PRICE_DROP_MIN_AMOUNT = env.int("PRICE_DROP_MIN_AMOUNT", default=50)
+# Saved searches per person, and how often at most one alerts its owner (minutes).
+SAVED_SEARCHES_MAX = env.int("SAVED_SEARCHES_MAX", default=20)
+SAVED_SEARCH_ALERT_MINUTES = env.int("SAVED_SEARCH_ALERT_MINUTES", default=15)
+# Signed-in Discover: re-ranked candidates per snapshot (cached for a scroll's length).
+DISCOVER_PERSONAL_CANDIDATES = env.int("DISCOVER_PERSONAL_CANDIDATES", default=300)
+DISCOVER_PERSONAL_TTL_SECONDS = env.int("DISCOVER_PERSONAL_TTL_SECONDS", default=900)
+
 # --- realtime -----
 
 # --- notifications and background work -----
@@ -554,6 +567,7 @@ CELERY_BEAT_SCHEDULE = {
     "sync-stream-viewers": {"task": "streams.tasks.sync_stream_viewers", "schedule": 30.0},
     "offers-expiring-soon": {"task": "notifications.tasks.offers_expiring_soon", "schedule": 300.0},
     "flush-notification-outbox": {"task": "notifications.tasks.flush_outbox", "schedule": 30.0},
+    "percolate-saved-searches": {"task": "discovery.tasks.percolate_saved_searches", "schedule": 60.0},
 }
 # Deliveries: retried with back-off (NOTIFY_RETRY_BACKOFF_SECONDS doubling) NOTIFY_MAX_ATTEMPTS
 # times, then dead (listed in the admin). Pending ones older than NOTIFY_OUTBOX_GRACE_SECONDS

@@ -19,6 +19,7 @@ api_v1 = [
     path("", include("payments.urls")),
     path("", include("notifications.urls")),
     path("", include("trust.urls")),
+    path("", include("discovery.urls")),
     path("", include("realtime.urls")),
 ]
 

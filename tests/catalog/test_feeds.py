@@ -183,14 +183,22 @@ def test_community_pages_stably_while_new_listings_arrive(api_client):
 def test_feed_query_counts_are_constant(auth_client, resident, django_assert_max_num_queries, page_size):
     seller = SellerFactory()
     ProductFactory.create_batch(60, seller=seller, feed_type="community", location=at(JLT))
-    ProductFactory.create_batch(60, seller=seller, feed_type="discover")
+    for other in SellerFactory.create_batch(4):  # several sellers: the personalised feed is kept diverse
+        ProductFactory.create_batch(15, seller=other, feed_type="discover")
     client = auth_client(resident)
     # the caller, then one query per tier (building, neighbourhood, the rest): never more
     with django_assert_max_num_queries(4):
         community = client.get(COMMUNITY, {"page_size": page_size})
     with django_assert_max_num_queries(2):
-        discover = client.get(DISCOVER, {"page_size": page_size})
+        discover = client.get(DISCOVER, {"page_size": page_size, "personalised": "false"})
+    # signed in, personalised: the caller, six signal reads, up to three candidate reads, the page
+    with django_assert_max_num_queries(11):
+        personal = client.get(DISCOVER, {"page_size": page_size})
+    with django_assert_max_num_queries(2):  # the next page reads the snapshot: the caller, the page
+        following = client.get(personal.json()["next"])
     assert len(community.json()["results"]) == len(discover.json()["results"]) == page_size
+    assert len(personal.json()["results"]) == page_size
+    assert 1 <= len(following.json()["results"]) <= page_size
 
 
 def test_community_pages_through_a_crowd_at_one_point_in_id_order(api_client):

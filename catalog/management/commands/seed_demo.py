@@ -23,7 +23,7 @@ from django.utils import timezone
 
 from accounts.models import Role, User
 from accounts.roles import MODERATORS_GROUP, sync_moderators_group
-from catalog.models import Category, Condition, FeedType, Product
+from catalog.models import Category, Condition, FeedType, Product, ProductLike
 from catalog.ranking import hot_score
 
 DEMO_MODERATOR = "moderator"
@@ -75,6 +75,12 @@ class Command(BaseCommand):
         parser.add_argument("--batch-size", type=int, default=5000)
         parser.add_argument("--days", type=int, default=42, help="spread listings over this many days (default 42)")
         parser.add_argument(
+            "--likes-per-user",
+            type=int,
+            default=12,
+            help="simulated likes per demo user, from each one's favourite categories and sellers (default 12)",
+        )
+        parser.add_argument(
             "--moderator-password",
             default=None,
             help="password of the demo moderator; required to create one when DEBUG is false "
@@ -90,6 +96,7 @@ class Command(BaseCommand):
         existing = Product.objects.count()
         wanted = max(0, options["products"] - existing)
         created = self._products(wanted, sellers, rng, options["batch_size"], options["days"])
+        liked = self._likes(users, sellers, rng, options["likes_per_user"])
         if (created or wanted) and connection.vendor == "postgresql":
             # Fresh planner statistics: with stale ones (e.g. 34 users estimated for 400) the
             # planner drove listing queries from the users table, 20x slower.
@@ -99,7 +106,8 @@ class Command(BaseCommand):
         elapsed = time.monotonic() - started
         self.stdout.write(
             self.style.SUCCESS(
-                f"Demo data ready: {len(users)} users, {existing + created} listings ({created} new) in {elapsed:.1f}s."
+                f"Demo data ready: {len(users)} users, {existing + created} listings ({created} new), "
+                f"{liked} simulated likes in {elapsed:.1f}s."
             )
         )
         if moderator is None:
@@ -185,6 +193,59 @@ class Command(BaseCommand):
             )
         User.objects.bulk_create(new, ignore_conflicts=True)
         return list(User.objects.filter(username__startswith="demo_").order_by("username")[:count])
+
+    def _likes(self, users: list[User], sellers: list[User], rng: random.Random, per_user: int) -> int:
+        """Simulated likes with per-person tastes, so the personalised Discover has something to
+        learn from and can be evaluated offline (``manage.py evaluate_discover``): each person
+        has two favourite categories and three favourite sellers; about half their likes fall in
+        those categories, a quarter on those sellers, the rest anywhere, fresher listings more
+        often. People who already have likes are left alone (idempotent). The listings' own
+        ``like_count`` stays the seeded counter."""
+        if per_user <= 0 or not sellers:
+            return 0
+        pool = list(
+            Product.objects.filter(feed_type=FeedType.DISCOVER, is_available=True, deleted_at__isnull=True)
+            .order_by("-created_at")
+            .values_list("id", "category", "seller_id")[:20000]
+        )
+        if not pool:
+            return 0
+        by_category: dict[str, list[tuple[Any, str, Any]]] = {}
+        by_seller: dict[Any, list[tuple[Any, str, Any]]] = {}
+        for row in pool:
+            by_category.setdefault(row[1], []).append(row)
+            by_seller.setdefault(row[2], []).append(row)
+        already = set(ProductLike.objects.filter(user__in=users).values_list("user_id", flat=True).distinct())
+        categories = sorted(by_category)
+        seller_ids = sorted(by_seller, key=str)
+        now = timezone.now()
+        likes = []
+        for user in users:
+            if user.pk in already:
+                continue
+            tastes = rng.sample(categories, k=min(2, len(categories)))
+            favourites = rng.sample(seller_ids, k=min(3, len(seller_ids)))
+            chosen: set[Any] = set()
+            for _attempt in range(per_user * 3):
+                if len(chosen) >= per_user:
+                    break
+                draw = rng.random()
+                if draw < 0.5:
+                    rows = by_category[rng.choice(tastes)]
+                elif draw < 0.75:
+                    rows = by_seller[rng.choice(favourites)]
+                else:
+                    rows = pool
+                product_id, _category, seller_id = rows[int(len(rows) * rng.random() ** 2)]  # fresher first
+                if seller_id != user.pk:
+                    chosen.add(product_id)
+            for product_id in chosen:
+                like = ProductLike(user=user, product_id=product_id)
+                like.created_at = now - timedelta(hours=rng.uniform(0, 24 * 14))
+                likes.append(like)
+        with _keep_given_timestamps(ProductLike):
+            ProductLike.objects.bulk_create(likes, batch_size=5000, ignore_conflicts=True)
+        return len(likes)
 
     def _products(self, count: int, sellers: list[User], rng: random.Random, batch_size: int, days: int) -> int:
         if count <= 0 or not sellers:
@@ -299,10 +360,10 @@ def _as_product(row: dict[str, Any]) -> Product:
 
 
 @contextlib.contextmanager
-def _keep_given_timestamps() -> Iterator[None]:
-    """bulk_create would stamp every row "now" (auto_now_add/auto_now); demo listings are
-    spread over weeks so the feeds have something to rank."""
-    fields = [Product._meta.get_field("created_at"), Product._meta.get_field("updated_at")]
+def _keep_given_timestamps(model: Any = Product) -> Iterator[None]:
+    """bulk_create would stamp every row "now" (auto_now_add/auto_now); demo listings (and
+    likes) are spread over weeks so the feeds have something to rank."""
+    fields = [field for field in model._meta.concrete_fields if field.name in ("created_at", "updated_at")]
     saved = [(f.auto_now, f.auto_now_add) for f in fields]
     for field in fields:
         field.auto_now = field.auto_now_add = False
