@@ -36,6 +36,7 @@ EDITABLE_FIELDS = frozenset(
         "video_url",
         "video_thumbnail_url",
         "tags",
+        "attributes",
     }
 )
 
@@ -71,7 +72,10 @@ def product_create(
     video_url: str = "",
     video_thumbnail_url: str = "",
     tags: list[str] | None = None,
+    attributes: dict[str, Any] | None = None,
 ) -> Product:
+    """A new listing; ``attributes`` already checked against the category (the write
+    serializer, catalog.attributes.validate)."""
     ensure_can_sell(user=seller)
     product = Product(
         seller=seller,
@@ -89,6 +93,7 @@ def product_create(
         video_url=video_url,
         video_thumbnail_url=video_thumbnail_url,
         tags=list(tags or []),
+        attributes=dict(attributes or {}),
     )
     # The Discover score is the service's business, not save()'s: a new listing starts with
     # its freshness alone; likes and views move it later (catalog.ranking).
