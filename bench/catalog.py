@@ -4,11 +4,13 @@
 
 Creates (once) a PostGIS database per size (``<BENCH_DATABASE_URL>_<listings>``), migrates it,
 loads ``--listings`` demo listings with ``seed_demo``, starts gunicorn on 127.0.0.1:8102
-(DEBUG off, throttles out of the way), then for nearby search, community feed, discover feed,
-``q`` search and ``/healthz`` prints p50/p95 latency over ``--requests`` sequential requests
-(in four rounds of blocks, each round taking every endpoint in turn) and requests/s with
-``--concurrency`` clients (median of three rounds), each also as a ratio to ``/healthz``. It
-also prints the plan of the nearby query, to show the GiST index at work.
+(DEBUG off, throttles out of the way; ``BENCH_PORT`` to move it), then for nearby search,
+community feed, discover feed, ``q`` search (English, Arabic, by relevance),
+attribute-filtered search and ``/healthz`` prints p50/p95 latency over ``--requests``
+sequential requests (in four rounds of blocks, each round taking every endpoint in turn) and
+requests/s with ``--concurrency`` clients (median of three rounds), each also as a ratio to
+``/healthz``. It also prints the plans of the nearby query (the GiST index at work), of a
+``q`` page and of an attribute filter.
 """
 
 from __future__ import annotations
@@ -29,7 +31,7 @@ from production_env import ensure_database, production_like_env
 
 ROOT = Path(__file__).resolve().parent.parent
 PYTHON = sys.executable
-HOST, PORT = "127.0.0.1", 8102
+HOST, PORT = "127.0.0.1", int(os.environ.get("BENCH_PORT", "8102"))
 
 # (latitude, longitude) of places people search from.
 POINTS = [
@@ -43,6 +45,19 @@ POINTS = [
     (25.2200, 55.4200),  # Mirdif
 ]
 QUERIES = ["yeezy", "iphone", "yezy", "sofa", "jordan", "lego", "perfume", "macbook", "rug", "pokemon"]
+# Arabic queries: a sound plural meeting its singular, a brand written in Arabic, alef forms.
+ARABIC_QUERIES = ["ساعة", "ايفون", "نايك", "بوكيمون", "سجادة", "عطر", "ليغو", "كنبة", "سامسونج", "أحذية"]
+# Attribute-filtered searches (GIN containment), some with a range or a text query.
+ATTRIBUTE_SEARCHES = [
+    {"category": "sneakers", "attr.size_eu": ["42", "42.5"]},
+    {"category": "sneakers", "attr.size_eu": "44", "attr.brand": "Nike"},
+    {"category": "electronics", "attr.storage_gb__gte": "256"},
+    {"category": "trading_cards", "attr.game": "pokemon", "attr.grade": "10"},
+    {"category": "kids_baby", "attr.age_range": ["3-5y", "6-8y"]},
+    {"q": "nike", "attr.size_eu": "42"},
+    {"category": "books", "attr.language": "ar"},
+    {"category": "sports_cards", "attr.sport": "football", "attr.graded_by": "psa"},
+]
 
 
 def endpoints() -> dict[str, callable]:
@@ -62,10 +77,28 @@ def endpoints() -> dict[str, callable]:
     def search() -> str:
         return "/api/v1/products/?" + urlencode({"q": rng.choice(QUERIES)})
 
+    def search_arabic() -> str:
+        return "/api/v1/products/?" + urlencode({"q": rng.choice(ARABIC_QUERIES)})
+
+    def search_relevance() -> str:
+        return "/api/v1/products/?" + urlencode({"q": rng.choice(QUERIES + ARABIC_QUERIES), "ordering": "relevance"})
+
+    def attributes() -> str:
+        return "/api/v1/products/?" + urlencode(rng.choice(ATTRIBUTE_SEARCHES), doseq=True)
+
     def healthz() -> str:
         return "/healthz"
 
-    return {"nearby": nearby, "community": community, "discover": discover, "q": search, "healthz": healthz}
+    return {
+        "nearby": nearby,
+        "community": community,
+        "discover": discover,
+        "q": search,
+        "q_arabic": search_arabic,
+        "q_relevance": search_relevance,
+        "attr": attributes,
+        "healthz": healthz,
+    }
 
 
 def bench_env(database_url: str) -> dict[str, str]:
@@ -120,6 +153,27 @@ def explain_nearby(url: str) -> None:
     # Run once first: a connection's first geography query loads PostGIS (~20 ms).
     print("EXPLAIN ANALYZE nearby search (Marina, 5 km, ordering=distance; warm connection):")
     subprocess.run([PYTHON, "manage.py", "shell", "-c", code], cwd=ROOT, env=env, check=True)
+
+
+def explain_text_search(url: str) -> None:
+    """The plans of a ``q=iphone`` page (the ids by the index-only walk, then the rows) and of
+    an attribute filter (the GIN containment)."""
+    code = (
+        "from catalog import selectors;from django.db import connection;"
+        "from django.test.utils import CaptureQueriesContext;"
+        "from catalog.params import parse_search_params, search_args;from django.http import QueryDict\n"
+        "for query in ('q=iphone', 'q=ساعة', 'category=sneakers&attr.size_eu=42&attr.size_eu=42.5'):\n"
+        "    d=parse_search_params(QueryDict(query))\n"
+        "    src=selectors.search_page_source(search_args(d),ordering='newest',include_sold=False)\n"
+        "    src[:21]\n"
+        "    with CaptureQueriesContext(connection) as ctx: list(src[:21])\n"
+        "    c=connection.cursor()\n"
+        "    for one in ctx.captured_queries:\n"
+        "        c.execute('EXPLAIN (ANALYZE, COSTS OFF) '+one['sql']);print('  --',query);"
+        "print(chr(10).join('    '+r[0] for r in c.fetchall() if 'Cond:' not in r[0]))"
+    )
+    print("EXPLAIN ANALYZE text and attribute search (warm connection):")
+    subprocess.run([PYTHON, "manage.py", "shell", "-c", code], cwd=ROOT, env=bench_env(url), check=True)
 
 
 def get(conn: http.client.HTTPConnection, path: str) -> float:
@@ -198,6 +252,7 @@ def main() -> None:
 
     url = prepare_database(args.database_url, args.listings)
     explain_nearby(url)
+    explain_text_search(url)
     server = subprocess.Popen(
         [str(Path(PYTHON).parent / "gunicorn"), "-c", "deploy/gunicorn.conf.py", "soukloop.wsgi:application"],
         cwd=ROOT,

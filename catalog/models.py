@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import uuid
+from typing import Any
 
 from django.conf import settings
 from django.contrib.gis.db import models
@@ -9,6 +10,7 @@ from django.db.models import F, Q
 from django.db.models.functions import Upper
 from django.utils.translation import gettext_lazy as _
 
+from catalog import textsearch
 from soukloop.models import BaseModel
 
 
@@ -74,6 +76,12 @@ class Product(BaseModel):
     # Kept by a PostgreSQL trigger (migration 0002): title A, tags B, description C.
     # Stays NULL on SpatiaLite, where `q` falls back to icontains.
     search_vector = SearchVectorField(null=True, blank=True, editable=False)
+    # Item attributes, validated against the category's table (catalog.attributes).
+    attributes = models.JSONField(default=dict, blank=True)
+    # The listing's words normalised for both languages (catalog.textsearch): "title terms |
+    # tags terms | description terms". Kept by save(); the trigger feeds it to search_vector
+    # (soukloop_simple, migration 0005); SpatiaLite matches it with LIKE.
+    search_terms = models.TextField(blank=True, default="", editable=False)
 
     class Meta:
         ordering = ["-created_at", "-id"]
@@ -88,6 +96,16 @@ class Product(BaseModel):
                 name="catalog_product_discover_idx",
             ),
             models.Index(fields=["seller", "-created_at"], name="catalog_product_seller_new_idx"),
+            # Text search newest first (catalog.selectors.TopMatches): an index-only walk of the
+            # live listings newest first that tests each one's search_vector in the index
+            # (PostgreSQL; INCLUDE is left out elsewhere), so a common word stops after the
+            # page's worth of matches without visiting the table.
+            models.Index(
+                fields=["-created_at", "-id"],
+                include=["search_vector"],
+                condition=Q(is_available=True, deleted_at__isnull=True),
+                name="catalog_product_live_new_idx",
+            ),
             # The community feed's first tiers: same neighbourhood / building, case-insensitive.
             models.Index(
                 Upper("neighborhood"),
@@ -116,6 +134,23 @@ class Product(BaseModel):
 
     def __str__(self) -> str:
         return self.title
+
+    def save(self, *args: Any, **kwargs: Any) -> None:
+        # The search terms follow the text wherever it is changed (services, admin).
+        update_fields = kwargs.get("update_fields")
+        if update_fields is None or {"title", "description", "tags"} & set(update_fields):
+            self.search_terms = search_terms_for(title=self.title, tags=self.tags, description=self.description)
+            if update_fields is not None:
+                kwargs["update_fields"] = {*update_fields, "search_terms"}
+        super().save(*args, **kwargs)
+
+
+def search_terms_for(*, title: str, tags: Any, description: str) -> str:
+    """What ``Product.search_terms`` holds for this text (seed_demo's COPY calls it too)."""
+    tag_list = [str(tag) for tag in tags] if isinstance(tags, list) else []
+    return " | ".join(
+        (textsearch.document(title), textsearch.document(tag_list), textsearch.document(description or ""))
+    )
 
 
 class ProductLike(models.Model):

@@ -24,7 +24,7 @@ from drf_spectacular.utils import OpenApiParameter
 from rest_framework.exceptions import ErrorDetail
 from rest_framework.exceptions import ValidationError as DRFValidationError
 
-from catalog import selectors
+from catalog import attributes, selectors
 from catalog.models import Category, Condition, FeedType
 from soukloop.geo import make_point, radius_metres
 
@@ -37,6 +37,7 @@ ORDERING_CHOICES = [
     ("relevance", _("Best match first (needs q)")),
 ]
 
+MAX_ATTRIBUTE_VALUES = 20  # values of one repeated attr.<key>
 _DECIMAL = re.compile(r"-?[0-9]{1,10}(\.[0-9]{1,12})?")
 _TRUE, _FALSE = frozenset({"true", "1"}), frozenset({"false", "0"})
 
@@ -52,6 +53,28 @@ class Param:
     min_value: Decimal | None = None
     max_value: Decimal | None = None
     max_length: int = 200
+    # ``attr.<key>`` filters: the attribute's key, repeatable values (OR-ed), or a range bound.
+    attribute: str = ""
+    repeatable: bool = False
+    bound: str = ""  # "gte" or "lte"
+
+
+def _attribute_params() -> tuple[Param, ...]:
+    """``attr.<key>`` (repeatable) for every attribute key, and ``attr.<key>__gte/__lte`` for
+    the numeric ones (catalog.attributes)."""
+    result: list[Param] = []
+    for key, attr in sorted(attributes.ALL_KEYS.items()):
+        kind = {"choice": "choice", "number": "number", "text": "text"}[attr.type]
+        label = f"Attribute {key} ({attr.type}); repeat to match any of several values."
+        result.append(
+            Param(f"attr.{key}", kind, label, choices=attr.choices, attribute=key, repeatable=True, max_length=100)
+        )
+        if attr.type == "number":
+            for bound, word in (("gte", "at least"), ("lte", "at most")):
+                result.append(
+                    Param(f"attr.{key}__{bound}", "number", f"Attribute {key} {word}.", attribute=key, bound=bound)
+                )
+    return tuple(result)
 
 
 PARAMS: tuple[Param, ...] = (
@@ -72,7 +95,9 @@ PARAMS: tuple[Param, ...] = (
     ),
     Param("include_sold", "boolean", "Include sold listings."),
     Param("ordering", "choice", "Order of the results.", choices=tuple(ORDERING_CHOICES)),
+    *_attribute_params(),
 )
+_BY_NAME = {param.name: param for param in PARAMS}
 
 
 def _error(errors: dict[str, list[ErrorDetail]], name: str, message: Any, code: str) -> None:
@@ -121,7 +146,14 @@ def parse_search_params(params: Mapping[str, str]) -> dict[str, Any]:
     raises one 400 naming them all."""
     data: dict[str, Any] = {}
     errors: dict[str, list[ErrorDetail]] = {}
+    for name in params:
+        if name.startswith("attr.") and name not in _BY_NAME:
+            _error(errors, name, _("Unknown attribute."), "invalid")
     for param in PARAMS:
+        if param.attribute:
+            if param.name in params:
+                _parse_attribute(param, params, data, errors)
+            continue
         raw = params.get(param.name)
         if raw is None:
             continue
@@ -137,6 +169,34 @@ def parse_search_params(params: Mapping[str, str]) -> dict[str, Any]:
     return data
 
 
+def _parse_attribute(
+    param: Param, params: Mapping[str, str], data: dict[str, Any], errors: dict[str, list[ErrorDetail]]
+) -> None:
+    """``attr.<key>`` values (all of a repeated one) into ``data["attr"]``, bounds into
+    ``data["attr_ranges"]``."""
+    getlist = getattr(params, "getlist", None)
+    raws = getlist(param.name) if param.repeatable and getlist is not None else [params[param.name]]
+    values = []
+    for raw in raws:
+        raw = raw.strip()
+        if raw == "":
+            continue
+        value = _parse_one(param, raw, errors)
+        if value is None:
+            return
+        values.append(attributes.parse_number(value) if param.kind == "number" else value)
+    if not values:
+        return
+    if param.bound:
+        data.setdefault("attr_ranges", []).append((param.attribute, param.bound, values[-1]))
+    else:
+        values = list(dict.fromkeys(values))
+        if len(values) > MAX_ATTRIBUTE_VALUES:
+            _error(errors, param.name, _("At most %d values.") % MAX_ATTRIBUTE_VALUES, "max_length")
+            return
+        data.setdefault("attr", {})[param.attribute] = values
+
+
 def _cross_field_rules(data: dict[str, Any], errors: dict[str, list[ErrorDetail]]) -> None:
     lat, lng = data.get("lat"), data.get("lng")
     if (lat is None) != (lng is None) and "lat" not in errors and "lng" not in errors:
@@ -148,6 +208,12 @@ def _cross_field_rules(data: dict[str, Any], errors: dict[str, list[ErrorDetail]
     low, high = data.get("min_price"), data.get("max_price")
     if low is not None and high is not None and low > high:
         _error(errors, "max_price", _("max_price must not be below min_price."), "invalid")
+    category = data.get("category")
+    if category is not None:
+        known = attributes.BY_KEY.get(category, {})
+        used = {*data.get("attr", {}), *(key for key, _bound, _value in data.get("attr_ranges", ()))}
+        for key in sorted(used - known.keys()):
+            _error(errors, f"attr.{key}", _("Not an attribute of this category."), "invalid")
 
 
 def search_args(data: Mapping[str, Any]) -> dict[str, Any]:
@@ -162,6 +228,10 @@ def search_args(data: Mapping[str, Any]) -> dict[str, Any]:
             args["seller_id"] = uuid.UUID(seller)
         except ValueError:
             args["seller_username"] = seller
+    if data.get("attr"):
+        args["attributes"] = data["attr"]
+    if data.get("attr_ranges"):
+        args["attribute_ranges"] = data["attr_ranges"]
     if data.get("lat") is not None and data.get("lng") is not None:
         args["point"] = make_point(latitude=data["lat"], longitude=data["lng"])
         args["metres"] = radius_metres(data.get("radius_km"), default_km=settings.MAX_SEARCH_RADIUS_KM)

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import dataclasses
 import functools
+import re
 from datetime import timedelta
 from typing import Any, TypeVar
 
@@ -35,12 +36,13 @@ from django.db.models import (
     When,
 )
 from django.db.models.functions import Cast, Coalesce, Upper
-from django.utils import timezone
 
+from catalog import textsearch
 from catalog.models import FeedType, Product, ProductLike
 from soukloop.geo import is_postgis, radius_metres
 
 SEARCH_CONFIG = "english"
+SIMPLE_CONFIG = "soukloop_simple"  # simple + unaccent (migration 0005)
 ZERO = timedelta(0)
 
 # List rows: ``values()`` querysets of listings (annotated), whose items are dicts.
@@ -65,6 +67,7 @@ LIST_VALUES = (
     "image_urls",
     "video_url",
     "tags",
+    "attributes",
     "is_available",
     "sold_at",
     "view_count",
@@ -198,16 +201,38 @@ def order_by_distance(qs: Rows, *, point: Any) -> Rows:
     return qs.order_by("distance", "id")
 
 
+def text_query(q: str) -> SearchQuery | None:
+    """The PostgreSQL query for ``q`` (catalog.textsearch): every word must match, each as its
+    English stem or as one of its normalised forms (``soukloop_simple``: accents, Arabic
+    letters and light stem, transliterations). ``None``: no word to look for."""
+    query = None
+    for word, alternatives in zip(textsearch.words(q), textsearch.query_groups(q), strict=False):
+        forms = " | ".join("'" + alt.replace(" ", "' <-> '") + "'" for alt in alternatives)
+        group = SearchQuery(word, search_type="plain", config=SEARCH_CONFIG) | SearchQuery(
+            forms, search_type="raw", config=SIMPLE_CONFIG
+        )
+        query = group if query is None else query & group
+    return query
+
+
 def search_text(qs: Rows, *, q: Any, rank: bool = True) -> Rows:
     """Full-text search, annotated with ``relevance`` when ``rank`` (only ranked orderings
-    need it: ranking every match costs more than finding it). ``q`` is stripped text."""
+    need it: ranking every match costs more than finding it). ``q`` is stripped text.
+
+    PostgreSQL: ``text_query`` against ``search_vector``, or trigram word similarity to the
+    title (typos: "yezy" -> "Yeezy", trigram GIN index). SpatiaLite: every word's normalised
+    forms (``search_terms``) matched with LIKE (docs/catalog.md)."""
     if isinstance(q, str):
         q = q.strip()
         if not q:
             return qs
+    groups = textsearch.query_groups(q)
+    if not groups:
+        return qs.none()
     if is_postgis():
-        query = SearchQuery(q, search_type="websearch", config=SEARCH_CONFIG)
-        # Word similarity catches typos ("yezy" -> "Yeezy") through the trigram GIN index.
+        query = text_query(q)
+        if query is None:
+            return qs.none()
         qs = qs.filter(Q(search_vector=query) | Q(title__trigram_word_similar=q))
         if not rank:
             return qs
@@ -217,15 +242,39 @@ def search_text(qs: Rows, *, q: Any, rank: bool = True) -> Rows:
                 output_field=FloatField(),
             )
         )
-    words = q.split()
     match = Q()
-    for word in words:
-        match &= Q(title__icontains=word) | Q(description__icontains=word) | Q(tags__icontains=word)
+    for alternatives in groups:
+        either = Q()
+        for alt in alternatives:
+            either |= Q(search_terms__contains=alt)
+        match &= either
     if not rank:
         return qs.filter(match)
+    title_terms = groups[0]
+    in_title = Q()
+    for alt in title_terms:
+        in_title |= Q(search_terms__regex=r"^[^|]*" + re.escape(alt))
     return qs.filter(match).annotate(
-        relevance=Case(When(title__icontains=q, then=Value(1.0)), default=Value(0.0), output_field=FloatField())
+        relevance=Case(When(in_title, then=Value(1.0)), default=Value(0.0), output_field=FloatField())
     )
+
+
+def filter_attributes(qs: _QS, *, values: dict[str, list[Any]] | None, ranges: Any = None) -> _QS:
+    """``attr.<key>`` filters: any of a key's values (OR), every key (AND); ``ranges`` are
+    ``(key, "gte"|"lte", number)``. PostgreSQL: one containment test per value
+    (``attributes @> '{"size_eu": "42"}'``), which the GIN (jsonb_path_ops) index answers;
+    SpatiaLite: JSON1 ``json_extract``, no index."""
+    for key, options in (values or {}).items():
+        if is_postgis():
+            either = Q()
+            for option in options:
+                either |= Q(attributes__contains={key: option})
+            qs = qs.filter(either)
+        else:
+            qs = qs.filter(**{f"attributes__{key}__in": options})
+    for key, bound, number in ranges or ():
+        qs = qs.filter(**{f"attributes__{key}__{bound}": number})
+    return qs
 
 
 ORDERINGS: dict[str, tuple[Any, ...]] = {
@@ -245,35 +294,46 @@ def products_matching(
     radius_km: float | None = None,
     metres: Any = None,
     ordering: str = "newest",
-    recent_since: Any = None,
-) -> Rows | NewestMatches:
+    plain: Any = None,
+) -> Rows | TopMatches:
     """The listings of ``qs`` that match the text ``q`` and lie around ``point``, in
     ``ordering`` (validated by the caller): the text, geo and ordering half of
     ``search_products``, which adds the plain filters. The radius is ``metres`` or
     ``radius_km`` (default ``MAX_SEARCH_RADIUS_KM``)."""
-    if q is not None:
-        qs = search_text(qs, q=q, rank=ordering == "relevance")
     if point is not None:
         if metres is None:
             metres = radius_metres(radius_km, default_km=settings.MAX_SEARCH_RADIUS_KM)
         qs = products_near(qs, point=point, metres=metres)
+        if plain is not None:
+            plain = products_near(plain, point=point, metres=metres)
+    base = qs
+    if q is not None:
+        qs = search_text(qs, q=q, rank=ordering == "relevance")
     if ordering == "distance" and point is not None:
         return order_by_distance(qs, point=point)
     if ordering == "relevance" and q is None:
         ordering = "newest"
-    if q is not None and ordering == "newest" and is_postgis():
-        edge = recent_since if recent_since is not None else timezone.now() - SEARCH_RECENT_WINDOW
-        return NewestMatches(
-            qs.filter(created_at__gte=edge).order_by(*_NEWEST_MATCH_ORDER),
-            qs.filter(created_at__lt=edge).order_by(*_NEWEST_MATCH_ORDER),
-        )
+    if q is not None and ordering in ("newest", "relevance") and is_postgis() and text_query(q) is not None:
+        return TopMatches(base, plain=plain if plain is not None else base, q=q, ordering=ordering)
     return qs.order_by(*ORDERINGS.get(ordering, ORDERINGS["newest"]))
 
 
-def search_products(
-    qs: Rows, args: dict[str, Any], *, ordering: str, include_sold: bool, recent_since: Any = None
-) -> Rows | NewestMatches:
+def search_products(qs: Rows, args: dict[str, Any], *, ordering: str, include_sold: bool) -> Rows | TopMatches:
     """The products search: ``args`` (``SEARCH_ARGS`` names; absent or ``None``: not filtered)."""
+    qs = _filtered(qs, args, include_sold=include_sold)
+    plain = _filtered(products_visible(), args, include_sold=include_sold) if args.get("q") is not None else None
+    return products_matching(
+        qs,
+        q=args.get("q"),
+        point=args.get("point"),
+        metres=args.get("metres"),
+        ordering=ordering,
+        plain=plain,
+    )
+
+
+def _filtered(qs: _QS, args: dict[str, Any], *, include_sold: bool) -> _QS:
+    """``qs`` with the plain (non-text, non-geo) filters of a products search."""
     for name in ("category", "condition", "feed_type"):
         if args.get(name) is not None:
             qs = qs.filter(**{name: args[name]})
@@ -285,16 +345,11 @@ def search_products(
         qs = qs.filter(seller_id=args["seller_id"])
     if args.get("seller_username") is not None:
         qs = qs.filter(seller__username__iexact=args["seller_username"])
+    if args.get("attributes") or args.get("attribute_ranges"):
+        qs = filter_attributes(qs, values=args.get("attributes"), ranges=args.get("attribute_ranges"))
     if not include_sold:
         qs = qs.filter(is_available=True)
-    return products_matching(
-        qs,
-        q=args.get("q"),
-        point=args.get("point"),
-        metres=args.get("metres"),
-        ordering=ordering,
-        recent_since=recent_since,
-    )
+    return qs
 
 
 # The values a products search filters on (``None``: not filtered).
@@ -309,12 +364,14 @@ SEARCH_ARGS = (
     "q",
     "point",
     "metres",
+    "attributes",
+    "attribute_ranges",
 )
 
 
 def search_page_source(
     args: dict[str, Any], *, ordering: str, include_sold: bool, user: Any = None
-) -> Rows | NewestMatches:
+) -> Rows | TopMatches:
     """What the products list slices a page from: the search built with the ORM, planned by
     PostgreSQL for this request's values (no server-side prepared statements: a cached
     generic plan cannot see the radius or the page size)."""
@@ -323,39 +380,66 @@ def search_page_source(
     return search_products(qs, present, ordering=ordering, include_sold=include_sold)
 
 
-# Newest-first text search reads the last day's matches first (see NewestMatches).
-SEARCH_RECENT_WINDOW = timedelta(days=1)
-# Sort the matches rather than walk the created_at index filtering every row: a rare or
-# misspelt word walked all 100k rows that way (~1 s measured).
-_NEWEST_MATCH_ORDER = (ExpressionWrapper(F("created_at") + Value(ZERO), output_field=DateTimeField()).desc(), "-id")
+# ``ordering=relevance`` ranks the newest this many matches (the bounded candidate set).
+RELEVANCE_CANDIDATES = 300
+# Typo matches (trigram) are sorted, not walked: a rare or misspelt word would walk every row.
+_NEWEST_SORTED = (ExpressionWrapper(F("created_at") + Value(ZERO), output_field=DateTimeField()).desc(), "-id")
 
 
-class NewestMatches:
-    """The matches of a text search, newest first, as the ``recent`` ones (created since the
-    recent edge) and the ``older`` ones, each sorted; sliced like a queryset (as the page
-    pagination does), which gives that page's rows.
+class TopMatches:
+    """A PostgreSQL text search's matches, newest first or by relevance, sliced like a
+    queryset (as the page pagination does): a slice is that page's rows.
 
-    A common word matches thousands of listings, and sorting all of them for the newest 20
-    costs a heap visit and a recheck each (13-15 ms for ~2,000 matches at 100k listings).
-    A slice first reads the matches of the last day (``SEARCH_RECENT_WINDOW``): the GIN
-    bitmap ANDed with the created_at range, a few hundred rows at most (~4 ms). Only when
-    those cannot fill the slice does a second query read the older matches, so a page costs
-    one query or two, whatever its size. (A single ``UNION ALL`` of the two measured slower:
-    PostgreSQL plans every branch of it, ~3 ms, even when the first fills the page.)
+    The matches' ids come from the index-only walk of ``catalog_product_live_new_idx``
+    (live listings newest first, ``search_vector`` included in the index): each index entry
+    is tested against the query without visiting the table, and the walk stops once the
+    slice is full, so a common word (``iphone``: 20,742 matches at 1M listings) costs a page's
+    worth of matches, not all of them. A rare word is planned as the GIN bitmap instead (the
+    planner has the words' frequencies). The page's rows are then read by primary key.
+
+    ``relevance``: ``ts_rank`` over the newest ``RELEVANCE_CANDIDATES`` matches (computed in the
+    same index-only walk), then freshness. Typo tolerance: when no listing has the words,
+    titles similar to ``q`` (trigram word similarity) are the matches, newest first.
+    Two or three queries a page, whatever its size.
     """
 
-    def __init__(self, recent: Any, older: Any) -> None:
-        self.recent, self.older = recent, older
+    def __init__(self, base: Rows, *, plain: Any, q: str, ordering: str) -> None:
+        # ``plain``: the same filters on the bare table (no joins), for the ids.
+        self.base, self.plain, self.q, self.ordering = base, plain, q, ordering
+        query = text_query(q)
+        if query is None:
+            raise ValueError("TopMatches needs a query with words in it.")
+        self.query = query
+
+    def _ids(self, stop: int) -> list[Any]:
+        matches = self.plain.filter(search_vector=self.query)
+        if self.ordering == "relevance":
+            ranked = list(
+                matches.annotate(rank=SearchRank(F("search_vector"), self.query))
+                .order_by("-created_at", "-id")
+                .values_list("pk", "rank", "created_at")[: max(stop, RELEVANCE_CANDIDATES)]
+            )
+            ranked.sort(key=lambda row: (row[1], row[2], row[0]), reverse=True)
+            ids = [row[0] for row in ranked[:stop]]
+        else:
+            ids = list(matches.order_by("-created_at", "-id").values_list("pk", flat=True)[:stop])
+        if not ids:  # no listing has the words: titles similar to them (typos), newest first
+            typos = (
+                self.plain.filter(title__trigram_word_similar=self.q)
+                .order_by(*_NEWEST_SORTED)
+                .values_list("pk", flat=True)[:stop]
+            )
+            ids += list(typos)
+        return ids
 
     def __getitem__(self, item: slice) -> list[dict[str, Any]]:
         if not isinstance(item, slice) or item.stop is None or (item.step or 1) != 1:
-            raise TypeError("NewestMatches takes a bounded slice.")
-        start, stop = item.start or 0, item.stop
-        recent = list(self.recent[:stop])
-        if len(recent) >= stop:
-            return recent[start:]
-        # All of the recent matches are in ``recent``: the rest of the slice is older.
-        return recent[start:] + list(self.older[max(0, start - len(recent)) : stop - len(recent)])
+            raise TypeError("TopMatches takes a bounded slice.")
+        ids = self._ids(item.stop)[item.start or 0 :]
+        if not ids:
+            return []
+        rows = {row["id"]: row for row in self.base.filter(pk__in=ids).order_by()}
+        return [rows[pk] for pk in ids if pk in rows]
 
 
 def discover_feed(*, user: Any = None, category: str | None = None) -> Rows:

@@ -17,6 +17,7 @@ from django.utils.translation import gettext_lazy as _
 from rest_framework import serializers
 
 from accounts.serializers import LocationSerializer  # the one `Location` schema component
+from catalog import attributes
 from catalog.models import Category, Condition, FeedType, Product
 from catalog.selectors import LIST_VALUES
 from soukloop.geo import point_to_dict
@@ -75,6 +76,7 @@ def product_list_row(row: dict[str, Any], tz: tzinfo) -> dict[str, Any]:
         "image_urls": row["image_urls"],
         "video_url": row["video_url"],
         "tags": row["tags"],
+        "attributes": row.get("attributes") or {},
         "is_available": row["is_available"],
         "sold_at": _dt(row["sold_at"], tz),
         "view_count": row["view_count"],
@@ -119,6 +121,7 @@ class ProductListSerializer(serializers.Serializer):
     image_urls = serializers.ListField(child=serializers.URLField(), read_only=True)
     video_url = serializers.CharField(read_only=True)
     tags = serializers.ListField(child=serializers.CharField(), read_only=True)
+    attributes = serializers.DictField(read_only=True)
     is_available = serializers.BooleanField(read_only=True)
     sold_at = serializers.DateTimeField(read_only=True, allow_null=True)
     view_count = serializers.IntegerField(read_only=True)
@@ -250,6 +253,8 @@ class ProductWriteSerializer(serializers.Serializer):
         required=False,
         default=list,
     )
+    # Checked against the category's table in validate() (catalog.attributes).
+    attributes = serializers.JSONField(required=False)
 
     is_negotiable = serializers.BooleanField(required=False, default=True)
     auto_decline_below = serializers.DecimalField(
@@ -294,12 +299,41 @@ class ProductWriteSerializer(serializers.Serializer):
         if self.partial and ("latitude" in attrs) != ("longitude" in attrs):
             missing = "longitude" if "latitude" in attrs else "latitude"
             raise serializers.ValidationError({missing: _("Send latitude and longitude together.")}, code="required")
+        self._validate_attributes(attrs, instance)
         return attrs
+
+    def _validate_attributes(self, attrs: dict[str, Any], instance: Product | None) -> None:
+        """The attributes against the listing's category, also when only the category changes
+        (each bad key is an error of its own: ``attributes.<key>``)."""
+        if "attributes" not in attrs and not (instance is None or "category" in attrs):
+            return
+        category = attrs.get("category", instance.category if instance else None)
+        if category is None:
+            return
+        values = attrs.get("attributes", instance.attributes if instance else {})
+        cleaned, errors = attributes.validate(category, {} if values is None else values)
+        if errors:
+            raise serializers.ValidationError(errors, code="invalid")
+        attrs["attributes"] = cleaned
+
+
+class AttributeChoiceSerializer(serializers.Serializer):
+    key = serializers.CharField()
+    label = serializers.CharField()
+
+
+class AttributeSerializer(serializers.Serializer):
+    key = serializers.CharField()
+    label = serializers.CharField()
+    type = serializers.ChoiceField(choices=["text", "number", "choice"])
+    choices = AttributeChoiceSerializer(many=True, required=False)
+    required = serializers.BooleanField()
 
 
 class CategorySerializer(serializers.Serializer):
     key = serializers.CharField()
     label = serializers.CharField()
+    attributes = AttributeSerializer(many=True)
 
 
 class MediaUploadSerializer(serializers.Serializer):

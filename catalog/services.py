@@ -39,6 +39,7 @@ EDITABLE_FIELDS = frozenset(
         "tags",
         "is_negotiable",
         "auto_decline_below",
+        "attributes",
     }
 )
 
@@ -76,7 +77,10 @@ def product_create(
     tags: list[str] | None = None,
     is_negotiable: bool = True,
     auto_decline_below: Decimal | None = None,
+    attributes: dict[str, Any] | None = None,
 ) -> Product:
+    """A new listing; ``attributes`` already checked against the category (the write
+    serializer, catalog.attributes.validate)."""
     ensure_can_sell(user=seller)
     product = Product(
         seller=seller,
@@ -96,6 +100,7 @@ def product_create(
         tags=list(tags or []),
         is_negotiable=is_negotiable,
         auto_decline_below=auto_decline_below,
+        attributes=dict(attributes or {}),
     )
     # The Discover score is the service's business, not save()'s: a new listing starts with
     # its freshness alone; likes and views move it later (catalog.ranking).

@@ -15,7 +15,7 @@ from rest_framework.response import Response
 from rest_framework.utils.urls import replace_query_param
 from rest_framework.views import APIView
 
-from catalog import media, personalisation, selectors, services
+from catalog import attributes, media, personalisation, selectors, services
 from catalog.models import Category, Product
 from catalog.pagination import CommunityKeysetPagination, DiscoverCursorPagination, UncountedPagePagination
 from catalog.params import openapi_parameters, parse_search_params, search_args
@@ -145,7 +145,9 @@ class CategoryListView(APIView):
         summary="The 12 categories, labels in the request's language", responses=CategorySerializer(many=True)
     )
     def get(self, request: Request) -> Response:
-        data = [{"key": key, "label": str(label)} for key, label in Category.choices]
+        data = [
+            {"key": key, "label": str(label), "attributes": attributes.describe(key)} for key, label in Category.choices
+        ]
         return Response(CategorySerializer(data, many=True).data)
 
 

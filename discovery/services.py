@@ -47,7 +47,9 @@ MATCH_CHUNK = 200  # listings per matching statement (PostGIS)
 # moment after a run has read past its created_at is not skipped.
 PERCOLATION_LAG = timedelta(seconds=10)
 MARK_KEY = "saved_searches"
-_KNOWN = frozenset(param.name for param in PARAMS)
+# Attribute filters (attr.<key>) are not matched by the percolator yet: refused rather than
+# silently ignored, which would alert on listings the search does not want.
+_KNOWN = frozenset(param.name for param in PARAMS if not getattr(param, "attribute", None))
 
 
 def _param_strings(params: Mapping[str, Any]) -> dict[str, str]:

@@ -1,3 +1,4 @@
+# ruff: noqa: RUF001 - Arabic text on purpose
 """Realistic Dubai demo data: sellers and buyers, listings in all 12 categories spread over
 real neighbourhoods, and a demo moderator for /admin/. Safe to run again: users are reused,
 and listings are only topped up to ``--products``."""
@@ -23,7 +24,7 @@ from django.utils import timezone
 
 from accounts.models import Role, User
 from accounts.roles import MODERATORS_GROUP, sync_moderators_group
-from catalog.models import Category, Condition, FeedType, Product, ProductLike
+from catalog.models import Category, Condition, FeedType, Product, ProductLike, search_terms_for
 from catalog.ranking import hot_score
 
 DEMO_MODERATOR = "moderator"
@@ -63,6 +64,82 @@ TITLES: dict[str, list[str]] = {
     Category.BOOKS: ["Arabic novels bundle", "IB textbooks grade 11", "Harry Potter box set"],
     Category.OTHER: ["Camping tent 4 person", "Desert safari cooler box", "Paddle board", "Treadmill"],
 }
+
+
+# Arabic titles (about one listing in six is written in Arabic, as in the UAE's classifieds).
+ARABIC_TITLES: dict[str, list[str]] = {
+    Category.TRADING_CARDS: ["بطاقات بوكيمون نادرة", "بطاقة بوكيمون شاريزارد"],
+    Category.MENS_FASHION: ["كندورة بيضاء مقاس 58", "نظارات شمسية راي بان"],
+    Category.SNEAKERS: ["حذاء نايك رياضي", "أحذية اديداس أصلية", "جوردن ١ ريترو"],
+    Category.SPORTS_CARDS: ["بطاقات كرة قدم موقعة", "بطاقة ميسي للمبتدئين"],
+    Category.COLLECTIBLES: ["ساعة رولكس قديمة", "طوابع إماراتية نادرة", "عملات معدنية قديمة"],
+    Category.ELECTRONICS: ["آيفون ١٥ برو ٢٥٦ جيجا", "ساعات ذكية سامسونج", "بلايستيشن ٥ مع يدين", "سماعات ابل"],
+    Category.HOME_DECOR: ["سجادة فارسية", "مبخرة عود نحاسية", "فانوس نحاسي"],
+    Category.BEAUTY: ["عطر عود عربي", "عطور ديور أصلية", "مجفف شعر دايسون"],
+    Category.KIDS_BABY: ["عربة أطفال", "ألعاب ليغو للأطفال", "سرير أطفال مع مرتبة"],
+    Category.FURNITURE: ["كنبة سرير ايكيا", "طاولة طعام لستة أشخاص", "خزانة ملابس"],
+    Category.BOOKS: ["روايات عربية", "كتب مدرسية للصف الحادي عشر"],
+    Category.OTHER: ["خيمة تخييم لأربعة أشخاص", "جهاز مشي", "صندوق تبريد للرحلات"],
+}
+ARABIC_SHARE = 0.16
+
+# Plausible attribute values per category (seed only; the rules are catalog.attributes).
+ATTRIBUTE_VALUES: dict[str, dict[str, list[Any]]] = {
+    Category.TRADING_CARDS: {
+        "game": ["pokemon", "pokemon", "yugioh", "magic", "one_piece"],
+        "set": ["Base Set", "Evolving Skies", "Scarlet & Violet", "Legend of Blue Eyes"],
+        "grade": ["raw", "raw", "raw", "8", "9", "10"],
+        "graded_by": ["psa", "psa", "bgs", "cgc"],
+    },
+    Category.SPORTS_CARDS: {
+        "sport": ["football", "football", "basketball", "cricket", "f1"],
+        "set": ["Panini Prizm", "Topps Chrome", "Panini Select"],
+        "grade": ["raw", "raw", "9", "10"],
+        "graded_by": ["psa", "bgs"],
+    },
+    Category.SNEAKERS: {
+        "brand": ["Nike", "Adidas", "New Balance", "Jordan", "Yeezy"],
+        "size_eu": [f"{n / 2:g}" for n in range(76, 95)],
+        "colour": ["Black", "White", "Panda", "Red", "Grey"],
+    },
+    Category.ELECTRONICS: {
+        "brand": ["Apple", "Samsung", "Sony", "Dell", "Huawei"],
+        "model": ["iPhone 15 Pro", "Galaxy S24", "PS5", "XPS 13", "AirPods Pro 2"],
+        "storage_gb": [64, 128, 256, 512, 1024],
+    },
+    Category.MENS_FASHION: {
+        "brand": ["Hugo Boss", "Levi's", "Ray-Ban", "Zara"],
+        "size": ["S", "M", "L", "XL", "56", "58"],
+        "colour": ["White", "Black", "Navy"],
+    },
+    Category.COLLECTIBLES: {"brand": ["Rolex", "Funko", "Emirates Post"], "year": [1971, 1985, 1999, 2010, 2020]},
+    Category.HOME_DECOR: {"material": ["Wool", "Brass", "Glass", "Wood"], "colour": ["Gold", "Red", "Blue"]},
+    Category.BEAUTY: {"brand": ["Dior", "Dyson", "Ajmal", "Chanel"], "volume_ml": [30, 50, 100, 200]},
+    Category.KIDS_BABY: {
+        "age_range": ["0-6m", "6-12m", "1-2y", "3-5y", "6-8y", "9-12y"],
+        "brand": ["Bugaboo", "LEGO", "Chicco"],
+    },
+    Category.FURNITURE: {
+        "material": ["Wood", "Fabric", "Leather", "Metal"],
+        "colour": ["Grey", "Beige", "White"],
+        "width_cm": [60, 90, 120, 180, 220],
+    },
+    Category.BOOKS: {"language": ["ar", "en", "en", "fr"], "author": ["Naguib Mahfouz", "J. K. Rowling", "Various"]},
+    Category.OTHER: {},
+}
+
+
+def _attributes(category: str, title: str, rng: random.Random) -> dict[str, Any]:
+    """Most listings fill most of their category's attributes; required ones always."""
+    values = {}
+    for key, options in ATTRIBUTE_VALUES.get(category, {}).items():
+        if key in ("game", "sport") or rng.random() < 0.8:
+            values[key] = rng.choice(options)
+    if values.get("grade") == "raw":
+        values.pop("graded_by", None)
+    if "game" in values and ("Pok" in title or "بوكيمون" in title):
+        values["game"] = "pokemon"
+    return values
 
 
 class Command(BaseCommand):
@@ -278,13 +355,21 @@ class Command(BaseCommand):
             views = int(rng.expovariate(1 / 60) * (0.2 + age / span))
             likes = int(views * rng.uniform(0, 0.08))
             sold = rng.random() < 0.06
+            arabic = rng.random() < ARABIC_SHARE
+            title = rng.choice(ARABIC_TITLES[category] if arabic else TITLES[category])
+            description = (
+                f"الاستلام من {rng.choice(buildings)}، {name}. الدفع نقداً أو بالبطاقة عبر سوق لوب."
+                if arabic
+                else f"Collection from {rng.choice(buildings)}, {name}. Cash or card on Souk Loop."
+            )
+            tags = [category.replace("_", " "), name.lower()]
             yield {
                 "id": uuid.uuid4(),  # not from the seeded rng: a top-up must not repeat ids
                 "created_at": created_at,
                 "updated_at": created_at,
                 "seller_id": rng.choice(sellers).pk,
-                "title": rng.choice(TITLES[category]),
-                "description": f"Collection from {rng.choice(buildings)}, {name}. Cash or card on Souk Loop.",
+                "title": title,
+                "description": description,
                 "price": price,
                 "original_price": (price * Decimal("1.4")).quantize(Decimal("0.01")) if rng.random() < 0.4 else None,
                 "currency": "AED",
@@ -300,7 +385,9 @@ class Command(BaseCommand):
                 "image_urls": [],
                 "video_url": "",
                 "video_thumbnail_url": "",
-                "tags": [category.replace("_", " "), name.lower()],
+                "tags": tags,
+                "attributes": _attributes(category, title, rng),
+                "search_terms": search_terms_for(title=title, tags=tags, description=description),
                 "sold_at": created_at + timedelta(seconds=rng.uniform(0, age)) if sold else None,
                 "deleted_at": None,
                 "hot_score": hot_score(created_at=created_at, like_count=likes, view_count=views),
@@ -333,6 +420,8 @@ COPY_COLUMNS = [
     "sold_at",
     "deleted_at",
     "hot_score",
+    "attributes",
+    "search_terms",
 ]
 
 
@@ -349,6 +438,7 @@ def _copy_rows(rows: list[dict[str, Any]]) -> None:
                 values["location"] = f"SRID=4326;POINT({lng:.7f} {lat:.7f})"
                 values["image_urls"] = json.dumps(values["image_urls"])
                 values["tags"] = json.dumps(values["tags"], ensure_ascii=False)
+                values["attributes"] = json.dumps(values["attributes"], ensure_ascii=False)
                 copy.write_row([values[column] for column in COPY_COLUMNS])
 
 
