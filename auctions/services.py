@@ -300,3 +300,20 @@ def close_due_lots(*, now: datetime | None = None) -> int:
         if lot is not None and lot.status == AuctionStatus.CLOSED and lot.closed_at == now:
             closed += 1
     return closed
+
+
+@transaction.atomic
+def void_lot(*, auction_id: Any) -> Auction | None:
+    """Staff: void a scheduled or running lot (no winner; the listing's hold ends)."""
+    auction = auction_for_update(auction_id=auction_id)
+    if auction is None or auction.status not in (AuctionStatus.SCHEDULED, AuctionStatus.RUNNING):
+        return None
+    auction.status = AuctionStatus.VOIDED
+    auction.closed_at = timezone.now()
+    auction.save(update_fields=["status", "closed_at", "updated_at"])
+    events.publish(
+        "auction.closed",
+        channel=_channel(auction),
+        data={"auction_id": str(auction.pk), "outcome": "voided", "amount": None, "winner": None},
+    )
+    return auction
