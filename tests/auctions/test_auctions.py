@@ -296,3 +296,42 @@ def test_lists_newest_first_with_constant_queries(auth_client, live, django_asse
         lots = client.get(f"/api/v1/streams/{lot.stream_id}/auctions/").json()["results"]
     assert lots[0]["current_price"] == "70.00" and lots[0]["bid_count"] == 5
     assert Bid.objects.count() == 5
+
+
+def test_close_task_at_ends_at_closes_only_when_due(auth_client, live):
+    from auctions.tasks import close_lot as close_lot_task
+
+    lot = _running(auth_client, live)
+    close_lot_task(str(lot.pk))  # early (e.g. a late bid extended the lot): nothing changes
+    lot.refresh_from_db()
+    assert lot.status == AuctionStatus.RUNNING
+    Auction.objects.filter(pk=lot.pk).update(ends_at=timezone.now() - timedelta(seconds=1))
+    close_lot_task(str(lot.pk))
+    close_lot_task(str(lot.pk))
+    lot.refresh_from_db()
+    assert (lot.status, lot.outcome) == (AuctionStatus.CLOSED, AuctionOutcome.NO_SALE)
+
+
+def test_start_schedules_the_close_at_ends_at_and_survives_a_broker_outage(
+    auth_client, live, settings, monkeypatch, django_capture_on_commit_callbacks
+):
+    from auctions import tasks
+
+    settings.CELERY_TASK_ALWAYS_EAGER = False
+    calls = []
+    monkeypatch.setattr(tasks.close_lot, "apply_async", lambda **kw: calls.append(kw))
+    with django_capture_on_commit_callbacks(execute=True):
+        lot = _running(auth_client, live)
+    assert calls == [{"args": [str(lot.pk)], "eta": lot.ends_at}]
+
+    def down(**kw):
+        raise ConnectionError("broker down")
+
+    monkeypatch.setattr(tasks.close_lot, "apply_async", down)
+    stream, _ = live
+    other = ProductFactory(seller=stream.user)
+    Auction.objects.filter(pk=lot.pk).update(status=AuctionStatus.CLOSED)
+    resp = _create(auth_client, stream, other)
+    with django_capture_on_commit_callbacks(execute=True):
+        started = auth_client(stream.user).post(f"/api/v1/auctions/{resp.json()['id']}/start/")
+    assert started.status_code == 200
