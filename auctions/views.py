@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import extend_schema
 from rest_framework import status
 from rest_framework.permissions import IsAuthenticatedOrReadOnly
 from rest_framework.request import Request
@@ -15,11 +17,13 @@ class StreamAuctionsView(APIView):
     """GET the show's lots; POST (host, stream live) put up a lot."""
 
     permission_classes = (IsAuthenticatedOrReadOnly,)
+    serializer_class = AuctionSerializer
 
     def get(self, request: Request, stream_id: str) -> Response:
         lots = selectors.auction_list(stream_id=stream_id)
         return Response({"results": AuctionSerializer(lots, many=True).data})
 
+    @extend_schema(request=AuctionCreateSerializer, responses={201: AuctionSerializer})
     def post(self, request: Request, stream_id: str) -> Response:
         ser = AuctionCreateSerializer(data=request.data)
         ser.is_valid(raise_exception=True)
@@ -29,6 +33,7 @@ class StreamAuctionsView(APIView):
 
 class AuctionDetailView(APIView):
     permission_classes = (IsAuthenticatedOrReadOnly,)
+    serializer_class = AuctionSerializer
 
     def get(self, request: Request, auction_id: str) -> Response:
         lot = selectors.auction_get(auction_id=auction_id)
@@ -39,7 +44,9 @@ class AuctionDetailView(APIView):
 
 class AuctionStartView(APIView):
     permission_classes = (IsAuthenticatedOrReadOnly,)
+    serializer_class = AuctionSerializer
 
+    @extend_schema(request=None, responses={200: AuctionSerializer})
     def post(self, request: Request, auction_id: str) -> Response:
         services.start_lot(host=request.user, auction_id=auction_id)
         lot = selectors.auction_get(auction_id=auction_id)
@@ -48,6 +55,7 @@ class AuctionStartView(APIView):
 
 class AuctionBidsView(APIView):
     permission_classes = (IsAuthenticatedOrReadOnly,)
+    serializer_class = BidSerializer
 
     def get(self, request: Request, auction_id: str) -> Response:
         if selectors.auction_get(auction_id=auction_id) is None:
@@ -55,6 +63,7 @@ class AuctionBidsView(APIView):
         bids = selectors.bid_list(auction_id=auction_id)[:200]
         return Response({"results": BidSerializer(bids, many=True).data})
 
+    @extend_schema(request=BidCreateSerializer, responses={201: OpenApiTypes.OBJECT})
     def post(self, request: Request, auction_id: str) -> Response:
         ser = BidCreateSerializer(data=request.data)
         ser.is_valid(raise_exception=True)
