@@ -30,6 +30,9 @@ MODERATOR_PERMISSIONS: tuple[str, ...] = (
     "streams.view_stream",
     "streams.change_stream",
     "streams.view_streamproduct",
+    "auctions.view_auction",
+    "auctions.change_auction",  # the "void selected lots" action
+    "auctions.view_bid",
     "payments.view_transaction",
     "verification.view_verification",
     "verification.change_verification",

@@ -55,6 +55,7 @@ INSTALLED_APPS = [
     "messaging",
     "streams",
     "payments",
+    "auctions",
     "notifications",
     "trust",
     "discovery",
@@ -561,6 +562,7 @@ CELERY_BROKER_TRANSPORT_OPTIONS = {"socket_connect_timeout": 2, "socket_timeout"
 CELERY_TASK_PUBLISH_RETRY = False
 # The periodic ops, each also a manage.py command (docs/operations.md).
 CELERY_BEAT_SCHEDULE = {
+    "close-auctions": {"task": "auctions.tasks.close_auctions", "schedule": 5.0},
     "expire-offers": {"task": "messaging.tasks.expire_offers", "schedule": 60.0},
     "release-checkouts": {"task": "payments.tasks.release_checkouts", "schedule": 60.0},
     "release-payouts": {"task": "payments.tasks.release_payouts", "schedule": 600.0},
@@ -638,3 +640,8 @@ if SENTRY_DSN:
     from soukloop.sentry import init as _sentry_init
 
     _sentry_init(dsn=SENTRY_DSN, environment=SENTRY_ENVIRONMENT, traces_sample_rate=SENTRY_TRACES_SAMPLE_RATE)
+
+# Live auctions (issue 17): anti-sniping window, the winner's time to pay, unpaid-strike window.
+AUCTION_EXTEND_SECONDS = env.int("AUCTION_EXTEND_SECONDS", default=10)
+AUCTION_PAY_MINUTES = env.int("AUCTION_PAY_MINUTES", default=30)
+AUCTION_UNPAID_STRIKES = env.int("AUCTION_UNPAID_STRIKES", default=2)

@@ -15,6 +15,7 @@ api_v1 = [
     path("", include("verification.urls")),
     path("", include("catalog.urls")),
     path("", include("messaging.urls")),
+    path("", include("auctions.urls")),
     path("", include("streams.urls")),
     path("", include("payments.urls")),
     path("", include("notifications.urls")),

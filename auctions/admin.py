@@ -1,0 +1,39 @@
+from django.contrib import admin, messages
+from django.db.models import QuerySet
+from django.http import HttpRequest
+from django.utils.translation import gettext_lazy as _
+from django.utils.translation import ngettext
+
+from auctions import services
+from auctions.models import Auction, Bid
+
+
+class BidInline(admin.TabularInline):
+    model = Bid
+    extra = 0
+    can_delete = False
+    fields = ("bidder", "amount", "max_amount", "created_at")
+    readonly_fields = fields
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+
+@admin.register(Auction)
+class AuctionAdmin(admin.ModelAdmin):
+    list_display = ("id", "stream", "product", "status", "outcome", "current_price", "bid_count", "ends_at")
+    list_filter = ("status", "outcome")
+    list_select_related = ("stream", "product")
+    raw_id_fields = ("stream", "product", "host", "leader", "winner")
+    inlines = (BidInline,)
+    actions = ("void_lots",)
+
+    @admin.action(description=_("Void selected lots"), permissions=("change",))
+    def void_lots(self, request: HttpRequest, queryset: QuerySet[Auction]) -> None:
+        voided = 0
+        for lot in queryset:
+            if services.void_lot(auction_id=lot.pk) is not None:
+                # Audited in the admin log (Recent actions / LogEntry) like other staff actions.
+                self.log_change(request, lot, [{"changed": {"fields": ["status"]}}])
+                voided += 1
+        self.message_user(request, ngettext("%d lot voided.", "%d lots voided.", voided) % voided, messages.SUCCESS)

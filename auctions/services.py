@@ -1,0 +1,319 @@
+"""Writes of the auctions app: lots, bids (with eBay-style proxy bidding) and the close.
+
+Every bid and the close lock the auction row (``auctions.locks.auction_for_update``) and read
+the clock under that lock, so they are applied one after another in a single order; see
+docs/auctions.md.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from decimal import Decimal
+from typing import Any
+
+from django.conf import settings
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from accounts.models import User
+from accounts.selectors import is_blocked_between
+from auctions.locks import auction_for_update
+from auctions.models import Auction, AuctionOutcome, AuctionStatus, Bid
+from catalog.holds import product_hold
+from catalog.locks import product_for_update
+from soukloop import events
+from soukloop.errors import Conflict, NotFound, PermissionDenied, ValidationError
+from streams.models import Stream, StreamStatus
+
+logger = logging.getLogger(__name__)
+
+
+def default_increment(price: Decimal) -> Decimal:
+    """The bid increment by price band: under 100 -> 5, under 1,000 -> 10, else 25."""
+    if price < 100:
+        return Decimal("5")
+    if price < 1000:
+        return Decimal("10")
+    return Decimal("25")
+
+
+@dataclass(frozen=True)
+class ProxyResult:
+    """The lot after a bid: price, leader (``"new"`` or ``"old"``) and the leader's ceiling."""
+
+    price: Decimal
+    new_leads: bool
+    leader_max: Decimal
+
+
+def apply_proxy(
+    *,
+    current_price: Decimal | None,
+    leader_max: Decimal | None,
+    increment: Decimal,
+    starting_price: Decimal,
+    bid_max: Decimal,
+    is_proxy: bool,
+) -> ProxyResult:
+    """The proxy arithmetic, pure: the caller has already checked ``bid_max`` >= the minimum.
+
+    The price moves to one increment over the second-highest ceiling, capped at the highest;
+    a tie goes to the earlier ceiling (the current leader). A plain ``amount`` bid that takes
+    the lead sets the price to that amount.
+    """
+    if leader_max is None or current_price is None:
+        price = starting_price if is_proxy else bid_max
+        return ProxyResult(price=price, new_leads=True, leader_max=bid_max)
+    if bid_max > leader_max:
+        price = min(bid_max, leader_max + increment) if is_proxy else bid_max
+        return ProxyResult(price=max(price, current_price + increment), new_leads=True, leader_max=bid_max)
+    return ProxyResult(price=min(leader_max, bid_max + increment), new_leads=False, leader_max=leader_max)
+
+
+def minimum_bid(auction: Auction) -> Decimal:
+    if auction.current_price is None:
+        return auction.starting_price
+    return auction.current_price + auction.bid_increment
+
+
+def _channel(auction: Auction) -> str:
+    return f"stream:{auction.stream_id}"
+
+
+@transaction.atomic
+def create_lot(
+    *,
+    host: User,
+    stream_id: Any,
+    product_id: Any,
+    starting_price: Decimal,
+    duration_seconds: int,
+    bid_increment: Decimal | None = None,
+    sudden_death: bool = False,
+    reserve_price: Decimal | None = None,
+) -> Auction:
+    stream = Stream.objects.filter(pk=stream_id).first()
+    if stream is None:
+        raise NotFound(_("No such stream."))
+    if stream.user_id != host.pk:
+        raise PermissionDenied(_("Only the host can put up lots."), code="not_stream_host")
+    if stream.status != StreamStatus.LIVE:
+        raise Conflict(_("Lots can only be put up while the stream is live."), code="stream_not_live")
+    if not 10 <= duration_seconds <= 600:
+        raise ValidationError(_("Duration must be 10 to 600 seconds."), code="invalid", attr="duration_seconds")
+    product = product_for_update(product_id=product_id)
+    if product is None or product.seller_id != host.pk:
+        raise ValidationError(_("Pick one of your own listings."), code="invalid", attr="product_id")
+    if not product.is_available or product.deleted_at is not None:
+        raise Conflict(_("This listing is not available."), code="product_unavailable")
+    if product_hold(product_id=product.pk) is not None:
+        raise Conflict(_("This listing is held (checkout, offer or another lot)."), code="product_held")
+    return Auction.objects.create(
+        stream=stream,
+        product=product,
+        host=host,
+        starting_price=starting_price,
+        duration_seconds=duration_seconds,
+        bid_increment=bid_increment or default_increment(starting_price),
+        sudden_death=sudden_death,
+        reserve_price=reserve_price,
+    )
+
+
+@transaction.atomic
+def start_lot(*, host: User, auction_id: Any) -> Auction:
+    auction = auction_for_update(auction_id=auction_id)
+    if auction is None:
+        raise NotFound(_("No such lot."))
+    if auction.host_id != host.pk:
+        raise PermissionDenied(_("Only the host can start a lot."), code="not_stream_host")
+    if auction.status != AuctionStatus.SCHEDULED:
+        raise Conflict(_("This lot has already started."), code="auction_already_started")
+    now = timezone.now()
+    auction.status = AuctionStatus.RUNNING
+    auction.started_at = now
+    auction.ends_at = now + timedelta(seconds=auction.duration_seconds)
+    try:
+        with transaction.atomic():
+            auction.save(update_fields=["status", "started_at", "ends_at", "updated_at"])
+    except IntegrityError:
+        raise Conflict(_("Another lot is running in this stream."), code="auction_running") from None
+    transaction.on_commit(lambda: _schedule_close(auction))
+    events.publish(
+        "auction.started",
+        channel=_channel(auction),
+        data={
+            "auction_id": str(auction.pk),
+            "starting_price": str(auction.starting_price),
+            "ends_at": auction.ends_at.isoformat(),
+        },
+    )
+    return auction
+
+
+def _schedule_close(auction: Auction) -> None:
+    from auctions.tasks import close_lot as close_lot_task
+
+    if getattr(settings, "CELERY_TASK_ALWAYS_EAGER", False):
+        return  # eager mode would run it at once; the beat sweep and tests close lots instead
+    try:
+        close_lot_task.apply_async(args=[str(auction.pk)], eta=auction.ends_at)
+    except Exception:  # broker down: the beat's close_auctions sweep still closes the lot
+        logger.warning("auction close task not scheduled for %s", auction.pk, exc_info=True)
+
+
+def _unpaid_strikes(user: User) -> int:
+    """Won lots left unpaid among the last AUCTION_UNPAID_STRIKES lots this user won."""
+    window = int(getattr(settings, "AUCTION_UNPAID_STRIKES", 2))
+    cutoff = timezone.now() - timedelta(minutes=int(getattr(settings, "AUCTION_PAY_MINUTES", 30)))
+    won = Auction.objects.filter(winner=user, outcome=AuctionOutcome.SOLD).order_by("-closed_at")[:window]
+    return sum(1 for a in won if a.closed_at and a.closed_at < cutoff and not a.product.sold_at)
+
+
+def _check_bidder(auction: Auction, bidder: User) -> None:
+    if auction.host_id == bidder.pk:
+        raise Conflict(_("You cannot bid on your own lot."), code="own_auction")
+    if not bidder.is_verified:
+        raise Conflict(_("Verify your phone to bid."), code="bidder_not_allowed")
+    if is_blocked_between(user_a=bidder, user_b=auction.host):
+        raise Conflict(_("You cannot bid on this lot."), code="bidder_not_allowed")
+    if _unpaid_strikes(bidder) > 0:
+        raise Conflict(_("Pay for the lots you won before bidding again."), code="bidder_not_allowed")
+
+
+@dataclass(frozen=True)
+class BidResult:
+    accepted_amount: Decimal
+    is_leader: bool
+    ends_at: datetime
+
+
+@transaction.atomic
+def place_bid(
+    *, bidder: User, auction_id: Any, amount: Decimal | None = None, max_amount: Decimal | None = None
+) -> BidResult:
+    """Accept a bid (``amount``) or a proxy ceiling (``max_amount``) under the lot's row lock."""
+    if (amount is None) == (max_amount is None):
+        raise ValidationError(_("Send either amount or max_amount."), code="invalid")
+    auction = auction_for_update(auction_id=auction_id)
+    if auction is None:
+        raise NotFound(_("No such lot."))
+    _check_bidder(auction, bidder)
+    now = timezone.now()
+    if auction.status == AuctionStatus.SCHEDULED:
+        raise Conflict(_("This lot has not started."), code="auction_not_started")
+    if auction.status != AuctionStatus.RUNNING or auction.ends_at is None or now >= auction.ends_at:
+        raise Conflict(_("This lot is closed."), code="auction_closed")
+    bid_max = amount if amount is not None else max_amount
+    if bid_max is None:  # unreachable: checked above; narrows the type
+        raise ValidationError(_("Send either amount or max_amount."), code="invalid")
+    if auction.leader_id == bidder.pk:
+        # The leader raises their ceiling: the price does not move.
+        if max_amount is None or max_amount <= (auction.leader_max or 0):
+            raise Conflict(_("You are already the highest bidder."), code="bid_too_low")
+        auction.leader_max = max_amount
+        auction.save(update_fields=["leader_max", "updated_at"])
+        return BidResult(
+            accepted_amount=auction.current_price or auction.starting_price, is_leader=True, ends_at=auction.ends_at
+        )
+    if bid_max < minimum_bid(auction):
+        raise Conflict(_("Bid at least %(min)s.") % {"min": minimum_bid(auction)}, code="bid_too_low")
+    result = apply_proxy(
+        current_price=auction.current_price,
+        leader_max=auction.leader_max,
+        increment=auction.bid_increment,
+        starting_price=auction.starting_price,
+        bid_max=bid_max,
+        is_proxy=max_amount is not None,
+    )
+    accepted = result.price if result.new_leads else bid_max
+    Bid.objects.create(auction=auction, bidder=bidder, amount=accepted, max_amount=bid_max)
+    if result.new_leads:
+        auction.leader = bidder
+    auction.leader_max = result.leader_max
+    auction.current_price = result.price
+    auction.bid_count += 1
+    extend = int(getattr(settings, "AUCTION_EXTEND_SECONDS", 10))
+    extended = False
+    if not auction.sudden_death and auction.ends_at - now < timedelta(seconds=extend):
+        auction.ends_at = now + timedelta(seconds=extend)
+        extended = True
+    auction.save(update_fields=["leader", "leader_max", "current_price", "bid_count", "ends_at", "updated_at"])
+    channel = _channel(auction)
+    events.publish(
+        "auction.bid",
+        channel=channel,
+        data={
+            "auction_id": str(auction.pk),
+            "amount": str(auction.current_price),
+            "bidder": auction.leader.username if auction.leader else "",
+            "ends_at": auction.ends_at.isoformat(),
+        },
+    )
+    if extended:
+        events.publish(
+            "auction.extended",
+            channel=channel,
+            data={"auction_id": str(auction.pk), "ends_at": auction.ends_at.isoformat()},
+        )
+    return BidResult(accepted_amount=accepted, is_leader=result.new_leads, ends_at=auction.ends_at)
+
+
+@transaction.atomic
+def close_lot(*, auction_id: Any, now: datetime | None = None) -> Auction | None:
+    """Close a running lot whose time is up (idempotent: anything else is left as it is)."""
+    auction = auction_for_update(auction_id=auction_id)
+    now = now or timezone.now()
+    if auction is None or auction.status != AuctionStatus.RUNNING or auction.ends_at is None or auction.ends_at > now:
+        return auction
+    auction.status = AuctionStatus.CLOSED
+    auction.closed_at = now
+    if auction.leader_id is not None and auction.reserve_met:
+        auction.outcome = AuctionOutcome.SOLD
+        auction.winner_id = auction.leader_id
+    else:
+        auction.outcome = AuctionOutcome.NO_SALE
+    auction.save(update_fields=["status", "closed_at", "outcome", "winner", "updated_at"])
+    events.publish(
+        "auction.closed",
+        channel=_channel(auction),
+        data={
+            "auction_id": str(auction.pk),
+            "outcome": auction.outcome,
+            "amount": str(auction.current_price) if auction.outcome == AuctionOutcome.SOLD else None,
+            "winner": auction.winner.username if auction.winner else None,
+        },
+    )
+    return auction
+
+
+def close_due_lots(*, now: datetime | None = None) -> int:
+    """Close every running lot past its end (the beat's ``close_auctions``); returns how many."""
+    now = now or timezone.now()
+    ids = list(Auction.objects.filter(status=AuctionStatus.RUNNING, ends_at__lte=now).values_list("pk", flat=True))
+    closed = 0
+    for auction_id in ids:
+        lot = close_lot(auction_id=auction_id, now=now)
+        if lot is not None and lot.status == AuctionStatus.CLOSED and lot.closed_at == now:
+            closed += 1
+    return closed
+
+
+@transaction.atomic
+def void_lot(*, auction_id: Any) -> Auction | None:
+    """Staff: void a scheduled or running lot (no winner; the listing's hold ends)."""
+    auction = auction_for_update(auction_id=auction_id)
+    if auction is None or auction.status not in (AuctionStatus.SCHEDULED, AuctionStatus.RUNNING):
+        return None
+    auction.status = AuctionStatus.VOIDED
+    auction.closed_at = timezone.now()
+    auction.save(update_fields=["status", "closed_at", "updated_at"])
+    events.publish(
+        "auction.closed",
+        channel=_channel(auction),
+        data={"auction_id": str(auction.pk), "outcome": "voided", "amount": None, "winner": None},
+    )
+    return auction

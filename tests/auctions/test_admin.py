@@ -1,0 +1,62 @@
+"""Staff screens: lots with read-only bids, and an audited action to void a lot."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from decimal import Decimal
+
+import pytest
+from django.contrib.admin.models import LogEntry
+from django.test import Client
+from django.utils import timezone
+
+from auctions.models import Auction, AuctionStatus, Bid
+from streams.models import StreamStatus
+from tests.conftest import otp_verify_session
+from tests.factories import ProductFactory, UserFactory
+from tests.streams.factories import StreamFactory
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def admin_client(moderator) -> Client:
+    client = Client()
+    client.force_login(moderator)
+    otp_verify_session(client, moderator)
+    return client
+
+
+@pytest.fixture
+def lot():
+    stream = StreamFactory(status=StreamStatus.LIVE)
+    lot = Auction.objects.create(
+        stream=stream,
+        product=ProductFactory(seller=stream.user),
+        host=stream.user,
+        status=AuctionStatus.RUNNING,
+        starting_price=Decimal(10),
+        bid_increment=Decimal(5),
+        duration_seconds=60,
+        ends_at=timezone.now() + timedelta(seconds=60),
+    )
+    Bid.objects.create(auction=lot, bidder=UserFactory(), amount=Decimal(10), max_amount=Decimal(10))
+    return lot
+
+
+def test_staff_see_lots_and_bids(admin_client, lot):
+    assert admin_client.get("/admin/auctions/auction/").status_code == 200
+    page = admin_client.get(f"/admin/auctions/auction/{lot.pk}/change/")
+    assert page.status_code == 200
+    assert "10.00" in page.content.decode()
+
+
+def test_void_action_voids_and_is_audited(admin_client, lot, moderator):
+    resp = admin_client.post("/admin/auctions/auction/", {"action": "void_lots", "_selected_action": [str(lot.pk)]})
+    assert resp.status_code == 302
+    lot.refresh_from_db()
+    assert lot.status == AuctionStatus.VOIDED
+    assert LogEntry.objects.filter(user=moderator, object_id=str(lot.pk)).exists()
+    # voiding again changes nothing and logs nothing more
+    admin_client.post("/admin/auctions/auction/", {"action": "void_lots", "_selected_action": [str(lot.pk)]})
+    assert LogEntry.objects.filter(object_id=str(lot.pk)).count() == 1

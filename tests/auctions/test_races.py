@@ -1,0 +1,79 @@
+"""100 bidders racing in the last second on PostgreSQL, with real threads and row locks."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from decimal import Decimal
+
+import pytest
+from django.db import connection
+from django.utils import timezone
+from rest_framework.test import APIClient
+from rest_framework_simplejwt.tokens import AccessToken
+
+from auctions.models import Auction, AuctionOutcome, AuctionStatus, Bid
+from auctions.services import close_lot
+from streams.models import StreamStatus
+from tests.concurrency import run_together
+from tests.factories import ProductFactory, UserFactory
+from tests.streams.factories import StreamFactory
+
+pytestmark = [pytest.mark.postgres, pytest.mark.django_db(transaction=True)]
+
+
+def _client(user) -> APIClient:
+    client = APIClient()
+    client.credentials(HTTP_AUTHORIZATION=f"Bearer {AccessToken.for_user(user)}")
+    return client
+
+
+def _racers() -> int:
+    """100 bidders, or fewer when the server cannot take 100 more connections (a shared CI
+    server with max_connections = 100 keeps some for superusers and other sessions)."""
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT current_setting('max_connections')::int - count(*) - 10 FROM pg_stat_activity")
+        free = cursor.fetchone()[0]
+    return max(20, min(100, free))
+
+
+def test_hundred_bidders_in_the_last_second_then_one_winner(settings):
+    settings.AUCTION_EXTEND_SECONDS = 10
+    stream = StreamFactory(status=StreamStatus.LIVE)
+    product = ProductFactory(seller=stream.user)
+    bidders = [UserFactory() for _ in range(_racers())]
+    # the lot ends shortly after the race starts (100 threads on a small CI box take ~2 s to
+    # all reach the lock), so some bids land before the end and some after it
+    lot = Auction.objects.create(
+        stream=stream,
+        product=product,
+        host=stream.user,
+        status=AuctionStatus.RUNNING,
+        starting_price=Decimal(10),
+        bid_increment=Decimal(5),
+        duration_seconds=60,
+        sudden_death=True,
+        started_at=timezone.now(),
+        ends_at=timezone.now() + timedelta(seconds=2),
+    )
+    url = f"/api/v1/auctions/{lot.pk}/bids/"
+
+    def bid(i, user):
+        return lambda: _client(user).post(url, {"amount": str(10 + 5 * i)}, format="json").status_code
+
+    calls = [bid(i, u) for i, u in enumerate(bidders)]
+    calls.append(lambda: close_lot(auction_id=lot.pk, now=None) and "close")
+    results = run_together(calls)
+    assert all(r in (201, 409) for r in results[:-1]), results
+    # then the close runs at most once more (after ends_at) and names one winner
+    Auction.objects.filter(pk=lot.pk, status=AuctionStatus.RUNNING).update(ends_at=timezone.now())
+    close_lot(auction_id=lot.pk)
+    close_lot(auction_id=lot.pk)
+    lot.refresh_from_db()
+    amounts = list(Bid.objects.filter(auction=lot).order_by("created_at").values_list("amount", flat=True))
+    assert amounts == sorted(set(amounts)), "accepted bids strictly increase"
+    assert len(amounts) == results.count(201) >= 1
+    assert lot.status == AuctionStatus.CLOSED and lot.outcome == AuctionOutcome.SOLD
+    top = Bid.objects.filter(auction=lot).order_by("-amount").first()
+    assert lot.winner_id == top.bidder_id and lot.current_price == top.amount
+    # nothing accepted after the hammer
+    assert not Bid.objects.filter(auction=lot, created_at__gt=lot.closed_at).exists()
