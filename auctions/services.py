@@ -25,6 +25,7 @@ from auctions.models import Auction, AuctionOutcome, AuctionStatus, Bid
 from catalog.holds import product_hold
 from catalog.locks import product_for_update
 from soukloop import events
+from soukloop.celery import app as celery_app
 from soukloop.errors import Conflict, NotFound, PermissionDenied, ValidationError
 from streams.models import Stream, StreamStatus
 
@@ -157,7 +158,7 @@ def start_lot(*, host: User, auction_id: Any) -> Auction:
 def _schedule_close(auction: Auction) -> None:
     from auctions.tasks import close_lot as close_lot_task
 
-    if getattr(settings, "CELERY_TASK_ALWAYS_EAGER", False):
+    if celery_app.conf.task_always_eager:  # the app's own setting (tests set it there)
         return  # eager mode would run it at once; the beat sweep and tests close lots instead
     try:
         close_lot_task.apply_async(args=[str(auction.pk)], eta=auction.ends_at)

@@ -6,8 +6,9 @@ from __future__ import annotations
 from typing import Any
 
 from celery import shared_task
-from django.conf import settings
 from django.core.management import call_command
+
+from soukloop.celery import app as celery_app
 
 
 @shared_task(name="auctions.tasks.close_auctions")
@@ -26,6 +27,6 @@ def close_lot(auction_id: Any) -> None:
         lot is not None
         and lot.status == AuctionStatus.RUNNING
         and lot.ends_at is not None
-        and not getattr(settings, "CELERY_TASK_ALWAYS_EAGER", False)
+        and not celery_app.conf.task_always_eager  # eager: it would run again at once, forever
     ):
         close_lot.apply_async(args=[str(lot.pk)], eta=lot.ends_at)

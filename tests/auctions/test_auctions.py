@@ -16,6 +16,7 @@ from accounts.services import block_create
 from auctions.models import Auction, AuctionOutcome, AuctionStatus, Bid
 from auctions.services import apply_proxy, default_increment
 from catalog.holds import product_hold
+from soukloop.celery import app as celery_app
 from streams.models import StreamStatus
 from tests.factories import ProductFactory, UserFactory
 from tests.streams.factories import StreamFactory
@@ -317,7 +318,7 @@ def test_start_schedules_the_close_at_ends_at_and_survives_a_broker_outage(
 ):
     from auctions import tasks
 
-    settings.CELERY_TASK_ALWAYS_EAGER = False
+    monkeypatch.setitem(celery_app.conf, "task_always_eager", False)  # as with a broker
     calls = []
     monkeypatch.setattr(tasks.close_lot, "apply_async", lambda **kw: calls.append(kw))
     with django_capture_on_commit_callbacks(execute=True):
