@@ -26,10 +26,11 @@ def fee_percent_for(feed_type: str) -> Decimal:
     return Decimal(settings.PLATFORM_FEE_PERCENT_DISCOVER)
 
 
-def compute_fees(*, amount: Decimal, feed_type: str) -> Fees:
-    """fee = amount * rate, rounded half-up to the fils; payout is the rest, so fee + payout == amount."""
+def compute_fees(*, amount: Decimal, feed_type: str, percent: Decimal | None = None) -> Fees:
+    """fee = amount * rate, rounded half-up to the fils; payout is the rest, so fee + payout == amount.
+    ``percent`` overrides the feed's rate (a lot sold in a live show: PLATFORM_FEE_PERCENT_LIVE)."""
     amount = quantize_aed(amount)
-    percent = fee_percent_for(feed_type)
+    percent = fee_percent_for(feed_type) if percent is None else Decimal(percent)
     platform_fee = quantize_aed(amount * percent / Decimal(100))
     return Fees(
         amount=amount,

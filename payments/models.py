@@ -41,6 +41,15 @@ class FailureReason(models.TextChoices):
     PAYMENT_PROVIDER_ERROR = "provider_error", _("The payment provider could not be reached")
 
 
+class SaleSource(models.TextChoices):
+    """What the sale came from: the listing's price or an accepted offer (``listing``), or a won
+    auction lot (``auction``, ``source_id`` the lot's id; reserved at the hammer, paid by
+    ``pay_by``)."""
+
+    LISTING = "listing", _("Listing or offer")
+    AUCTION = "auction", _("Auction lot")
+
+
 class PayoutBlock(models.TextChoices):
     """Why a held payout has not been released yet (empty: nothing blocks it)."""
 
@@ -99,12 +108,20 @@ class Transaction(BaseModel):
     # app above sets and clears it through ``payout_hold_for_claim`` / ``payout_unhold``.
     held_for_claim = models.BooleanField(default=False, db_index=True)
     stripe_dispute_id = models.CharField(max_length=255, blank=True)
+    source = models.CharField(max_length=10, choices=SaleSource.choices, default=SaleSource.LISTING)
+    # The id of the row the sale came from in the app that made it (the auction lot): no
+    # foreign key, payments sits below auctions.
+    source_id = models.UUIDField(null=True, blank=True)
+    # Until when a reserved sale waits for its payment (a won lot: AUCTION_PAY_MINUTES after
+    # the hammer); null: the checkout hold (CHECKOUT_HOLD_MINUTES from created_at).
+    pay_by = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         ordering = ["-created_at", "-id"]
         indexes = [
             models.Index(fields=["buyer", "-created_at"], name="payments_tx_buyer_idx"),
             models.Index(fields=["seller", "-created_at"], name="payments_tx_seller_idx"),
+            models.Index(fields=["source_id"], condition=Q(source_id__isnull=False), name="payments_tx_source_idx"),
         ]
         constraints = [
             models.CheckConstraint(condition=Q(amount__gt=0), name="payments_tx_amount_positive"),
@@ -114,6 +131,13 @@ class Transaction(BaseModel):
                 condition=Q(amount=F("platform_fee") + F("seller_payout")), name="payments_tx_fee_plus_payout_is_amount"
             ),
             models.CheckConstraint(condition=~Q(buyer=F("seller")), name="payments_tx_buyer_not_seller"),
+            models.CheckConstraint(condition=Q(source__in=SaleSource.values), name="payments_tx_source_valid"),
+            # A lot is paid for once: one sale that is not failed per source row.
+            models.UniqueConstraint(
+                fields=["source", "source_id"],
+                condition=Q(source_id__isnull=False) & ~Q(status="failed"),
+                name="payments_tx_one_live_sale_per_source",
+            ),
             models.CheckConstraint(condition=Q(status__in=TransactionStatus.values), name="payments_tx_status_valid"),
             models.CheckConstraint(
                 condition=Q(payout_status__in=PayoutStatus.values), name="payments_tx_payout_status_valid"

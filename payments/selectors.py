@@ -10,7 +10,7 @@ from django.db.models import Count, Q, QuerySet, Sum
 
 from accounts.models import User
 from catalog.holds import Hold
-from payments.models import ConnectAccount, PayoutBlock, PayoutStatus, Transaction, TransactionStatus
+from payments.models import ConnectAccount, PayoutBlock, PayoutStatus, SaleSource, Transaction, TransactionStatus
 
 
 def transactions_for_user(*, user: User, role: str | None = None) -> QuerySet[Transaction]:
@@ -69,12 +69,12 @@ def checkout_hold(product_id: Any, now: datetime) -> Hold | None:
     it, ``CHECKOUT_HOLD_MINUTES`` after it began)."""
     tx = (
         Transaction.objects.filter(product_id=product_id, status=TransactionStatus.PENDING)
-        .only("pk", "buyer_id", "created_at")
+        .only("pk", "buyer_id", "created_at", "pay_by")
         .first()
     )
     if tx is None:
         return None
-    until = tx.created_at + timedelta(minutes=settings.CHECKOUT_HOLD_MINUTES)
+    until = tx.pay_by or tx.created_at + timedelta(minutes=settings.CHECKOUT_HOLD_MINUTES)
     return Hold(kind="checkout", buyer_id=tx.buyer_id, until=until, ref=tx.pk)
 
 
@@ -90,3 +90,19 @@ def payouts_overdue_count(*, now: datetime | None = None, grace: timedelta = tim
         payout_status__in=(PayoutStatus.HELD, PayoutStatus.REDUCED),
         held_for_claim=False,
     ).count()
+
+
+def lot_sale(*, source_id: Any) -> Transaction | None:
+    """The sale made at a lot's hammer (its latest, if the winner's ended unpaid)."""
+    return Transaction.objects.filter(source=SaleSource.AUCTION, source_id=source_id).order_by("-created_at").first()
+
+
+def lot_sales_unpaid(*, buyer_id: Any, last: int, since: datetime) -> int:
+    """How many of ``buyer_id``'s last ``last`` won lots (since ``since``) they left unpaid: the
+    sale ended ``failed`` (the pay window ran out, or the payment was cancelled after it)."""
+    recent = (
+        Transaction.objects.filter(source=SaleSource.AUCTION, buyer_id=buyer_id, created_at__gte=since)
+        .order_by("-created_at")
+        .values_list("status", flat=True)[:last]
+    )
+    return sum(1 for status in recent if status == TransactionStatus.FAILED)

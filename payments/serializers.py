@@ -46,11 +46,12 @@ class ConnectStatusSerializer(serializers.Serializer):
 class CheckoutInputSerializer(serializers.Serializer):
     product_id = serializers.UUIDField(required=False)
     offer_id = serializers.UUIDField(required=False)
+    auction_id = serializers.UUIDField(required=False, help_text="A lot you won in a live show's auction.")
 
     def validate(self, attrs):
-        if ("product_id" in attrs) == ("offer_id" in attrs):
+        if sum(key in attrs for key in ("product_id", "offer_id", "auction_id")) != 1:
             raise serializers.ValidationError(
-                _("Give either product_id or offer_id."), code="product_or_offer_required"
+                _("Give one of product_id, offer_id or auction_id."), code="product_or_offer_required"
             )
         return attrs
 

@@ -55,6 +55,7 @@ from payments.models import (
     FailureReason,
     PayoutBlock,
     PayoutStatus,
+    SaleSource,
     SellerDebt,
     StripeEvent,
     Transaction,
@@ -299,15 +300,81 @@ def _checkout_reserve(
     return tx, True
 
 
-def checkout_start(*, buyer: User, product_id: uuid.UUID | None = None, offer_id: uuid.UUID | None = None) -> Checkout:
+@transaction.atomic
+def sale_reserve_for_lot(
+    *, buyer_id: Any, product_id: Any, amount: Decimal, source_id: Any, pay_by: datetime
+) -> Transaction | None:
+    """The winner's pending transaction, made at the hammer (the auction app calls it under the
+    lot's row lock): the winning price at the live-show fee rate (``PLATFORM_FEE_PERCENT_LIVE``),
+    holding the item for the winner until ``pay_by``. Idempotent per lot (``source_id``); the
+    partial unique constraint ``payments_tx_one_live_sale_per_source`` is the backstop.
+
+    ``None`` when the item cannot be sold to them (already sold, or another sale holds it: the
+    lot's own hold should have prevented that; logged)."""
+    existing = (
+        Transaction.objects.filter(source=SaleSource.AUCTION, source_id=source_id)
+        .exclude(status=TransactionStatus.FAILED)
+        .first()
+    )
+    if existing is not None:
+        return existing
+    product = product_locked(product_id=product_id)
+    if not product.is_available or Transaction.objects.filter(product_id=product_id, status__in=OPEN_STATUSES).exists():
+        logger.error("won lot %s: its item is sold or held by another sale", source_id)
+        return None
+    fees = compute_fees(amount=amount, feed_type=product.feed_type, percent=settings.PLATFORM_FEE_PERCENT_LIVE)
+    return Transaction.objects.create(
+        buyer_id=buyer_id,
+        seller_id=product.seller_id,
+        product=product,
+        amount=fees.amount,
+        currency=fees.currency,
+        platform_fee=fees.platform_fee,
+        seller_payout=fees.seller_payout,
+        feed_type=product.feed_type,
+        source=SaleSource.AUCTION,
+        source_id=source_id,
+        pay_by=pay_by,
+    )
+
+
+def _checkout_for_lot(*, buyer: User, auction_id: uuid.UUID) -> Transaction:
+    """The pending transaction of a lot ``buyer`` won (made at the hammer), while it may be paid."""
+    if not buyer.is_verified:
+        raise PermissionDenied(_("Verify your phone number before you buy."), code="phone_not_verified")
+    tx = (
+        Transaction.objects.filter(source=SaleSource.AUCTION, source_id=auction_id, buyer=buyer)
+        .order_by("-created_at")
+        .first()
+    )
+    if tx is None:
+        raise NotFound(_("You have not won this lot."), code="auction_not_won")
+    if tx.status == TransactionStatus.PENDING and (tx.pay_by is None or tx.pay_by > timezone.now()):
+        return tx
+    if tx.status in (TransactionStatus.PENDING, TransactionStatus.FAILED):
+        raise Conflict(_("The time to pay for this lot is over."), code="checkout_expired")
+    raise Conflict(_("This lot is already paid for."), code="already_paid")
+
+
+def checkout_start(
+    *,
+    buyer: User,
+    product_id: uuid.UUID | None = None,
+    offer_id: uuid.UUID | None = None,
+    auction_id: uuid.UUID | None = None,
+) -> Checkout:
     """Reserve the item for ``buyer`` and create (or find again) its PaymentIntent.
 
     Not one atomic block on purpose: the reservation commits first so competing buyers get
     409 at once, without waiting on Stripe; if Stripe then fails the reservation is removed.
+    A won lot (``auction_id``) was reserved at the hammer; only its PaymentIntent is made here.
     """
-    if (product_id is None) == (offer_id is None):
-        raise ValidationError(_("Give either product_id or offer_id."), code="product_or_offer_required")
-    tx, created = _checkout_reserve(buyer=buyer, product_id=product_id, offer_id=offer_id)
+    if sum(ref is not None for ref in (product_id, offer_id, auction_id)) != 1:
+        raise ValidationError(_("Give one of product_id, offer_id or auction_id."), code="product_or_offer_required")
+    if auction_id is not None:
+        tx, created = _checkout_for_lot(buyer=buyer, auction_id=auction_id), False
+    else:
+        tx, created = _checkout_reserve(buyer=buyer, product_id=product_id, offer_id=offer_id)
     client = stripe_client()
     expected_amount = to_fils(tx.amount)
     try:
@@ -380,9 +447,11 @@ def checkouts_release_expired(*, now: datetime | None = None) -> CheckoutRelease
     cutoff = now - timedelta(minutes=settings.CHECKOUT_HOLD_MINUTES)
     report = CheckoutReleaseReport()
     client = stripe_client()
-    stale = Transaction.objects.filter(status=TransactionStatus.PENDING, created_at__lt=cutoff).only(
-        "pk", "stripe_payment_intent_id"
-    )
+    # A won lot waits until its pay_by (AUCTION_PAY_MINUTES), any other checkout its hold.
+    stale = Transaction.objects.filter(
+        Q(pay_by__isnull=True, created_at__lt=cutoff) | Q(pay_by__isnull=False, pay_by__lte=now),
+        status=TransactionStatus.PENDING,
+    ).only("pk", "stripe_payment_intent_id", "source", "source_id", "buyer_id", "seller_id", "product_id")
     for tx in stale.iterator():
         if tx.stripe_payment_intent_id:
             try:
@@ -406,8 +475,29 @@ def checkouts_release_expired(*, now: datetime | None = None) -> CheckoutRelease
         updated = Transaction.objects.filter(pk=tx.pk, status=TransactionStatus.PENDING).update(
             status=TransactionStatus.FAILED, failure_reason=FailureReason.CHECKOUT_EXPIRED, updated_at=now
         )
+        if updated:
+            _publish_expired(tx)
         report.released += updated
     return report
+
+
+def _publish_expired(tx: Transaction) -> None:
+    """A reserved sale ended unpaid: the app it came from (a won lot) learns of it."""
+    if tx.source == SaleSource.LISTING:
+        return
+    events.publish(
+        "transaction.expired",
+        channel=None,
+        data={
+            "transaction_id": str(tx.pk),
+            "source": tx.source,
+            "source_id": str(tx.source_id),
+            "buyer_id": str(tx.buyer_id),
+            "seller_id": str(tx.seller_id),
+            "product_id": str(tx.product_id),
+            "product_title": Product.objects.filter(pk=tx.product_id).values_list("title", flat=True).first() or "",
+        },
+    )
 
 
 # A checkout in one of these states pays (or paid) for its accepted offer: the offer stays.
@@ -1086,9 +1176,18 @@ def _on_intent_canceled(intent: dict[str, Any], event: dict[str, Any]) -> str:
         return "unknown_transaction"
     if tx.status != TransactionStatus.PENDING:
         return f"ignored_{tx.status}"
+    if tx.pay_by is not None and tx.pay_by > timezone.now():
+        # A won lot's intent cancelled (by Stripe, or the buyer's app) while the winner may
+        # still pay: the lot stays theirs; the next checkout makes a new intent.
+        if tx.stripe_payment_intent_id == intent.get("id"):
+            tx.stripe_payment_intent_id = ""
+            tx.stripe_attempts += 1
+            tx.save(update_fields=["stripe_payment_intent_id", "stripe_attempts", "updated_at"])
+        return "intent_cancelled_kept_pending"
     tx.status = TransactionStatus.FAILED
     tx.failure_reason = FailureReason.PAYMENT_FAILED if tx.last_payment_error else FailureReason.CHECKOUT_EXPIRED
     tx.save(update_fields=["status", "failure_reason", "updated_at"])
+    _publish_expired(tx)
     return "failed"
 
 
