@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from django.db.models import Count, Exists, IntegerField, OuterRef, Q, QuerySet, Subquery, Value
 from django.db.models.functions import Coalesce
 
@@ -11,6 +13,13 @@ from accounts.models import Block, Follow, User
 def is_blocked_between(*, user_a: User, user_b: User) -> bool:
     """True when either person has blocked the other."""
     return Block.objects.filter(Q(blocker=user_a, blocked=user_b) | Q(blocker=user_b, blocked=user_a)).exists()
+
+
+def is_blocked_between_ids(*, user_a_id: Any, user_b_id: Any) -> bool:
+    """``is_blocked_between`` by ids, for callers that hold no user rows."""
+    return Block.objects.filter(
+        Q(blocker_id=user_a_id, blocked_id=user_b_id) | Q(blocker_id=user_b_id, blocked_id=user_a_id)
+    ).exists()
 
 
 def has_blocked(*, blocker: User, blocked: User) -> bool:

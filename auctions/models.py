@@ -48,6 +48,11 @@ class Auction(BaseModel):
     winner = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="won_auctions"
     )
+    # The host's offer of the lot to the next buyer (runner-up, or the high bidder under the
+    # reserve), through the offers of messaging: once per lot.
+    second_chance_offer = models.ForeignKey(
+        "messaging.Offer", on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
 
     class Meta:
         ordering = ("created_at",)

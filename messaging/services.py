@@ -440,6 +440,59 @@ def offer_create(*, buyer: User, product_id: Any, offered_price: Decimal, messag
     return offer
 
 
+def offer_propose(*, seller: User, buyer: User, product_id: Any, price: Decimal, message: str = "") -> Offer:
+    """The seller offers the listing to one buyer at ``price`` (an auction's second chance): an
+    offer already in ``countered`` (the seller's price), which the buyer accepts or declines like
+    any counter-offer, then pays with ``offer_id``. Call it inside a transaction."""
+    product = product_locked(product_id=product_id)
+    if product.seller_id != seller.pk or product.seller_id == buyer.pk:
+        raise ValidationError(_("Offer one of your own listings to someone else."), code="invalid", attr="product_id")
+    if not product.is_available or product.sold_at is not None or product.deleted_at is not None:
+        raise Conflict(_("This listing has been sold."), code="product_sold")
+    if not settings.PAYMENT_MIN_AMOUNT <= price <= settings.PAYMENT_MAX_AMOUNT:
+        raise ValidationError(
+            _("An offer must be between AED %(min)s and AED %(max)s.")
+            % {"min": settings.PAYMENT_MIN_AMOUNT, "max": f"{settings.PAYMENT_MAX_AMOUNT:.2f}"},
+            code="offer_price_out_of_range",
+            attr="price",
+        )
+    if Offer.objects.filter(product=product, status=OfferStatus.ACCEPTED).exists():
+        raise Conflict(_("The seller has already accepted an offer on this listing."), code="offer_already_accepted")
+    _refuse_if_reserved(product=product, buyer_id=buyer.pk)
+    now = timezone.now()
+    # The buyer's own open offer on it gives way to the seller's (better or equal) one.
+    _close_open_offers(
+        Offer.objects.filter(product=product, buyer=buyer),
+        status=OfferStatus.WITHDRAWN,
+        content=gettext_noop("The seller made you an offer instead; your earlier offer is closed."),
+        now=now,
+    )
+    conversation, _created = conversation_get_or_create(buyer=buyer, product=product)
+    offer = Offer.objects.create(
+        conversation=conversation,
+        product=product,
+        buyer=buyer,
+        seller_id=product.seller_id,
+        offered_price=price,
+        counter_price=price,
+        original_price=product.price,
+        currency=product.currency,
+        status=OfferStatus.COUNTERED,
+        responded_at=now,
+        message=message[:500],
+        expires_at=now + timedelta(hours=settings.OFFER_TTL_HOURS),
+    )
+    _post(
+        conversation=conversation,
+        sender=seller,
+        message_type=MessageType.OFFER,
+        content=message
+        or _stored_text(gettext_noop("Second-chance offer from the seller: AED %(price)s"), price=f"{price:.2f}"),
+        offer_data=_offer_data(offer, "proposed"),
+    )
+    return offer
+
+
 def _auto_decline(*, offer: Offer, buyer: User) -> Offer:
     """An offer under the seller's ``auto_decline_below``: declined at once, with a polite
     system message to the buyer alone (in their language), so the seller is not disturbed."""
