@@ -2,43 +2,48 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Any
 
-from django.conf import settings
-from django.db.models import QuerySet
+from django.db.models import OuterRef, QuerySet, Subquery
 
-from auctions.models import Auction, AuctionOutcome, AuctionStatus, Bid
+from auctions.models import Auction, AuctionStatus, Bid
 from catalog.holds import Hold
+from payments.models import SaleSource, Transaction
 
 
 def auction_hold(product_id: Any, now: datetime) -> Hold | None:
-    """catalog.holds source: a listing in a scheduled or running lot is held for nobody; a sold
-    lot is held for its winner for AUCTION_PAY_MINUTES after the hammer."""
+    """catalog.holds source: a listing in a scheduled or running lot is held for nobody (no one
+    may buy it, make an offer on it or put it in another lot). After the hammer the winner's
+    pending sale (payments' checkout source, until its ``pay_by``) holds it for them."""
     lot = (
         Auction.objects.filter(product_id=product_id, status__in=[AuctionStatus.SCHEDULED, AuctionStatus.RUNNING])
         .order_by("-created_at")
+        .only("pk", "ends_at")
         .first()
     )
     if lot is not None:
         return Hold(kind="auction", buyer_id=None, until=lot.ends_at, ref=lot.pk)
-    pay = timedelta(minutes=int(getattr(settings, "AUCTION_PAY_MINUTES", 30)))
-    won = (
-        Auction.objects.filter(product_id=product_id, outcome=AuctionOutcome.SOLD, closed_at__gt=now - pay)
-        .order_by("-closed_at")
-        .first()
-    )
-    if won is not None and won.closed_at is not None:
-        return Hold(kind="auction", buyer_id=won.winner_id, until=won.closed_at + pay, ref=won.pk)
     return None
 
 
+def _with_sale(lots: QuerySet[Auction]) -> QuerySet[Auction]:
+    """Each lot with its sale's status and pay-by time (``sale_status``, ``sale_pay_by``,
+    ``sale_id``), in the same query."""
+    sale = Transaction.objects.filter(source=SaleSource.AUCTION, source_id=OuterRef("pk")).order_by("-created_at")
+    return lots.annotate(
+        sale_id=Subquery(sale.values("pk")[:1]),
+        sale_status=Subquery(sale.values("status")[:1]),
+        sale_pay_by=Subquery(sale.values("pay_by")[:1]),
+    )
+
+
 def auction_list(*, stream_id: Any) -> QuerySet[Auction]:
-    return Auction.objects.filter(stream_id=stream_id).select_related("product", "leader", "winner")
+    return _with_sale(Auction.objects.filter(stream_id=stream_id).select_related("product", "leader", "winner"))
 
 
 def auction_get(*, auction_id: Any) -> Auction | None:
-    return Auction.objects.select_related("product", "leader", "winner").filter(pk=auction_id).first()
+    return _with_sale(Auction.objects.select_related("product", "leader", "winner").filter(pk=auction_id)).first()
 
 
 def bid_list(*, auction_id: Any) -> QuerySet[Bid]:

@@ -1,8 +1,27 @@
 from __future__ import annotations
 
+from typing import Any
+
+from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from auctions.models import Auction, Bid
+
+# The winner's sale as the winner and the host see it.
+_PAYMENT_STATUS = {
+    "pending": "awaiting_payment",
+    "failed": "unpaid",
+    "refunded": "refunded",
+}
+
+
+class LotPaymentSerializer(serializers.Serializer):
+    """Only the winner and the host see it: the sale made at the hammer."""
+
+    status = serializers.ChoiceField(choices=["awaiting_payment", "paid", "unpaid", "refunded"])
+    transaction_id = serializers.UUIDField()
+    pay_by = serializers.DateTimeField(allow_null=True)
+    second_chance_offer_id = serializers.UUIDField(allow_null=True)
 
 
 class AuctionCreateSerializer(serializers.Serializer):
@@ -20,6 +39,7 @@ class AuctionSerializer(serializers.ModelSerializer):
     leader = serializers.SerializerMethodField()
     winner = serializers.SerializerMethodField()
     reserve_met = serializers.BooleanField(read_only=True)
+    payment = serializers.SerializerMethodField()
 
     class Meta:
         model = Auction
@@ -38,8 +58,23 @@ class AuctionSerializer(serializers.ModelSerializer):
             "sudden_death",
             "reserve_met",
             "winner",
+            "payment",
         )
         read_only_fields = fields
+
+    @extend_schema_field(LotPaymentSerializer(allow_null=True))
+    def get_payment(self, obj: Auction) -> dict[str, Any] | None:
+        request = self.context.get("request")
+        user_id = getattr(getattr(request, "user", None), "pk", None)
+        sale_id = getattr(obj, "sale_id", None)
+        if sale_id is None or user_id is None or user_id not in (obj.winner_id, obj.host_id):
+            return None
+        return {
+            "status": _PAYMENT_STATUS.get(getattr(obj, "sale_status", ""), "paid"),
+            "transaction_id": sale_id,
+            "pay_by": getattr(obj, "sale_pay_by", None),
+            "second_chance_offer_id": obj.second_chance_offer_id if user_id == obj.host_id else None,
+        }
 
     def get_leader(self, obj: Auction) -> str | None:
         return obj.leader.username if obj.leader else None
@@ -65,3 +100,15 @@ class BidSerializer(serializers.ModelSerializer):
         model = Bid
         fields = ("id", "bidder", "amount", "created_at")
         read_only_fields = fields
+
+
+class SecondChanceCreateSerializer(serializers.Serializer):
+    message = serializers.CharField(max_length=500, required=False, allow_blank=True, default="")
+
+
+class SecondChanceSerializer(serializers.Serializer):
+    offer_id = serializers.UUIDField(source="offer.pk")
+    conversation_id = serializers.UUIDField(source="offer.conversation_id")
+    bidder = serializers.CharField(source="bidder.username", help_text="The bidder's public name.")
+    price = serializers.DecimalField(max_digits=12, decimal_places=2)
+    expires_at = serializers.DateTimeField(source="offer.expires_at")

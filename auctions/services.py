@@ -19,11 +19,16 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from accounts.models import User
-from accounts.selectors import is_blocked_between
+from accounts.selectors import is_blocked_between, is_blocked_between_ids
 from auctions.locks import auction_for_update
 from auctions.models import Auction, AuctionOutcome, AuctionStatus, Bid
 from catalog.holds import product_hold
 from catalog.locks import product_for_update
+from messaging.models import Offer
+from messaging.services import offer_propose
+from payments.models import TransactionStatus
+from payments.selectors import lot_sale, lot_sales_unpaid
+from payments.services import sale_reserve_for_lot
 from soukloop import events
 from soukloop.celery import app as celery_app
 from soukloop.errors import Conflict, NotFound, PermissionDenied, ValidationError
@@ -74,6 +79,17 @@ def apply_proxy(
     return ProxyResult(price=min(leader_max, bid_max + increment), new_leads=False, leader_max=leader_max)
 
 
+def _check_payable(amount: Decimal, *, attr: str) -> None:
+    """A lot must be payable through checkout: Stripe takes AED 2.00 to 999,999.99."""
+    if not settings.PAYMENT_MIN_AMOUNT <= amount <= settings.PAYMENT_MAX_AMOUNT:
+        raise ValidationError(
+            _("Amounts must be between AED %(min)s and AED %(max)s.")
+            % {"min": settings.PAYMENT_MIN_AMOUNT, "max": settings.PAYMENT_MAX_AMOUNT},
+            code="amount_out_of_range",
+            attr=attr,
+        )
+
+
 def minimum_bid(auction: Auction) -> Decimal:
     if auction.current_price is None:
         return auction.starting_price
@@ -105,6 +121,9 @@ def create_lot(
         raise Conflict(_("Lots can only be put up while the stream is live."), code="stream_not_live")
     if not 10 <= duration_seconds <= 600:
         raise ValidationError(_("Duration must be 10 to 600 seconds."), code="invalid", attr="duration_seconds")
+    _check_payable(starting_price, attr="starting_price")
+    if reserve_price is not None:
+        _check_payable(reserve_price, attr="reserve_price")
     product = product_for_update(product_id=product_id)
     if product is None or product.seller_id != host.pk:
         raise ValidationError(_("Pick one of your own listings."), code="invalid", attr="product_id")
@@ -167,19 +186,32 @@ def _schedule_close(auction: Auction) -> None:
 
 
 def _unpaid_strikes(user: User) -> int:
-    """Won lots left unpaid among the last AUCTION_UNPAID_STRIKES lots this user won."""
-    window = int(getattr(settings, "AUCTION_UNPAID_STRIKES", 2))
-    cutoff = timezone.now() - timedelta(minutes=int(getattr(settings, "AUCTION_PAY_MINUTES", 30)))
-    won = Auction.objects.filter(winner=user, outcome=AuctionOutcome.SOLD).order_by("-closed_at")[:window]
-    return sum(1 for a in won if a.closed_at and a.closed_at < cutoff and not a.product.sold_at)
+    """Won lots left unpaid among the last AUCTION_UNPAID_STRIKES lots this user won (within
+    AUCTION_STRIKE_DAYS): the sale of each won lot is the one source of truth (payments)."""
+    return lot_sales_unpaid(
+        buyer_id=user.pk,
+        last=int(getattr(settings, "AUCTION_UNPAID_STRIKES", 2)),
+        since=timezone.now() - timedelta(days=int(getattr(settings, "AUCTION_STRIKE_DAYS", 90))),
+    )
 
 
-def _check_bidder(auction: Auction, bidder: User) -> None:
-    if auction.host_id == bidder.pk:
+def bidder_check(*, bidder: User, auction_id: Any) -> None:
+    """Raise the refusal ``bidder`` would get on ``auction_id`` for who they are (own lot,
+    unverified phone, a block, a strike); nothing about the price or the time."""
+    host_id = Auction.objects.filter(pk=auction_id).values_list("host_id", flat=True).first()
+    if host_id is None:
+        raise NotFound(_("No such lot."))
+    _check_bidder(host_id=host_id, bidder=bidder)
+
+
+def _check_bidder(*, host_id: Any, bidder: User) -> None:
+    """Who may bid, asked before the lot's row lock is taken (none of it is the lot's state),
+    so the lock is held only for the price check and the writes."""
+    if host_id == bidder.pk:
         raise Conflict(_("You cannot bid on your own lot."), code="own_auction")
     if not bidder.is_verified:
         raise Conflict(_("Verify your phone to bid."), code="bidder_not_allowed")
-    if is_blocked_between(user_a=bidder, user_b=auction.host):
+    if is_blocked_between_ids(user_a_id=bidder.pk, user_b_id=host_id):
         raise Conflict(_("You cannot bid on this lot."), code="bidder_not_allowed")
     if _unpaid_strikes(bidder) > 0:
         raise Conflict(_("Pay for the lots you won before bidding again."), code="bidder_not_allowed")
@@ -192,25 +224,61 @@ class BidResult:
     ends_at: datetime
 
 
-@transaction.atomic
 def place_bid(
-    *, bidder: User, auction_id: Any, amount: Decimal | None = None, max_amount: Decimal | None = None
+    *,
+    bidder: User,
+    auction_id: Any,
+    amount: Decimal | None = None,
+    max_amount: Decimal | None = None,
+    bidder_checked: bool = False,
 ) -> BidResult:
-    """Accept a bid (``amount``) or a proxy ceiling (``max_amount``) under the lot's row lock."""
+    """Accept a bid (``amount``) or a proxy ceiling (``max_amount``) under the lot's row lock.
+
+    What can be answered without the lock is answered first, from an unlocked read: who may
+    bid, and a bid already too low or a lot already closed (a price only rises and a closed
+    lot stays closed, so the locked check would refuse them too). Only a bid that may win
+    waits for the lock, which is then held for the price check and the writes alone.
+    ``bidder_checked``: the caller asked ``_check_bidder`` for this bidder and lot moments ago
+    (a socket keeps the answer for AUCTION_BIDDER_CHECK_SECONDS)."""
     if (amount is None) == (max_amount is None):
         raise ValidationError(_("Send either amount or max_amount."), code="invalid")
+    bid_max = amount if amount is not None else max_amount
+    if bid_max is None:  # unreachable: checked above; narrows the type
+        raise ValidationError(_("Send either amount or max_amount."), code="invalid")
+    if bid_max > settings.PAYMENT_MAX_AMOUNT:
+        _check_payable(bid_max, attr="amount" if amount is not None else "max_amount")
+    seen = (
+        Auction.objects.filter(pk=auction_id)
+        .only("host_id", "status", "current_price", "starting_price", "bid_increment", "leader_id")
+        .first()
+    )
+    if seen is None:
+        raise NotFound(_("No such lot."))
+    if seen.host_id == bidder.pk:
+        raise Conflict(_("You cannot bid on your own lot."), code="own_auction")
+    if not bidder_checked:  # a socket that asked these within AUCTION_BIDDER_CHECK_SECONDS skips them
+        _check_bidder(host_id=seen.host_id, bidder=bidder)
+    if seen.status in (AuctionStatus.CLOSED, AuctionStatus.VOIDED):
+        raise Conflict(_("This lot is closed."), code="auction_closed")
+    if seen.leader_id != bidder.pk and bid_max < minimum_bid(seen):
+        raise Conflict(_("Bid at least %(min)s.") % {"min": minimum_bid(seen)}, code="bid_too_low")
+    return _place_bid_locked(
+        bidder=bidder, auction_id=auction_id, amount=amount, max_amount=max_amount, bid_max=bid_max
+    )
+
+
+@transaction.atomic
+def _place_bid_locked(
+    *, bidder: User, auction_id: Any, amount: Decimal | None, max_amount: Decimal | None, bid_max: Decimal
+) -> BidResult:
     auction = auction_for_update(auction_id=auction_id)
     if auction is None:
         raise NotFound(_("No such lot."))
-    _check_bidder(auction, bidder)
     now = timezone.now()
     if auction.status == AuctionStatus.SCHEDULED:
         raise Conflict(_("This lot has not started."), code="auction_not_started")
     if auction.status != AuctionStatus.RUNNING or auction.ends_at is None or now >= auction.ends_at:
         raise Conflict(_("This lot is closed."), code="auction_closed")
-    bid_max = amount if amount is not None else max_amount
-    if bid_max is None:  # unreachable: checked above; narrows the type
-        raise ValidationError(_("Send either amount or max_amount."), code="invalid")
     if auction.leader_id == bidder.pk:
         # The leader raises their ceiling: the price does not move.
         if max_amount is None or max_amount <= (auction.leader_max or 0):
@@ -232,6 +300,7 @@ def place_bid(
     )
     accepted = result.price if result.new_leads else bid_max
     Bid.objects.create(auction=auction, bidder=bidder, amount=accepted, max_amount=bid_max)
+    outbid_id = auction.leader_id if result.new_leads else None
     if result.new_leads:
         auction.leader = bidder
     auction.leader_max = result.leader_max
@@ -252,6 +321,7 @@ def place_bid(
             "amount": str(auction.current_price),
             "bidder": auction.leader.username if auction.leader else "",
             "ends_at": auction.ends_at.isoformat(),
+            "next_minimum": str(minimum_bid(auction)),
         },
     )
     if extended:
@@ -259,6 +329,18 @@ def place_bid(
             "auction.extended",
             channel=channel,
             data={"auction_id": str(auction.pk), "ends_at": auction.ends_at.isoformat()},
+        )
+    if outbid_id is not None and outbid_id != bidder.pk:
+        events.publish(
+            "auction.outbid",
+            channel=f"user:{outbid_id}",
+            data={
+                "auction_id": str(auction.pk),
+                "stream_id": str(auction.stream_id),
+                "user_id": str(outbid_id),
+                "amount": str(auction.current_price),
+                "ends_at": auction.ends_at.isoformat(),
+            },
         )
     return BidResult(accepted_amount=accepted, is_leader=result.new_leads, ends_at=auction.ends_at)
 
@@ -272,7 +354,18 @@ def close_lot(*, auction_id: Any, now: datetime | None = None) -> Auction | None
         return auction
     auction.status = AuctionStatus.CLOSED
     auction.closed_at = now
-    if auction.leader_id is not None and auction.reserve_met:
+    sale = None
+    if auction.leader_id is not None and auction.reserve_met and auction.current_price is not None:
+        # The winner's pending sale, in this transaction: the hammer and the sale commit
+        # together or not at all.
+        sale = sale_reserve_for_lot(
+            buyer_id=auction.leader_id,
+            product_id=auction.product_id,
+            amount=auction.current_price,
+            source_id=auction.pk,
+            pay_by=now + timedelta(minutes=int(getattr(settings, "AUCTION_PAY_MINUTES", 30))),
+        )
+    if sale is not None:
         auction.outcome = AuctionOutcome.SOLD
         auction.winner_id = auction.leader_id
     else:
@@ -286,8 +379,23 @@ def close_lot(*, auction_id: Any, now: datetime | None = None) -> Auction | None
             "outcome": auction.outcome,
             "amount": str(auction.current_price) if auction.outcome == AuctionOutcome.SOLD else None,
             "winner": auction.winner.username if auction.winner else None,
+            "reserve_met": auction.reserve_met if auction.leader_id else None,
         },
     )
+    if sale is not None:
+        events.publish(
+            "auction.won",
+            channel=f"user:{sale.buyer_id}",
+            data={
+                "auction_id": str(auction.pk),
+                "user_id": str(sale.buyer_id),
+                "transaction_id": str(sale.pk),
+                "product_id": str(auction.product_id),
+                "product_title": auction.product.title,
+                "amount": str(sale.amount),
+                "pay_by": sale.pay_by.isoformat() if sale.pay_by else None,
+            },
+        )
     return auction
 
 
@@ -318,3 +426,61 @@ def void_lot(*, auction_id: Any) -> Auction | None:
         data={"auction_id": str(auction.pk), "outcome": "voided", "amount": None, "winner": None},
     )
     return auction
+
+
+@dataclass(frozen=True)
+class SecondChance:
+    offer: Offer
+    bidder: User
+    price: Decimal
+
+
+def _second_chance_target(auction: Auction) -> tuple[User, Decimal]:
+    """Who may get the lot now, at what price: the runner-up at their highest bid when the winner
+    left it unpaid; the high bidder at their highest bid when the reserve was not met."""
+    if auction.outcome == AuctionOutcome.NO_SALE:
+        if auction.leader is None or auction.leader_max is None:
+            raise Conflict(_("Nobody bid on this lot."), code="second_chance_unavailable")
+        return auction.leader, auction.leader_max
+    sale = lot_sale(source_id=auction.pk)
+    if sale is None or sale.status != TransactionStatus.FAILED:
+        if sale is not None and sale.status == TransactionStatus.PENDING:
+            raise Conflict(_("The winner may still pay for this lot."), code="second_chance_unavailable")
+        raise Conflict(_("This lot is paid for."), code="second_chance_unavailable")
+    bids = (
+        Bid.objects.filter(auction=auction)
+        .exclude(bidder_id=auction.winner_id)
+        .select_related("bidder")
+        .order_by("-max_amount", "created_at")
+    )
+    for bid in bids:
+        if bid.bidder.is_active and not is_blocked_between(user_a=bid.bidder, user_b=auction.host):
+            return bid.bidder, bid.max_amount
+    raise Conflict(_("There is no runner-up to offer this lot to."), code="second_chance_unavailable")
+
+
+@transaction.atomic
+def second_chance_offer(*, host: User, auction_id: Any, message: str = "") -> SecondChance:
+    """The host offers a closed lot to the next buyer, through the existing offers (a seller's
+    offer the buyer accepts, then pays with ``offer_id``): once per lot."""
+    auction = auction_for_update(auction_id=auction_id)
+    if auction is None:
+        raise NotFound(_("No such lot."))
+    if auction.host_id != host.pk:
+        raise PermissionDenied(_("Only the host can offer this lot."), code="not_stream_host")
+    if auction.status != AuctionStatus.CLOSED:
+        raise Conflict(_("The lot is not closed."), code="second_chance_unavailable")
+    if auction.second_chance_offer_id is not None:
+        raise Conflict(_("This lot was already offered to the next buyer."), code="second_chance_sent")
+    bidder, price = _second_chance_target(auction)
+    offer = offer_propose(
+        seller=host,
+        buyer=bidder,
+        product_id=auction.product_id,
+        price=price,
+        message=message,
+    )
+    auction.second_chance_offer = offer
+    auction.save(update_fields=["second_chance_offer", "updated_at"])
+    logger.info("second-chance offer", extra={"auction_id": str(auction.pk), "offer_id": str(offer.pk)})
+    return SecondChance(offer=offer, bidder=bidder, price=price)

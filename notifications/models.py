@@ -31,6 +31,9 @@ class Kind(models.TextChoices):
     FOLLOWED_LIVE = "followed_live", _("A seller you follow is live")
     SAVED_SEARCH = "saved_search", _("New listings for a saved search")
     PRICE_DROP = "price_drop", _("Price drop on a liked item")
+    OUTBID = "outbid", _("Outbid on an auction lot")
+    AUCTION_WON = "auction_won", _("Auction lot won")
+    AUCTION_UNPAID = "auction_unpaid", _("A won auction lot left unpaid")
 
 
 class Channel(models.TextChoices):

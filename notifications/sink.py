@@ -13,6 +13,11 @@ stream.status (live)   every follower of the host, in batched tasks          fol
 product.price_dropped  who liked it (not the seller, nor who blocked them),  price_drop
                        in batched tasks, once per listing per person a day
 saved_search.alerts    each search's owner (the percolator batches them)     saved_search
+auction.outbid         the bidder who lost the lead, at most once per lot    outbid
+                       per AUCTION_OUTBID_NOTIFY_SECONDS (10)
+auction.won            the winner (pay within AUCTION_PAY_MINUTES)           auction_won
+transaction.expired    a won lot left unpaid: the host (may offer it to the  auction_unpaid
+(source auction)       runner-up) and the winner (it counts as a strike)
 =====================  ====================================================  =================
 
 Offers expiring within two hours are found by a periodic task (``offers_expiring_soon``);
@@ -25,11 +30,14 @@ import logging
 from collections.abc import Callable
 from typing import Any
 
+from django.conf import settings
+from django.core.cache import cache
 from django.utils.translation import gettext as _
 
 from notifications.models import Kind
 from notifications.push import preview
 from notifications.services import notify_users
+from soukloop.cacheerrors import CACHE_UNAVAILABLE
 from soukloop.events import Event
 from soukloop.presence import is_watching
 
@@ -219,7 +227,93 @@ def saved_search_texts(name: str, count: int, titles: list[str]) -> Callable[[],
     return texts
 
 
+def _outbid_window_key(event: Event) -> str | None:
+    """One ``outbid`` per lot per bidder per AUCTION_OUTBID_NOTIFY_SECONDS: the first outbid of
+    a window claims it in the shared cache (Redis ``SET NX``) and gets a key of its own (the new
+    price: a replayed event is one notification); later ones in that window get ``None`` and
+    are dropped. With the cache down the window is a fixed clock bucket of the dedupe key."""
+    data, seconds = event.data, max(1, settings.AUCTION_OUTBID_NOTIFY_SECONDS)
+    try:
+        if not cache.add(f"notif:outbid:{data['auction_id']}:{data['user_id']}", 1, timeout=seconds):
+            return None
+    except CACHE_UNAVAILABLE:
+        return f"outbid:{data['auction_id']}:window:{int(event.at.timestamp()) // seconds}"
+    return f"outbid:{data['auction_id']}:{data['amount']}"
+
+
+def _auction_outbid(event: Event) -> None:
+    data = event.data
+    dedupe_key = _outbid_window_key(event)
+    if dedupe_key is None:
+        return
+
+    def texts() -> tuple[str, str]:
+        return _("You were outbid"), _("The bid is now AED %(amount)s. Bid again before the lot closes.") % {
+            "amount": data["amount"]
+        }
+
+    notify_users(
+        user_ids=[data["user_id"]],
+        kind=Kind.OUTBID,
+        texts=texts,
+        data={"auction_id": data["auction_id"], "stream_id": data.get("stream_id"), "amount": data["amount"]},
+        dedupe_key=dedupe_key,
+    )
+
+
+def _auction_won(event: Event) -> None:
+    data = event.data
+
+    def texts() -> tuple[str, str]:
+        return _("You won: %(title)s") % {"title": data.get("product_title", "")}, _(
+            "Pay AED %(amount)s within %(minutes)s minutes to get it."
+        ) % {"amount": data["amount"], "minutes": settings.AUCTION_PAY_MINUTES}
+
+    notify_users(
+        user_ids=[data["user_id"]],
+        kind=Kind.AUCTION_WON,
+        texts=texts,
+        data={
+            "auction_id": data["auction_id"],
+            "transaction_id": data["transaction_id"],
+            "amount": data["amount"],
+            "pay_by": data.get("pay_by"),
+        },
+        dedupe_key=f"won:{data['auction_id']}",
+    )
+
+
+def _sale_expired(event: Event) -> None:
+    data = event.data
+    if data.get("source") != "auction":
+        return
+    title = data.get("product_title", "")
+
+    def host_texts() -> tuple[str, str]:
+        return _("The winner did not pay"), _(
+            "The time to pay for %(title)s ran out. You can offer it to the runner-up from the lot."
+        ) % {"title": title}
+
+    def winner_texts() -> tuple[str, str]:
+        return _("Your time to pay ran out"), _(
+            "You did not pay for %(title)s in time. An unpaid lot stops you bidding for a while."
+        ) % {"title": title}
+
+    payload = {"auction_id": data["source_id"], "transaction_id": data["transaction_id"]}
+    for user_id, texts, role in ((data["seller_id"], host_texts, "host"), (data["buyer_id"], winner_texts, "winner")):
+        notify_users(
+            user_ids=[user_id],
+            kind=Kind.AUCTION_UNPAID,
+            texts=texts,
+            data=payload,
+            dedupe_key=f"unpaid:{data['transaction_id']}:{role}",
+        )
+
+
 HANDLERS: dict[str, Callable[[Event], None]] = {
+    "auction.outbid": _auction_outbid,
+    "auction.won": _auction_won,
+    "transaction.expired": _sale_expired,
     "product.price_dropped": _price_dropped,
     "saved_search.alerts": _saved_search_alerts,
     "claim.updated": _claim_updated,

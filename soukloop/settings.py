@@ -429,6 +429,8 @@ PAYOUT_HOLD_DAYS = env.int("PAYOUT_HOLD_DAYS", default=3)
 CHECKOUT_HOLD_MINUTES = env.int("CHECKOUT_HOLD_MINUTES", default=15)
 PLATFORM_FEE_PERCENT_DISCOVER = env.get_value("PLATFORM_FEE_PERCENT_DISCOVER", cast=Decimal, default=Decimal("10"))
 PLATFORM_FEE_PERCENT_COMMUNITY = env.get_value("PLATFORM_FEE_PERCENT_COMMUNITY", cast=Decimal, default=Decimal("5"))
+# A lot won in a live show's auction.
+PLATFORM_FEE_PERCENT_LIVE = env.get_value("PLATFORM_FEE_PERCENT_LIVE", cast=Decimal, default=Decimal("8"))
 CURRENCY = "AED"
 
 COMMUNITY_RADIUS_KM = env.float("COMMUNITY_RADIUS_KM", default=5.0)
@@ -630,6 +632,8 @@ REALTIME_MAX_SUBSCRIPTIONS = env.int("REALTIME_MAX_SUBSCRIPTIONS", default=50)
 GC_THRESHOLDS = env.list("GC_THRESHOLDS", cast=int, default=[50000, 20, 100])
 # Frames queued for a socket that stopped reading before it is closed (1013).
 REALTIME_OUTBOX_FRAMES = env.int("REALTIME_OUTBOX_FRAMES", default=500)
+# A live lot's bids reach each socket as at most one frame (the latest) per this many ms.
+REALTIME_COALESCE_MS = env.int("REALTIME_COALESCE_MS", default=200)
 # Live-show chat (streams): per-user rate limit, on top of the host's slow mode.
 STREAM_CHAT_RATE_MESSAGES = env.int("STREAM_CHAT_RATE_MESSAGES", default=5)
 STREAM_CHAT_RATE_SECONDS = env.int("STREAM_CHAT_RATE_SECONDS", default=10)
@@ -645,3 +649,10 @@ if SENTRY_DSN:
 AUCTION_EXTEND_SECONDS = env.int("AUCTION_EXTEND_SECONDS", default=10)
 AUCTION_PAY_MINUTES = env.int("AUCTION_PAY_MINUTES", default=30)
 AUCTION_UNPAID_STRIKES = env.int("AUCTION_UNPAID_STRIKES", default=2)
+# An unpaid lot counts as a strike for this long; a bidder may be notified "outbid" once per lot
+# per this many seconds.
+AUCTION_STRIKE_DAYS = env.int("AUCTION_STRIKE_DAYS", default=90)
+AUCTION_OUTBID_NOTIFY_SECONDS = env.int("AUCTION_OUTBID_NOTIFY_SECONDS", default=10)
+# A socket remembers that its person may bid on a lot (not blocked, no strike) this long; a
+# block made meanwhile ends it at once (user.access_changed).
+AUCTION_BIDDER_CHECK_SECONDS = env.int("AUCTION_BIDDER_CHECK_SECONDS", default=5)

@@ -139,10 +139,13 @@ def test_bidder_not_allowed_unverified_and_blocked(auth_client, live):
 
 
 def test_unpaid_won_lot_is_a_strike(auth_client, live):
+    """The sale made at an earlier lot's hammer ended unpaid: no bids in any show."""
+    from payments.models import SaleSource, Transaction, TransactionStatus
+
     stream, _ = live
     deadbeat = UserFactory()
     old = ProductFactory(seller=stream.user)
-    Auction.objects.create(
+    earlier = Auction.objects.create(
         stream=stream,
         product=old,
         host=stream.user,
@@ -153,6 +156,19 @@ def test_unpaid_won_lot_is_a_strike(auth_client, live):
         duration_seconds=60,
         winner=deadbeat,
         closed_at=timezone.now() - timedelta(hours=2),
+    )
+    Transaction.objects.create(
+        buyer=deadbeat,
+        seller=stream.user,
+        product=old,
+        amount=10,
+        platform_fee=1,
+        seller_payout=9,
+        feed_type=old.feed_type,
+        status=TransactionStatus.FAILED,
+        failure_reason="checkout_expired",
+        source=SaleSource.AUCTION,
+        source_id=earlier.pk,
     )
     lot = _running(auth_client, live)
     assert _code(_bid(auth_client, deadbeat, lot, amount="60")) == "bidder_not_allowed"
@@ -246,9 +262,9 @@ def test_close_without_traffic_picks_one_winner_and_is_idempotent(auth_client, l
     assert (lot.status, lot.outcome, lot.winner) == (AuctionStatus.CLOSED, AuctionOutcome.SOLD, alice)
     body = auth_client(alice).get(f"/api/v1/auctions/{lot.pk}/").json()
     assert body["winner"] == alice.username and body["status"] == "closed"
-    # the winner holds the listing for the payment window
+    # the winner's pending sale holds the listing for the payment window
     hold = product_hold(product_id=lot.product_id)
-    assert hold.kind == "auction" and hold.buyer_id == alice.pk
+    assert hold.kind == "checkout" and hold.buyer_id == alice.pk
 
 
 def test_running_lot_is_not_closed_early(auth_client, live):
@@ -282,6 +298,7 @@ def test_events_are_published(auth_client, live, monkeypatch):
         ("auction.bid", channel),
         ("auction.extended", channel),
         ("auction.closed", channel),
+        ("auction.won", f"user:{Auction.objects.get(pk=lot.pk).winner_id}"),
     ]
 
 

@@ -1,0 +1,344 @@
+"""After the hammer: the winner's pending sale at the live-show fee, checkout by ``auction_id``
+through the Stripe stand-in, the unpaid strike, second-chance offers, and the notifications."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from decimal import Decimal
+
+import pytest
+from django.core.cache import cache
+from django.core.management import call_command
+from django.utils import timezone
+
+from accounts.services import block_create
+from auctions.models import Auction, AuctionOutcome, AuctionStatus
+from auctions.services import close_lot
+from catalog.holds import product_hold
+from catalog.models import Product
+from messaging.models import Offer, OfferStatus
+from notifications.models import Notification
+from payments.models import SaleSource, Transaction, TransactionStatus
+from streams.models import StreamStatus
+from tests.factories import ProductFactory, UserFactory
+from tests.streams.factories import StreamFactory
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def live(db):
+    stream = StreamFactory(status=StreamStatus.LIVE)
+    return stream, ProductFactory(seller=stream.user, price=Decimal("50"))
+
+
+def _lot(auth_client, live, **extra) -> Auction:
+    stream, product = live
+    body = {"product_id": str(product.pk), "starting_price": "50", "duration_seconds": 60, **extra}
+    resp = auth_client(stream.user).post(f"/api/v1/streams/{stream.pk}/auctions/", body, format="json")
+    assert resp.status_code == 201, resp.json()
+    assert auth_client(stream.user).post(f"/api/v1/auctions/{resp.json()['id']}/start/").status_code == 200
+    return Auction.objects.get(pk=resp.json()["id"])
+
+
+def _bid(auth_client, user, lot, **body):
+    return auth_client(user).post(f"/api/v1/auctions/{lot.pk}/bids/", body, format="json")
+
+
+def _hammer(lot: Auction) -> Auction:
+    Auction.objects.filter(pk=lot.pk).update(ends_at=timezone.now() - timedelta(seconds=1))
+    call_command("close_auctions")
+    lot.refresh_from_db()
+    return lot
+
+
+def _code(resp) -> str:
+    return resp.json()["errors"][0]["code"]
+
+
+def _expire(sale: Transaction) -> None:
+    """The pay window runs out and the reaper (release_checkouts) runs."""
+    Transaction.objects.filter(pk=sale.pk).update(pay_by=timezone.now() - timedelta(seconds=1))
+    call_command("release_checkouts")
+    sale.refresh_from_db()
+
+
+@pytest.fixture
+def sold(auth_client, live, settings):
+    """A lot won by alice at 120 (bob the runner-up with a ceiling of 115)."""
+    settings.PLATFORM_FEE_PERCENT_LIVE = Decimal("8")
+    lot = _lot(auth_client, live)
+    alice, bob = UserFactory(), UserFactory()
+    assert _bid(auth_client, bob, lot, max_amount="115").status_code == 201
+    assert _bid(auth_client, alice, lot, amount="120").status_code == 201
+    lot = _hammer(lot)
+    return lot, alice, bob
+
+
+def test_hammer_reserves_a_pending_sale_at_the_live_fee_for_the_pay_window(sold, auth_client, settings):
+    lot, alice, bob = sold
+    sale = Transaction.objects.get(source=SaleSource.AUCTION, source_id=lot.pk)
+    assert (lot.outcome, sale.buyer, sale.status) == (AuctionOutcome.SOLD, alice, TransactionStatus.PENDING)
+    assert (sale.amount, sale.platform_fee, sale.seller_payout) == (Decimal("120"), Decimal("9.60"), Decimal("110.40"))
+    assert sale.pay_by == lot.closed_at + timedelta(minutes=settings.AUCTION_PAY_MINUTES)
+    hold = product_hold(product_id=lot.product_id)
+    assert (hold.buyer_id, hold.until) == (alice.pk, sale.pay_by)
+    # the winner and the host see the payment; anyone else does not
+    mine = auth_client(alice).get(f"/api/v1/auctions/{lot.pk}/").json()["payment"]
+    assert mine["status"] == "awaiting_payment" and mine["transaction_id"] == str(sale.pk)
+    assert auth_client(lot.host).get(f"/api/v1/auctions/{lot.pk}/").json()["payment"]["status"] == "awaiting_payment"
+    assert auth_client(bob).get(f"/api/v1/auctions/{lot.pk}/").json()["payment"] is None
+    # a second close (the beat sweep and the task both run) reserves nothing more
+    close_lot(auction_id=lot.pk, now=timezone.now() + timedelta(seconds=5))
+    assert Transaction.objects.filter(product=lot.product).count() == 1
+
+
+def test_others_cannot_buy_the_won_lot_while_the_winner_may_pay(sold, checkout, fake_stripe):
+    lot, _alice, bob = sold
+    resp = checkout(bob, product_id=str(lot.product_id))
+    assert resp.status_code == 409 and _code(resp) == "product_reserved"
+    resp = checkout(bob, auction_id=str(lot.pk))
+    assert resp.status_code == 404 and _code(resp) == "auction_not_won"
+
+
+def test_winner_pays_through_checkout_with_auction_id(sold, checkout, fake_stripe, post_event, auth_client):
+    lot, alice, _bob = sold
+    resp = checkout(alice, auction_id=str(lot.pk))
+    assert resp.status_code == 201, resp.json()
+    body = resp.json()
+    assert (body["amount"], body["platform_fee"], body["seller_payout"]) == ("120.00", "9.60", "110.40")
+    sale = Transaction.objects.get(pk=body["transaction_id"])
+    assert fake_stripe.payment_intents[sale.stripe_payment_intent_id]["amount"] == 12000
+    # the app retries (lost response): the same intent, not a second one
+    again = checkout(alice, auction_id=str(lot.pk))
+    assert again.json()["transaction_id"] == body["transaction_id"]
+    assert len(fake_stripe.payment_intents) == 1
+    event = fake_stripe.settle(sale.stripe_payment_intent_id, succeed=True)
+    assert post_event(fake_stripe, event).json()["outcome"] == "completed"
+    assert Product.objects.get(pk=lot.product_id).sold_at is not None
+    assert auth_client(alice).get(f"/api/v1/auctions/{lot.pk}/").json()["payment"]["status"] == "paid"
+    resp = checkout(alice, auction_id=str(lot.pk))
+    assert resp.status_code == 409 and _code(resp) == "already_paid"
+
+
+def test_checkout_needs_exactly_one_of_product_offer_or_lot(sold, checkout, fake_stripe):
+    lot, alice, _ = sold
+    resp = checkout(alice, auction_id=str(lot.pk), product_id=str(lot.product_id))
+    assert resp.status_code == 400 and _code(resp) == "product_or_offer_required"
+
+
+def test_declined_card_keeps_the_lot_and_a_cancelled_intent_is_replaced(sold, checkout, fake_stripe, post_event):
+    lot, alice, _ = sold
+    sale = Transaction.objects.get(pk=checkout(alice, auction_id=str(lot.pk)).json()["transaction_id"])
+    declined = fake_stripe.settle(sale.stripe_payment_intent_id, succeed=False)
+    post_event(fake_stripe, declined)
+    sale.refresh_from_db()
+    assert sale.status == TransactionStatus.PENDING and sale.last_payment_error == "card_declined"
+    # Stripe (or the app) cancels the intent inside the window: the lot stays the winner's
+    intent = fake_stripe.payment_intents[sale.stripe_payment_intent_id]
+    intent["status"] = "canceled"
+    assert post_event(fake_stripe, fake_stripe.event("payment_intent.canceled", intent)).status_code == 200
+    sale.refresh_from_db()
+    assert (sale.status, sale.stripe_payment_intent_id) == (TransactionStatus.PENDING, "")
+    resp = checkout(alice, auction_id=str(lot.pk))
+    assert resp.status_code == 201
+    assert len(fake_stripe.payment_intents) == 2
+
+
+def test_unpaid_after_the_window_is_a_strike_and_the_host_hears_of_it(
+    sold, checkout, fake_stripe, auth_client, django_capture_on_commit_callbacks
+):
+    lot, alice, _ = sold
+    sale = Transaction.objects.get(pk=checkout(alice, auction_id=str(lot.pk)).json()["transaction_id"])
+    with django_capture_on_commit_callbacks(execute=True):
+        _expire(sale)
+    assert (sale.status, sale.failure_reason) == (TransactionStatus.FAILED, "checkout_expired")
+    assert fake_stripe.payment_intents[sale.stripe_payment_intent_id]["status"] == "canceled"
+    resp = checkout(alice, auction_id=str(lot.pk))
+    assert resp.status_code == 409 and _code(resp) == "checkout_expired"
+    assert auth_client(alice).get(f"/api/v1/auctions/{lot.pk}/").json()["payment"]["status"] == "unpaid"
+    kinds = set(Notification.objects.filter(data__auction_id=str(lot.pk)).values_list("user_id", "kind"))
+    assert (lot.host_id, "auction_unpaid") in kinds and (alice.pk, "auction_unpaid") in kinds
+    # the strike: alice may not bid in any show
+    stream2 = StreamFactory(status=StreamStatus.LIVE)
+    lot2 = _lot(auth_client, (stream2, ProductFactory(seller=stream2.user)))
+    resp = _bid(auth_client, alice, lot2, amount="60")
+    assert resp.status_code == 409 and _code(resp) == "bidder_not_allowed"
+    # a running reaper again changes nothing (idempotent), and no second notification
+    with django_capture_on_commit_callbacks(execute=True):
+        call_command("release_checkouts")
+    assert Notification.objects.filter(user=alice, kind="auction_unpaid").count() == 1
+
+
+def test_a_strike_older_than_the_strike_days_or_a_pending_win_does_not_count(sold, auth_client, settings):
+    lot, alice, _ = sold
+    stream2 = StreamFactory(status=StreamStatus.LIVE)
+    lot2 = _lot(auth_client, (stream2, ProductFactory(seller=stream2.user)))
+    # alice's win is still within its pay window: she may bid elsewhere
+    assert _bid(auth_client, alice, lot2, amount="50").status_code == 201
+    sale = Transaction.objects.get(source_id=lot.pk)
+    _expire(sale)
+    Transaction.objects.filter(pk=sale.pk).update(
+        created_at=timezone.now() - timedelta(days=settings.AUCTION_STRIKE_DAYS + 1)
+    )
+    assert _bid(auth_client, alice, lot2, max_amount="80").status_code == 201
+
+
+def test_paid_lots_after_an_unpaid_one_leave_the_strike_window(auth_client, settings):
+    """Only the last AUCTION_UNPAID_STRIKES won lots count."""
+    settings.AUCTION_UNPAID_STRIKES = 2
+    alice = UserFactory()
+
+    def won(status):
+        stream = StreamFactory(status=StreamStatus.LIVE)
+        product = ProductFactory(seller=stream.user)
+        lot = Auction.objects.create(
+            stream=stream, product=product, host=stream.user, starting_price=10, bid_increment=5, duration_seconds=60
+        )
+        Transaction.objects.create(
+            buyer=alice,
+            seller=stream.user,
+            product=product,
+            amount=10,
+            platform_fee=1,
+            seller_payout=9,
+            feed_type=product.feed_type,
+            status=status,
+            source=SaleSource.AUCTION,
+            source_id=lot.pk,
+        )
+
+    stream = StreamFactory(status=StreamStatus.LIVE)
+    target = _lot(auth_client, (stream, ProductFactory(seller=stream.user)))
+    won(TransactionStatus.FAILED)
+    assert _code(_bid(auth_client, alice, target, amount="50")) == "bidder_not_allowed"
+    won(TransactionStatus.COMPLETED)
+    assert _code(_bid(auth_client, alice, target, amount="50")) == "bidder_not_allowed"
+    won(TransactionStatus.COMPLETED)
+    assert _bid(auth_client, alice, target, amount="50").status_code == 201
+
+
+def test_second_chance_goes_to_the_runner_up_at_their_highest_bid(sold, checkout, fake_stripe, auth_client):
+    lot, alice, bob = sold
+    host = auth_client(lot.host)
+    url = f"/api/v1/auctions/{lot.pk}/second-chance/"
+    # not while the winner may still pay; never by anyone but the host
+    assert _code(host.post(url)) == "second_chance_unavailable"
+    assert auth_client(bob).post(url).status_code == 403
+    sale = Transaction.objects.get(source_id=lot.pk)
+    _expire(sale)
+    resp = host.post(url, {"message": "Still want it?"}, format="json")
+    assert resp.status_code == 201, resp.json()
+    body = resp.json()
+    assert (body["bidder"], body["price"]) == (bob.username, "115.00")
+    offer = Offer.objects.get(pk=body["offer_id"])
+    assert (offer.buyer, offer.status, offer.counter_price) == (bob, OfferStatus.COUNTERED, Decimal("115"))
+    assert _code(host.post(url)) == "second_chance_sent"
+    # bob accepts the seller's price, then pays for the offer
+    assert auth_client(bob).post(f"/api/v1/offers/{offer.pk}/accept/").status_code == 200
+    resp = checkout(bob, offer_id=str(offer.pk))
+    assert resp.status_code == 201, resp.json()
+    assert resp.json()["amount"] == "115.00"
+    # the first winner cannot come back to it
+    assert _code(checkout(alice, auction_id=str(lot.pk))) == "checkout_expired"
+    lot.refresh_from_db()
+    assert lot.second_chance_offer_id == offer.pk
+
+
+def test_second_chance_skips_a_runner_up_blocked_since(sold, auth_client):
+    lot, _alice, bob = sold
+    block_create(blocker=lot.host, blocked=bob)
+    _expire(Transaction.objects.get(source_id=lot.pk))
+    resp = auth_client(lot.host).post(f"/api/v1/auctions/{lot.pk}/second-chance/")
+    assert resp.status_code == 409 and _code(resp) == "second_chance_unavailable"
+    assert not Offer.objects.filter(product=lot.product).exists()
+
+
+def test_reserve_not_met_the_host_may_offer_it_to_the_high_bidder(auth_client, live):
+    lot = _lot(auth_client, live, reserve_price="500")
+    carol = UserFactory()
+    _bid(auth_client, carol, lot, max_amount="300")
+    lot = _hammer(lot)
+    assert (lot.outcome, lot.winner) == (AuctionOutcome.NO_SALE, None)
+    assert not Transaction.objects.filter(product=lot.product).exists()
+    assert product_hold(product_id=lot.product_id) is None
+    resp = auth_client(lot.host).post(f"/api/v1/auctions/{lot.pk}/second-chance/")
+    assert resp.status_code == 201
+    assert (resp.json()["bidder"], resp.json()["price"]) == (carol.username, "300.00")
+
+
+def test_second_chance_on_a_lot_without_bids_or_still_running(auth_client, live):
+    lot = _lot(auth_client, live)
+    url = f"/api/v1/auctions/{lot.pk}/second-chance/"
+    assert _code(auth_client(lot.host).post(url)) == "second_chance_unavailable"
+    _hammer(lot)
+    assert _code(auth_client(lot.host).post(url)) == "second_chance_unavailable"
+
+
+def test_late_payment_after_the_lot_went_to_the_runner_up_is_refunded(
+    sold, checkout, fake_stripe, post_event, auth_client
+):
+    """The winner's card succeeded at Stripe just as the window closed (the reaper could not
+    cancel it): the item had meanwhile been reserved by the runner-up's checkout."""
+    lot, alice, bob = sold
+    sale = Transaction.objects.get(pk=checkout(alice, auction_id=str(lot.pk)).json()["transaction_id"])
+    intent_id = sale.stripe_payment_intent_id
+    Transaction.objects.filter(pk=sale.pk).update(
+        status=TransactionStatus.FAILED, failure_reason="checkout_expired", pay_by=timezone.now()
+    )
+    offer_id = auth_client(lot.host).post(f"/api/v1/auctions/{lot.pk}/second-chance/").json()["offer_id"]
+    auth_client(bob).post(f"/api/v1/offers/{offer_id}/accept/")
+    assert checkout(bob, offer_id=offer_id).status_code == 201
+    event = fake_stripe.settle(intent_id, succeed=True)
+    assert post_event(fake_stripe, event).status_code == 200
+    sale.refresh_from_db()
+    assert sale.status == TransactionStatus.REFUNDED
+    assert fake_stripe.calls("POST", "/v1/refunds")
+
+
+def test_starting_price_and_bids_must_be_payable(auth_client, live):
+    stream, product = live
+    resp = auth_client(stream.user).post(
+        f"/api/v1/streams/{stream.pk}/auctions/",
+        {"product_id": str(product.pk), "starting_price": "1.50", "duration_seconds": 60},
+        format="json",
+    )
+    assert resp.status_code == 400 and _code(resp) == "amount_out_of_range"
+    lot = _lot(auth_client, live)
+    resp = _bid(auth_client, UserFactory(), lot, max_amount="1000000.00")
+    assert resp.status_code == 400 and _code(resp) == "amount_out_of_range"
+    assert Auction.objects.get(pk=lot.pk).bid_count == 0
+
+
+def test_outbid_is_notified_once_per_lot_per_window_and_the_winner_is_told(
+    auth_client, live, django_capture_on_commit_callbacks
+):
+    cache.clear()
+    lot = _lot(auth_client, live)
+    alice, bob = UserFactory(), UserFactory()
+    with django_capture_on_commit_callbacks(execute=True):
+        for user, amount in ((alice, "50"), (bob, "55"), (alice, "60"), (bob, "65"), (alice, "70")):
+            assert _bid(auth_client, user, lot, amount=amount).status_code == 201
+    outbid = Notification.objects.filter(kind="outbid")
+    assert sorted(outbid.values_list("user_id", flat=True)) == sorted([alice.pk, bob.pk])
+    cache.delete(f"notif:outbid:{lot.pk}:{bob.pk}")  # bob's 10 s window has passed
+    with django_capture_on_commit_callbacks(execute=True):
+        _bid(auth_client, bob, lot, amount="75")  # alice outbid again, still within her window
+        _bid(auth_client, alice, lot, amount="80")  # bob outbid again, in a new window
+    assert outbid.filter(user=alice).count() == 1
+    assert outbid.filter(user=bob).count() == 2
+    with django_capture_on_commit_callbacks(execute=True):
+        _hammer(lot)
+    won = Notification.objects.get(kind="auction_won")
+    assert won.user == alice and won.data["amount"] == "80.00"
+
+
+def test_voided_lot_releases_the_listing(auth_client, live):
+    from auctions.services import void_lot
+
+    lot = _lot(auth_client, live)
+    _bid(auth_client, UserFactory(), lot, amount="50")
+    void_lot(auction_id=lot.pk)
+    assert Auction.objects.get(pk=lot.pk).status == AuctionStatus.VOIDED
+    assert product_hold(product_id=lot.product_id) is None
+    assert not Transaction.objects.filter(product=lot.product).exists()
