@@ -1,9 +1,11 @@
 """The socket protocol of ``/ws/v1/`` (docs/realtime.md).
 
 Client frames: ``subscribe`` / ``unsubscribe`` (``channel``, ``last_event_id``?),
-``stream.chat`` (``stream_id``, ``text``), ``ping``. Server frames: events
-(``type, channel, event_id, at, data``), ``subscribed``, ``unsubscribed``, ``resync``,
-``error`` (``code, detail``), ``pong``.
+``stream.chat`` (``stream_id``, ``text``), ``auction.bid`` (``auction_id``, ``amount`` or
+``max_amount``, ``ref``?), ``ping``. Server frames: events (``type, channel, event_id, at,
+data``), ``subscribed``, ``unsubscribed``, ``resync``, ``auction.bid.accepted``
+(``auction_id, accepted_amount, is_leader, ends_at, ref``), ``error`` (``code, detail``,
+``ref`` when the frame had one), ``pong``.
 
 Close codes: 4401 bad, used or expired ticket, or the user signed out everywhere
 (password change, deactivation); 1011 Redis (tickets, backlog, layer) unreachable; 1013 the
@@ -20,6 +22,7 @@ import contextlib
 import json
 import logging
 import time
+import uuid
 from typing import Any
 from urllib.parse import parse_qs
 
@@ -27,6 +30,8 @@ from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncWebsocketConsumer
 from django.conf import settings
 
+from auctions import services as auction_services
+from auctions.serializers import BidCreateSerializer
 from realtime import access
 from realtime.backlog import get_backlog
 from realtime.fanout import public_channel, session_group
@@ -67,6 +72,7 @@ class GatewayConsumer(AsyncWebsocketConsumer):
         self.user = None
         self.viewer_key = ""
         self.subscriptions: dict[str, str] = {}  # internal channel → public name
+        self.bid_checked: dict[str, float] = {}  # lot id → until when this person may bid on it (asked)
         self.replayed_upto: dict[str, int] = {}
         self.replaying: dict[str, list[dict[str, Any]]] = {}  # events held while a replay runs
         self.outbox = Outbox(self._send_text, limit=settings.REALTIME_OUTBOX_FRAMES, overflow=self._too_slow)
@@ -126,9 +132,10 @@ class GatewayConsumer(AsyncWebsocketConsumer):
             "subscribe": self._subscribe,
             "unsubscribe": self._unsubscribe,
             "stream.chat": self._chat,
+            "auction.bid": self._bid,
         }.get(frame["type"])
         if handler is None:
-            await self._error("unknown_type", "Frame types: subscribe, unsubscribe, stream.chat, ping.")
+            await self._error("unknown_type", "Frame types: subscribe, unsubscribe, stream.chat, auction.bid, ping.")
             return
         try:
             await handler(frame)
@@ -266,6 +273,55 @@ class GatewayConsumer(AsyncWebsocketConsumer):
         except DomainError as error:
             await self._error(error.code, str(error.detail))
 
+    async def _bid(self, frame: dict[str, Any]) -> None:
+        """A bid over the socket: the same service, rules and codes as POST .../bids/; the answer
+        is an ``auction.bid.accepted`` frame (or an ``error``) carrying the client's ``ref``.
+
+        Two shortcuts keep a busy lot's bids off the database where the answer is already
+        known: a bid under the lot's floor as this process last heard it (prices only rise) is
+        refused here, and who may bid (blocks, strikes) is asked once per lot per
+        AUCTION_BIDDER_CHECK_SECONDS per socket (a block ends it at once)."""
+        ref = frame.get("ref")
+        extra = {"ref": ref} if isinstance(ref, str | int) and len(str(ref)) <= 64 else {}
+        if self.user is None:
+            await self._error("not_authenticated", "Sign in to bid.", **extra)
+            return
+        ser = BidCreateSerializer(data={k: frame[k] for k in ("amount", "max_amount") if k in frame})
+        try:
+            auction_id = str(uuid.UUID(str(frame.get("auction_id"))))
+        except ValueError:
+            await self._error("not_found", "No such lot.", **extra)
+            return
+        if not ser.is_valid():
+            _field, errors = next(iter(ser.errors.items()))
+            await self._error(getattr(errors[0], "code", "invalid"), str(errors[0]), **extra)
+            return
+        bid = ser.validated_data.get("amount") or ser.validated_data.get("max_amount")
+        floor = relay_for(self.channel_layer).bid_floor(auction_id)
+        if floor is not None and bid < floor:
+            await self._error("bid_too_low", f"Bid at least {floor}.", **extra)
+            return
+        try:
+            result = await database_sync_to_async(self._bid_place)(auction_id, ser.validated_data)
+        except DomainError as error:
+            await self._error(error.code, str(error.detail), **extra)
+            return
+        await self._send({"type": "auction.bid.accepted", **result, **extra})
+
+    def _bid_place(self, auction_id: str, data: dict[str, Any]) -> dict[str, Any]:
+        now = time.monotonic()
+        checked = self.bid_checked.get(auction_id, 0.0) > now
+        if not checked:
+            auction_services.bidder_check(bidder=self.user, auction_id=auction_id)
+            self.bid_checked[auction_id] = now + settings.AUCTION_BIDDER_CHECK_SECONDS
+        result = auction_services.place_bid(bidder=self.user, auction_id=auction_id, bidder_checked=True, **data)
+        return {
+            "auction_id": auction_id,
+            "accepted_amount": str(result.accepted_amount),
+            "is_leader": result.is_leader,
+            "ends_at": result.ends_at.isoformat(),
+        }
+
     def _chat_send(self, stream_id: object, text: object) -> None:
         stream = access.stream_for(user=self.user, stream_id=stream_id)
         stream_services.chat_send(stream=stream, user=self.user, text=text if isinstance(text, str) else "")
@@ -285,7 +341,9 @@ class GatewayConsumer(AsyncWebsocketConsumer):
         self.outbox.put(message["text"])
 
     async def realtime_revalidate(self, message: dict[str, Any]) -> None:
-        """A block was made: end the subscriptions this socket may no longer have."""
+        """A block was made: end the subscriptions this socket may no longer have, and ask again
+        who this person may bid against."""
+        self.bid_checked.clear()
         for channel, public in list(self.subscriptions.items()):
             if channel.startswith("user:"):
                 continue

@@ -21,6 +21,10 @@ from soukloop.events import Event
 logger = logging.getLogger(__name__)
 
 CHANNEL_KINDS = ("user", "conversation", "stream")
+# Events that only say "the state is now X": a socket needs the latest, not each one. The
+# relay of each process sends the first at once and then at most one per
+# REALTIME_COALESCE_MS per key, the latest (realtime/relay.py); the backlog keeps them all.
+COALESCED = {"auction.bid": "auction_id"}
 SIGNED_OUT = "user.signed_out"
 ACCESS_CHANGED = "user.access_changed"
 
@@ -58,7 +62,11 @@ def deliver(event: Event) -> None:
         return
     frame = {"type": event.type, "channel": public_channel(event.channel), "at": event.at, "data": event.data}
     entry = get_backlog().append(event.channel, dumps(frame))
-    async_to_sync(layer.group_send)(
-        group_for(event.channel),
-        {"type": "realtime.event", "channel": event.channel, "seq": entry.seq, "text": entry.text},
-    )
+    message = {"type": "realtime.event", "channel": event.channel, "seq": entry.seq, "text": entry.text}
+    if event.type in COALESCED:
+        message["coalesce"] = f"{event.channel}|{event.type}|{event.data.get(COALESCED[event.type], '')}"
+    if event.type == "auction.bid" and event.data.get("next_minimum"):
+        # Each process learns the lowest bid a lot can take now (it only rises): a socket's bid
+        # under it is refused there, without a database round trip (realtime/relay.py).
+        message["floor"] = [str(event.data["auction_id"]), str(event.data["next_minimum"])]
+    async_to_sync(layer.group_send)(group_for(event.channel), message)

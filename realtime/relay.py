@@ -7,6 +7,12 @@ process joins each channel's layer group once, with one relay channel, and hands
 its local sockets directly. Cross-process fan-out is still the layer's (the Redis pub/sub layer
 delivers a group message once per process); in-process it is a loop over a set.
 
+Events marked ``coalesce`` (a live lot's ``auction.bid``: the price now) are sent at once when
+the key was quiet, then at most one per ``REALTIME_COALESCE_MS`` per key, the latest, on the
+trailing edge: a 250-bids-a-second lot costs each viewer a few frames a second, not 250, and a
+viewer always ends on the last price. Any other event of the channel first flushes what is
+held, so order within a channel is kept (the hammer never overtakes the last bid).
+
 Each socket writes through its own ``Outbox``, so a client that stops reading (its transport
 paused by back-pressure) holds up nobody but itself; past ``REALTIME_OUTBOX_FRAMES`` queued frames
 it is closed (1013, try again later) instead of growing without bound.
@@ -16,9 +22,11 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 import weakref
 from collections import deque
 from collections.abc import Awaitable, Callable
+from decimal import Decimal
 from typing import Any, Protocol
 
 from realtime.fanout import group_for
@@ -80,6 +88,13 @@ class Relay:
         self._lock = asyncio.Lock()
         self._task: asyncio.Task[None] | None = None
         self._later: set[str] = set()
+        self.coalesce_seconds = 0.2
+        self._sent_at: dict[str, float] = {}  # coalesce key -> when its last frame went out
+        self._held: dict[str, dict[str, Any]] = {}  # coalesce key -> the latest frame held back
+        self._timers: set[str] = set()  # coalesce keys with a release pending
+        # Per live lot, the lowest bid it could take at the last bid this process heard of.
+        # Prices only rise, so a bid under it is too low whatever happened since.
+        self._floors: dict[str, Decimal] = {}
 
     def once_later(self, key: str, delay: float, work: Callable[[], Awaitable[None]]) -> None:
         """Run ``work`` in ``delay`` seconds unless work under ``key`` is already waiting
@@ -131,11 +146,65 @@ class Relay:
                 logger.warning("realtime relay: layer receive failed, retrying")
                 await asyncio.sleep(0.5)
                 continue
-            for member in tuple(self.members.get(message.get("channel", ""), ())):
-                try:
-                    member.relay_event(message)
-                except Exception:
-                    logger.exception("realtime relay: a socket refused a frame")
+            floor = message.get("floor")
+            if floor:
+                self._raise_floor(floor[0], Decimal(floor[1]))
+            key = message.get("coalesce")
+            if key:
+                self._coalesce(key, message)
+                continue
+            self._flush_channel(message.get("channel", ""))
+            self._deliver(message)
+
+    def _raise_floor(self, auction_id: str, minimum: Decimal) -> None:
+        if len(self._floors) > 10_000:  # lots long over: forget the oldest half
+            for stale in list(self._floors)[:5_000]:
+                del self._floors[stale]
+        if minimum > self._floors.get(auction_id, Decimal(0)):
+            self._floors[auction_id] = minimum
+
+    def bid_floor(self, auction_id: str) -> Decimal | None:
+        """The lowest bid ``auction_id`` could take when this process last heard of it, or None."""
+        return self._floors.get(auction_id)
+
+    def _deliver(self, message: dict[str, Any]) -> None:
+        for member in tuple(self.members.get(message.get("channel", ""), ())):
+            try:
+                member.relay_event(message)
+            except Exception:
+                logger.exception("realtime relay: a socket refused a frame")
+
+    def _coalesce(self, key: str, message: dict[str, Any]) -> None:
+        now = time.monotonic()
+        if len(self._sent_at) > 10_000:  # keys of lots long quiet (each process sees every lot)
+            self._sent_at = {k: t for k, t in self._sent_at.items() if now - t < self.coalesce_seconds}
+        sent = self._sent_at.get(key)
+        if sent is None or now - sent >= self.coalesce_seconds:
+            self._sent_at[key] = now
+            self._deliver(message)
+            return
+        self._held[key] = message
+        if key not in self._timers:
+            self._timers.add(key)
+            asyncio.get_running_loop().call_later(sent + self.coalesce_seconds - now, self._release, key)
+
+    def _release(self, key: str) -> None:
+        self._timers.discard(key)
+        message = self._held.pop(key, None)
+        if message is None:
+            self._sent_at.pop(key, None)  # quiet since: the next one goes out at once
+            return
+        self._sent_at[key] = time.monotonic()
+        self._deliver(message)
+        self._timers.add(key)
+        asyncio.get_running_loop().call_later(self.coalesce_seconds, self._release, key)
+
+    def _flush_channel(self, channel: str) -> None:
+        """Send what is held for ``channel`` before another of its events (order is kept)."""
+        for key in [k for k, m in self._held.items() if m.get("channel") == channel]:
+            message = self._held.pop(key)
+            self._sent_at[key] = time.monotonic()
+            self._deliver(message)
 
 
 _relays: weakref.WeakKeyDictionary[Any, weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, Relay]] = (
@@ -149,5 +218,8 @@ def relay_for(layer: Any) -> Relay:
     per_loop = _relays.setdefault(layer, weakref.WeakKeyDictionary())
     relay = per_loop.get(loop)
     if relay is None:
+        from django.conf import settings
+
         relay = per_loop[loop] = Relay(layer)
+        relay.coalesce_seconds = settings.REALTIME_COALESCE_MS / 1000
     return relay

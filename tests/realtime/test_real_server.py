@@ -113,3 +113,61 @@ def test_frames_are_not_compressed_even_when_the_client_offers_it(server_url):
     extensions, pong = asyncio.run(scenario())
     assert pong == "pong"
     assert extensions is None
+
+
+def test_bids_over_real_sockets_are_acknowledged_and_reach_the_room(server_url, live_stream, buyer):
+    """Two bidders on sockets, an anonymous viewer in the room: each accepted bid is answered
+    on the bidder's socket (with the client's ``ref``) and shown to the whole room; a wrong
+    move gets the REST code; an anonymous socket cannot bid."""
+    from accounts.services import block_create
+    from auctions.services import create_lot, start_lot
+    from tests.factories import ProductFactory, UserFactory
+
+    rival = UserFactory(username="rival_rashid")
+    product = ProductFactory(seller=live_stream.user, title="Jordan 1 Chicago, EU 43")
+    lot = create_lot(
+        host=live_stream.user, stream_id=live_stream.pk, product_id=product.pk, starting_price=50, duration_seconds=60
+    )
+    start_lot(host=live_stream.user, auction_id=lot.pk)
+    tickets = [_ticket(server_url, str(AccessToken.for_user(user))) for user in (buyer, rival)]
+    anonymous_ticket = _ticket(server_url)
+    room = f"stream:{live_stream.pk}"
+
+    async def scenario():
+        async with (
+            websockets.connect(f"ws://{server_url}/ws/v1/?ticket={tickets[0]}") as alice,
+            websockets.connect(f"ws://{server_url}/ws/v1/?ticket={tickets[1]}") as rashid,
+            websockets.connect(f"ws://{server_url}/ws/v1/?ticket={anonymous_ticket}") as viewer,
+        ):
+            for ws in (alice, rashid, viewer):
+                await ws.send(json.dumps({"type": "subscribe", "channel": room}))
+                await _next(ws, "subscribed")
+            bid = {"type": "auction.bid", "auction_id": str(lot.pk)}
+            await alice.send(json.dumps({**bid, "amount": "50", "ref": "a1"}))
+            ack = await _next(alice, "auction.bid.accepted")
+            assert (ack["ref"], ack["accepted_amount"], ack["is_leader"]) == ("a1", "50.00", True)
+            shown = await _next(viewer, "auction.bid")
+            assert (shown["data"]["amount"], shown["data"]["bidder"]) == ("50.00", buyer.username)
+            await rashid.send(json.dumps({**bid, "amount": "52", "ref": 7}))
+            refused = await _next(rashid, "error")
+            assert (refused["code"], refused["ref"]) == ("bid_too_low", 7)
+            await rashid.send(json.dumps({**bid, "max_amount": "100", "ref": "r2"}))
+            assert (await _next(rashid, "auction.bid.accepted"))["accepted_amount"] == "55.00"
+            shown = await _next(viewer, "auction.bid")
+            assert (shown["data"]["amount"], shown["data"]["bidder"]) == ("55.00", "rival_rashid")
+            await viewer.send(json.dumps({**bid, "amount": "200"}))
+            assert (await _next(viewer, "error"))["code"] == "not_authenticated"
+            await alice.send(json.dumps({**bid, "amount": "not money"}))
+            assert (await _next(alice, "error"))["code"] == "invalid"
+            # under the floor the server heard of: refused at once, the same code
+            await alice.send(json.dumps({**bid, "amount": "54", "ref": "low"}))
+            assert (await _next(alice, "error"))["code"] == "bid_too_low"
+            # the host blocks alice mid-lot: her socket's remembered "may bid" ends with it
+            await asyncio.to_thread(block_create, blocker=live_stream.user, blocked=buyer)
+            ended = await _next(alice, "error")  # she also leaves the host's room
+            assert (ended["code"], ended["channel"]) == ("subscription_ended", room)
+            await alice.send(json.dumps({**bid, "amount": "300", "ref": "after-block"}))
+            refused = await _next(alice, "error")
+            assert (refused["code"], refused["ref"]) == ("bidder_not_allowed", "after-block")
+
+    asyncio.run(scenario())
