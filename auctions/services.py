@@ -247,6 +247,10 @@ def place_bid(
         raise ValidationError(_("Send either amount or max_amount."), code="invalid")
     if bid_max > settings.PAYMENT_MAX_AMOUNT:
         _check_payable(bid_max, attr="amount" if amount is not None else "max_amount")
+    if bidder_checked:  # the caller asked who may bid, and the floor: straight to the lock
+        return _place_bid_locked(
+            bidder=bidder, auction_id=auction_id, amount=amount, max_amount=max_amount, bid_max=bid_max
+        )
     seen = (
         Auction.objects.filter(pk=auction_id)
         .only("host_id", "status", "current_price", "starting_price", "bid_increment", "leader_id")
@@ -256,8 +260,7 @@ def place_bid(
         raise NotFound(_("No such lot."))
     if seen.host_id == bidder.pk:
         raise Conflict(_("You cannot bid on your own lot."), code="own_auction")
-    if not bidder_checked:  # a socket that asked these within AUCTION_BIDDER_CHECK_SECONDS skips them
-        _check_bidder(host_id=seen.host_id, bidder=bidder)
+    _check_bidder(host_id=seen.host_id, bidder=bidder)
     if seen.status in (AuctionStatus.CLOSED, AuctionStatus.VOIDED):
         raise Conflict(_("This lot is closed."), code="auction_closed")
     if seen.leader_id != bidder.pk and bid_max < minimum_bid(seen):
@@ -274,6 +277,8 @@ def _place_bid_locked(
     auction = auction_for_update(auction_id=auction_id)
     if auction is None:
         raise NotFound(_("No such lot."))
+    if auction.host_id == bidder.pk:
+        raise Conflict(_("You cannot bid on your own lot."), code="own_auction")
     now = timezone.now()
     if auction.status == AuctionStatus.SCHEDULED:
         raise Conflict(_("This lot has not started."), code="auction_not_started")

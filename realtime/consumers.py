@@ -299,7 +299,7 @@ class GatewayConsumer(AsyncWebsocketConsumer):
         bid = ser.validated_data.get("amount") or ser.validated_data.get("max_amount")
         floor = relay_for(self.channel_layer).bid_floor(auction_id)
         if floor is not None and bid < floor:
-            await self._error("bid_too_low", f"Bid at least {floor}.", **extra)
+            await self._error("bid_too_low", f"Bid at least {floor}.", minimum=str(floor), **extra)
             return
         try:
             result = await database_sync_to_async(self._bid_place)(auction_id, ser.validated_data)

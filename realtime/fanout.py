@@ -24,7 +24,7 @@ CHANNEL_KINDS = ("user", "conversation", "stream")
 # Events that only say "the state is now X": a socket needs the latest, not each one. The
 # relay of each process sends the first at once and then at most one per
 # REALTIME_COALESCE_MS per key, the latest (realtime/relay.py); the backlog keeps them all.
-COALESCED = {"auction.bid": "auction_id"}
+COALESCED = {"auction.bid": "auction_id", "auction.extended": "auction_id"}
 SIGNED_OUT = "user.signed_out"
 ACCESS_CHANGED = "user.access_changed"
 

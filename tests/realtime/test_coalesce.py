@@ -75,3 +75,22 @@ def test_the_bid_floor_only_rises_and_is_per_lot():
     relay._raise_floor("lot-1", Decimal("55"))  # a late, older event: the floor stays
     relay._raise_floor("lot-2", Decimal("12"))
     assert (relay.bid_floor("lot-1"), relay.bid_floor("lot-2")) == (Decimal("60"), Decimal("12"))
+
+
+def test_a_lots_extended_frames_coalesce_apart_from_its_bids():
+    """In a lot's last seconds every bid also extends it: the two kinds are held under their
+    own keys, so one does not flush the other (only another kind of event does)."""
+    from realtime.fanout import COALESCED
+
+    assert set(COALESCED) == {"auction.bid", "auction.extended"}
+
+    async def scenario() -> list[int]:
+        relay, member = _relay(10)
+        extended = {"channel": "stream:s1", "text": "{}", "coalesce": "stream:s1|auction.extended|lot-1"}
+        relay._coalesce(_bid(1)["coalesce"], _bid(1))
+        relay._coalesce(extended["coalesce"], {**extended, "seq": 2})
+        relay._coalesce(_bid(3)["coalesce"], _bid(3))  # held: not flushed by the extension
+        relay._coalesce(extended["coalesce"], {**extended, "seq": 4})  # held
+        return list(member.seen)
+
+    assert asyncio.run(scenario()) == [1, 2]
