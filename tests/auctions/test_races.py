@@ -77,3 +77,51 @@ def test_hundred_bidders_in_the_last_second_then_one_winner(settings):
     assert lot.winner_id == top.bidder_id and lot.current_price == top.amount
     # nothing accepted after the hammer
     assert not Bid.objects.filter(auction=lot, created_at__gt=lot.closed_at).exists()
+    # the winner's one sale was made at the hammer, at the winning price
+    from payments.models import SaleSource, Transaction
+
+    sales = Transaction.objects.filter(source=SaleSource.AUCTION, source_id=lot.pk)
+    assert [(s.buyer_id, s.amount) for s in sales] == [(top.bidder_id, top.amount)]
+
+
+def test_two_second_chance_presses_at_once_make_one_offer():
+    """The host's phone and tablet both press "offer to the runner-up": the lot's row lock
+    lets one through; the other gets 409 second_chance_sent."""
+    from messaging.models import Offer
+    from payments.models import SaleSource, Transaction, TransactionStatus
+
+    stream = StreamFactory(status=StreamStatus.LIVE)
+    product = ProductFactory(seller=stream.user)
+    winner, runner_up = UserFactory(), UserFactory()
+    lot = Auction.objects.create(
+        stream=stream,
+        product=product,
+        host=stream.user,
+        status=AuctionStatus.CLOSED,
+        outcome=AuctionOutcome.SOLD,
+        winner=winner,
+        leader=winner,
+        starting_price=Decimal(10),
+        bid_increment=Decimal(5),
+        current_price=Decimal(40),
+        duration_seconds=60,
+        closed_at=timezone.now(),
+    )
+    Bid.objects.create(auction=lot, bidder=runner_up, amount=Decimal(35), max_amount=Decimal(35))
+    Bid.objects.create(auction=lot, bidder=winner, amount=Decimal(40), max_amount=Decimal(40))
+    Transaction.objects.create(
+        buyer=winner,
+        seller=stream.user,
+        product=product,
+        amount=Decimal(40),
+        platform_fee=Decimal("3.20"),
+        seller_payout=Decimal("36.80"),
+        feed_type=product.feed_type,
+        status=TransactionStatus.FAILED,
+        source=SaleSource.AUCTION,
+        source_id=lot.pk,
+    )
+    url = f"/api/v1/auctions/{lot.pk}/second-chance/"
+    results = run_together([lambda: _client(stream.user).post(url).status_code for _ in range(2)])
+    assert sorted(results) == [201, 409]
+    assert Offer.objects.filter(product=product, buyer=runner_up).count() == 1
