@@ -11,10 +11,11 @@ their subscriptions again and end those no longer allowed (an ``error`` frame ea
 from __future__ import annotations
 
 import logging
+from datetime import datetime
 
-from asgiref.sync import async_to_sync
 from channels.layers import get_channel_layer
 
+from realtime import sender
 from realtime.backlog import dumps, get_backlog
 from soukloop.events import Event
 
@@ -45,6 +46,21 @@ def public_channel(channel: str) -> str:
     return "user" if channel.startswith("user:") else channel
 
 
+def _order(event: Event) -> float | None:
+    """Where a coalesced frame stands among its key's (``relay._coalesce`` drops one older than a
+    frame already sent or held): a lot's bid count for ``auction.bid``, its end for
+    ``auction.extended``. Two processes' events can reach a third in either order, and the seq
+    is taken after the commit, so neither arrival nor seq says which lot state is newer."""
+    try:
+        if event.type == "auction.bid":
+            return float(event.data["bid_count"])
+        if event.type == "auction.extended":
+            return datetime.fromisoformat(event.data["ends_at"]).timestamp()
+    except (KeyError, TypeError, ValueError):
+        return None
+    return None
+
+
 def deliver(event: Event) -> None:
     if not event.channel:
         return
@@ -55,18 +71,21 @@ def deliver(event: Event) -> None:
     if layer is None:
         return
     if event.type == SIGNED_OUT:
-        async_to_sync(layer.group_send)(session_group(ident), {"type": "realtime.close", "code": 4401})
+        sender.group_send(layer, session_group(ident), {"type": "realtime.close", "code": 4401})
         return
     if event.type == ACCESS_CHANGED:
-        async_to_sync(layer.group_send)(session_group(ident), {"type": "realtime.revalidate"})
+        sender.group_send(layer, session_group(ident), {"type": "realtime.revalidate"})
         return
     frame = {"type": event.type, "channel": public_channel(event.channel), "at": event.at, "data": event.data}
     entry = get_backlog().append(event.channel, dumps(frame))
     message = {"type": "realtime.event", "channel": event.channel, "seq": entry.seq, "text": entry.text}
     if event.type in COALESCED:
         message["coalesce"] = f"{event.channel}|{event.type}|{event.data.get(COALESCED[event.type], '')}"
+        order = _order(event)
+        if order is not None:
+            message["order"] = order
     if event.type == "auction.bid" and event.data.get("next_minimum"):
         # Each process learns the lowest bid a lot can take now (it only rises): a socket's bid
         # under it is refused there, without a database round trip (realtime/relay.py).
         message["floor"] = [str(event.data["auction_id"]), str(event.data["next_minimum"])]
-    async_to_sync(layer.group_send)(group_for(event.channel), message)
+    sender.group_send(layer, group_for(event.channel), message)

@@ -1,0 +1,91 @@
+"""Layer group sends from synchronous code, without making the calling thread wait.
+
+Committed events are delivered from a worker thread: a view's, or a socket's database call
+(``database_sync_to_async``; in a socket process every socket's database work shares that one
+thread). ``async_to_sync(layer.group_send)`` there hands the send to the server's event loop
+and blocks the thread until the loop has run it and Redis has answered: on a busy live lot
+that wait was two thirds of a bid's time on the thread (bench/auctions.py, profiled).
+
+So a process whose event loop serves sockets binds that loop here (``bind``, from the relay)
+and a send from another thread is queued to it and written by one task, in the order queued;
+the caller goes on at once. The frame is already numbered and kept in the backlog when it is
+queued, so a send lost with the process is recovered by the client's replay. Where no loop is
+bound and running (Celery workers, management commands, tests without a server), the send is
+made at once, as before.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import threading
+from dataclasses import dataclass, field
+from typing import Any
+
+from asgiref.sync import async_to_sync
+
+logger = logging.getLogger(__name__)
+
+
+@dataclass
+class _Bound:
+    loop: asyncio.AbstractEventLoop
+    layer: Any
+    queue: asyncio.Queue[tuple[str, dict[str, Any]]] = field(default_factory=asyncio.Queue)
+    task: asyncio.Task[None] | None = None
+
+
+_bound: _Bound | None = None
+_bind_lock = threading.Lock()
+
+
+def bind(layer: Any) -> None:
+    """Send ``layer``'s group messages from the running loop (call on that loop, once per loop)."""
+    global _bound
+    loop = asyncio.get_running_loop()
+    with _bind_lock:
+        if _bound is not None and _bound.loop is loop and _bound.layer is layer:
+            return
+        bound = _Bound(loop=loop, layer=layer)
+        bound.task = loop.create_task(_drain(bound))
+        _bound = bound
+
+
+async def _drain(bound: _Bound) -> None:
+    while True:
+        group, message = await bound.queue.get()
+        try:
+            await bound.layer.group_send(group, message)
+        except asyncio.CancelledError:
+            raise
+        except Exception:  # Redis away: the backlog has the frame; a reconnecting client replays it
+            logger.warning("realtime: a group send failed", extra={"group": group})
+        finally:
+            bound.queue.task_done()
+
+
+def group_send(layer: Any, group: str, message: dict[str, Any]) -> None:
+    """Send ``message`` to ``group``: queued to the bound loop if there is one, else at once."""
+    bound = _bound
+    if bound is not None and bound.layer is layer and bound.loop.is_running():
+        try:
+            running = asyncio.get_running_loop()
+        except RuntimeError:
+            running = None
+        try:
+            if running is bound.loop:
+                bound.queue.put_nowait((group, message))
+            else:
+                bound.loop.call_soon_threadsafe(bound.queue.put_nowait, (group, message))
+            return
+        except RuntimeError:  # the loop closed since the check: send it here
+            pass
+    async_to_sync(layer.group_send)(group, message)
+
+
+async def drained() -> None:
+    """Wait until every queued send of this loop has been handed to the layer (tests)."""
+    bound = _bound
+    if bound is None or bound.loop is not asyncio.get_running_loop():
+        return
+    await bound.queue.join()

@@ -1,0 +1,60 @@
+"""Events sent from a worker thread are queued to the socket loop and written in order; without
+a bound loop they are sent at once (realtime/sender.py)."""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+
+from realtime import sender
+
+
+class _Layer:
+    def __init__(self, slow: float = 0.0) -> None:
+        self.sent: list[tuple[str, int]] = []
+        self.slow = slow
+
+    async def group_send(self, group: str, message: dict) -> None:
+        if self.slow:
+            await asyncio.sleep(self.slow)
+        if message.get("fail"):
+            raise ConnectionError("redis away")
+        self.sent.append((group, message["n"]))
+
+
+def test_a_thread_hands_its_sends_to_the_bound_loop_and_does_not_wait():
+    layer = _Layer(slow=0.01)
+
+    async def scenario() -> tuple[float, list]:
+        sender.bind(layer)
+        took: list[float] = []
+
+        def worker() -> None:  # a database thread publishing after its commit
+            import time
+
+            start = time.monotonic()
+            for n in range(20):
+                sender.group_send(layer, "rt.stream.s1", {"n": n, "fail": n == 3})
+            took.append(time.monotonic() - start)
+
+        await asyncio.to_thread(worker)
+        await sender.drained()
+        return took[0], list(layer.sent)
+
+    took, sent = asyncio.run(scenario())
+    assert took < 0.05  # 20 sends of 10 ms each: the thread did not wait for them
+    assert sent == [("rt.stream.s1", n) for n in range(20) if n != 3]  # in order; a failure is skipped
+
+
+def test_without_a_running_bound_loop_a_send_is_made_at_once():
+    layer = _Layer()
+    done = threading.Event()
+
+    def elsewhere() -> None:  # e.g. a Celery worker: no socket loop in this process
+        sender.group_send(layer, "rt.user.u1", {"n": 1})
+        done.set()
+
+    thread = threading.Thread(target=elsewhere)
+    thread.start()
+    thread.join(5)
+    assert done.is_set() and layer.sent == [("rt.user.u1", 1)]
