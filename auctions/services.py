@@ -8,6 +8,7 @@ docs/auctions.md.
 from __future__ import annotations
 
 import logging
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from decimal import Decimal
@@ -31,7 +32,7 @@ from payments.selectors import lot_sale, lot_sales_unpaid
 from payments.services import sale_reserve_for_lot
 from soukloop import events
 from soukloop.celery import app as celery_app
-from soukloop.errors import Conflict, NotFound, PermissionDenied, ValidationError
+from soukloop.errors import Conflict, DomainError, NotFound, PermissionDenied, ValidationError
 from streams.models import Stream, StreamStatus
 
 logger = logging.getLogger(__name__)
@@ -217,11 +218,39 @@ def _check_bidder(*, host_id: Any, bidder: User) -> None:
         raise Conflict(_("Pay for the lots you won before bidding again."), code="bidder_not_allowed")
 
 
+class BidTooLow(Conflict):
+    """409 ``bid_too_low``: the lot takes ``minimum`` or more now (a socket is told the figure)."""
+
+    def __init__(self, minimum: Decimal) -> None:
+        super().__init__(_("Bid at least %(min)s.") % {"min": minimum}, code="bid_too_low")
+        self.minimum = minimum
+
+
 @dataclass(frozen=True)
 class BidResult:
     accepted_amount: Decimal
     is_leader: bool
     ends_at: datetime
+    next_minimum: Decimal  # the lowest bid the lot takes now (from anyone but its leader)
+
+
+@dataclass(frozen=True)
+class BidRequest:
+    """One bid of a batch (``place_bids``): exactly one of ``amount`` / ``max_amount``."""
+
+    bidder: User
+    amount: Decimal | None = None
+    max_amount: Decimal | None = None
+
+
+def _bid_max(amount: Decimal | None, max_amount: Decimal | None) -> Decimal:
+    """The bid's ceiling, or the 400 for a bid that names neither or both, or is unpayable."""
+    bid_max = amount if max_amount is None else max_amount
+    if (amount is None) == (max_amount is None) or bid_max is None:
+        raise ValidationError(_("Send either amount or max_amount."), code="invalid")
+    if bid_max > settings.PAYMENT_MAX_AMOUNT:
+        _check_payable(bid_max, attr="amount" if amount is not None else "max_amount")
+    return bid_max
 
 
 def place_bid(
@@ -240,46 +269,86 @@ def place_bid(
     waits for the lock, which is then held for the price check and the writes alone.
     ``bidder_checked``: the caller asked ``_check_bidder`` for this bidder and lot moments ago
     (a socket keeps the answer for AUCTION_BIDDER_CHECK_SECONDS)."""
-    if (amount is None) == (max_amount is None):
-        raise ValidationError(_("Send either amount or max_amount."), code="invalid")
-    bid_max = amount if amount is not None else max_amount
-    if bid_max is None:  # unreachable: checked above; narrows the type
-        raise ValidationError(_("Send either amount or max_amount."), code="invalid")
-    if bid_max > settings.PAYMENT_MAX_AMOUNT:
-        _check_payable(bid_max, attr="amount" if amount is not None else "max_amount")
-    if bidder_checked:  # the caller asked who may bid, and the floor: straight to the lock
-        return _place_bid_locked(
-            bidder=bidder, auction_id=auction_id, amount=amount, max_amount=max_amount, bid_max=bid_max
+    bid_max = _bid_max(amount, max_amount)
+    request = BidRequest(bidder=bidder, amount=amount, max_amount=max_amount)
+    if not bidder_checked:
+        seen = (
+            Auction.objects.filter(pk=auction_id)
+            .only("host_id", "status", "current_price", "starting_price", "bid_increment", "leader_id")
+            .first()
         )
-    seen = (
-        Auction.objects.filter(pk=auction_id)
-        .only("host_id", "status", "current_price", "starting_price", "bid_increment", "leader_id")
-        .first()
-    )
-    if seen is None:
-        raise NotFound(_("No such lot."))
-    if seen.host_id == bidder.pk:
-        raise Conflict(_("You cannot bid on your own lot."), code="own_auction")
-    _check_bidder(host_id=seen.host_id, bidder=bidder)
-    if seen.status in (AuctionStatus.CLOSED, AuctionStatus.VOIDED):
-        raise Conflict(_("This lot is closed."), code="auction_closed")
-    if seen.leader_id != bidder.pk and bid_max < minimum_bid(seen):
-        raise Conflict(_("Bid at least %(min)s.") % {"min": minimum_bid(seen)}, code="bid_too_low")
-    return _place_bid_locked(
-        bidder=bidder, auction_id=auction_id, amount=amount, max_amount=max_amount, bid_max=bid_max
-    )
+        if seen is None:
+            raise NotFound(_("No such lot."))
+        if seen.host_id == bidder.pk:
+            raise Conflict(_("You cannot bid on your own lot."), code="own_auction")
+        _check_bidder(host_id=seen.host_id, bidder=bidder)
+        if seen.status in (AuctionStatus.CLOSED, AuctionStatus.VOIDED):
+            raise Conflict(_("This lot is closed."), code="auction_closed")
+        if seen.leader_id != bidder.pk and bid_max < minimum_bid(seen):
+            raise BidTooLow(minimum_bid(seen))
+    (answer,) = place_bids(auction_id=auction_id, bids=[request])
+    if isinstance(answer, DomainError):
+        raise answer
+    return answer
 
 
 @transaction.atomic
-def _place_bid_locked(
-    *, bidder: User, auction_id: Any, amount: Decimal | None, max_amount: Decimal | None, bid_max: Decimal
-) -> BidResult:
+def place_bids(*, auction_id: Any, bids: Sequence[BidRequest]) -> list[BidResult | DomainError]:
+    """Apply ``bids`` to one lot in the order given, in one transaction under its row lock.
+
+    Each bid is judged as if it came alone right after the one before it (the same rules,
+    clock read per bid), and answered with its result or its refusal; the accepted ones are
+    written with one insert and the lot with one update. A socket process sends the bids
+    that queued for a lot while its previous batch was at the database (realtime/relay.py):
+    one lock, one round of writes for many bids. Who may bid is the caller's to have asked
+    (``bidder_check``), as with ``place_bid(bidder_checked=True)``."""
     auction = auction_for_update(auction_id=auction_id)
     if auction is None:
-        raise NotFound(_("No such lot."))
+        return [NotFound(_("No such lot.")) for _bid in bids]
+    answers: list[BidResult | DomainError] = []
+    rows: list[Bid] = []
+    changed = extended = False
+    outbid: dict[Any, None] = {}  # who lost the lead during the batch, in order
+    for request in bids:
+        try:
+            step = _apply_bid(auction, request, now=timezone.now())
+        except DomainError as refusal:
+            answers.append(refusal)
+            continue
+        answers.append(step.result)
+        changed = True
+        extended = extended or step.extended
+        if step.row is not None:
+            rows.append(step.row)
+        if step.outbid_id is not None:
+            outbid[step.outbid_id] = None
+    if rows:
+        Bid.objects.bulk_create(rows)
+    if changed:
+        auction.save(update_fields=["leader", "leader_max", "current_price", "bid_count", "ends_at", "updated_at"])
+    if rows:  # the price moved: the room hears the lot as the batch left it, once
+        outbid.pop(auction.leader_id, None)  # lost the lead and took it back within the batch
+        _publish_bid(auction, extended=extended, outbid_ids=list(outbid))
+    return answers
+
+
+@dataclass(frozen=True)
+class _Step:
+    """What one bid of a batch did to the locked lot (``_apply_bid``)."""
+
+    result: BidResult
+    row: Bid | None  # the bid to insert (None: the leader only raised their own max)
+    extended: bool
+    outbid_id: Any  # who lost the lead to it, or None
+
+
+def _apply_bid(auction: Auction, request: BidRequest, *, now: datetime) -> _Step:
+    """One bid on the locked lot, in memory: refuse it (nothing changed), or move the lot and
+    say what changed (the caller writes the rows and publishes the events once per batch)."""
+    bidder, amount, max_amount = request.bidder, request.amount, request.max_amount
+    bid_max = _bid_max(amount, max_amount)
     if auction.host_id == bidder.pk:
         raise Conflict(_("You cannot bid on your own lot."), code="own_auction")
-    now = timezone.now()
     if auction.status == AuctionStatus.SCHEDULED:
         raise Conflict(_("This lot has not started."), code="auction_not_started")
     if auction.status != AuctionStatus.RUNNING or auction.ends_at is None or now >= auction.ends_at:
@@ -289,13 +358,16 @@ def _place_bid_locked(
         if max_amount is None or max_amount <= (auction.leader_max or 0):
             raise Conflict(_("You are already the highest bidder."), code="bid_too_low")
         auction.leader_max = max_amount
-        auction.save(update_fields=["leader_max", "updated_at"])
-        return BidResult(
-            accepted_amount=auction.current_price or auction.starting_price, is_leader=True, ends_at=auction.ends_at
+        result = BidResult(
+            accepted_amount=auction.current_price or auction.starting_price,
+            is_leader=True,
+            ends_at=auction.ends_at,
+            next_minimum=minimum_bid(auction),
         )
+        return _Step(result=result, row=None, extended=False, outbid_id=None)
     if bid_max < minimum_bid(auction):
-        raise Conflict(_("Bid at least %(min)s.") % {"min": minimum_bid(auction)}, code="bid_too_low")
-    result = apply_proxy(
+        raise BidTooLow(minimum_bid(auction))
+    proxy = apply_proxy(
         current_price=auction.current_price,
         leader_max=auction.leader_max,
         increment=auction.bid_increment,
@@ -303,20 +375,31 @@ def _place_bid_locked(
         bid_max=bid_max,
         is_proxy=max_amount is not None,
     )
-    accepted = result.price if result.new_leads else bid_max
-    Bid.objects.create(auction=auction, bidder=bidder, amount=accepted, max_amount=bid_max)
-    outbid_id = auction.leader_id if result.new_leads else None
-    if result.new_leads:
+    accepted = proxy.price if proxy.new_leads else bid_max
+    row = Bid(auction=auction, bidder=bidder, amount=accepted, max_amount=bid_max)
+    outbid_id = auction.leader_id if proxy.new_leads else None
+    if proxy.new_leads:
         auction.leader = bidder
-    auction.leader_max = result.leader_max
-    auction.current_price = result.price
+    auction.leader_max = proxy.leader_max
+    auction.current_price = proxy.price
     auction.bid_count += 1
     extend = int(getattr(settings, "AUCTION_EXTEND_SECONDS", 10))
     extended = False
     if not auction.sudden_death and auction.ends_at - now < timedelta(seconds=extend):
         auction.ends_at = now + timedelta(seconds=extend)
         extended = True
-    auction.save(update_fields=["leader", "leader_max", "current_price", "bid_count", "ends_at", "updated_at"])
+    result = BidResult(
+        accepted_amount=accepted, is_leader=proxy.new_leads, ends_at=auction.ends_at, next_minimum=minimum_bid(auction)
+    )
+    return _Step(result=result, row=row, extended=extended, outbid_id=outbid_id if outbid_id != bidder.pk else None)
+
+
+def _publish_bid(auction: Auction, *, extended: bool, outbid_ids: list[Any]) -> None:
+    """The lot's state after a batch of bids: ``auction.bid`` (``bid_count`` orders them: a
+    process that hears an older one after a newer drops it), ``auction.extended`` if any bid of
+    the batch moved the end, and ``auction.outbid`` to each bidder who lost the lead in it."""
+    if auction.ends_at is None:  # unreachable: a running lot has an end; narrows the type
+        return
     channel = _channel(auction)
     events.publish(
         "auction.bid",
@@ -327,6 +410,7 @@ def _place_bid_locked(
             "bidder": auction.leader.username if auction.leader else "",
             "ends_at": auction.ends_at.isoformat(),
             "next_minimum": str(minimum_bid(auction)),
+            "bid_count": auction.bid_count,
         },
     )
     if extended:
@@ -335,7 +419,7 @@ def _place_bid_locked(
             channel=channel,
             data={"auction_id": str(auction.pk), "ends_at": auction.ends_at.isoformat()},
         )
-    if outbid_id is not None and outbid_id != bidder.pk:
+    for outbid_id in outbid_ids:
         events.publish(
             "auction.outbid",
             channel=f"user:{outbid_id}",
@@ -347,7 +431,6 @@ def _place_bid_locked(
                 "ends_at": auction.ends_at.isoformat(),
             },
         )
-    return BidResult(accepted_amount=accepted, is_leader=result.new_leads, ends_at=auction.ends_at)
 
 
 @transaction.atomic

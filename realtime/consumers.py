@@ -23,6 +23,7 @@ import json
 import logging
 import time
 import uuid
+from decimal import Decimal
 from typing import Any
 from urllib.parse import parse_qs
 
@@ -61,6 +62,21 @@ def _redeem(ticket: str):
     if claim.user_id is not None and user is None:
         return None, None  # deactivated since the ticket was issued
     return claim, user
+
+
+async def _place_bids(auction_id: str, requests: list[Any]) -> list[tuple[Any, Decimal | None]]:
+    """A batch of one lot's socket bids at the database (realtime/relay.py), each with the
+    lot's floor after it as far as its answer tells."""
+    answers = await database_sync_to_async(auction_services.place_bids)(auction_id=auction_id, bids=requests)
+    told: list[tuple[Any, Decimal | None]] = []
+    for answer in answers:
+        if isinstance(answer, auction_services.BidResult):
+            told.append((answer, answer.next_minimum))
+        elif isinstance(answer, auction_services.BidTooLow):
+            told.append((answer, answer.minimum))
+        else:
+            told.append((answer, None))
+    return told
 
 
 def _replay(channel: str, last_event_id: int):
@@ -277,10 +293,12 @@ class GatewayConsumer(AsyncWebsocketConsumer):
         """A bid over the socket: the same service, rules and codes as POST .../bids/; the answer
         is an ``auction.bid.accepted`` frame (or an ``error``) carrying the client's ``ref``.
 
-        Two shortcuts keep a busy lot's bids off the database where the answer is already
-        known: a bid under the lot's floor as this process last heard it (prices only rise) is
-        refused here, and who may bid (blocks, strikes) is asked once per lot per
-        AUCTION_BIDDER_CHECK_SECONDS per socket (a block ends it at once)."""
+        A busy lot's bids stay off the database where the answer is already known, and share
+        its round trips where not: a bid under the lot's floor as this process last heard it
+        (prices only rise) is refused here; who may bid (blocks, strikes) is asked once per lot
+        per AUCTION_BIDDER_CHECK_SECONDS per socket (a block ends it at once); the rest wait
+        for the lot's next batch (``Relay.bid``: one row lock and one round of writes for the
+        bids that arrived while the last batch was at the database)."""
         ref = frame.get("ref")
         extra = {"ref": ref} if isinstance(ref, str | int) and len(str(ref)) <= 64 else {}
         if self.user is None:
@@ -297,30 +315,34 @@ class GatewayConsumer(AsyncWebsocketConsumer):
             await self._error(getattr(errors[0], "code", "invalid"), str(errors[0]), **extra)
             return
         bid = ser.validated_data.get("amount") or ser.validated_data.get("max_amount")
-        floor = relay_for(self.channel_layer).bid_floor(auction_id)
+        relay = relay_for(self.channel_layer)
+        floor = relay.bid_floor(auction_id)
         if floor is not None and bid < floor:
             await self._error("bid_too_low", f"Bid at least {floor}.", minimum=str(floor), **extra)
             return
-        try:
-            result = await database_sync_to_async(self._bid_place)(auction_id, ser.validated_data)
-        except DomainError as error:
-            await self._error(error.code, str(error.detail), **extra)
-            return
-        await self._send({"type": "auction.bid.accepted", **result, **extra})
-
-    def _bid_place(self, auction_id: str, data: dict[str, Any]) -> dict[str, Any]:
-        now = time.monotonic()
-        checked = self.bid_checked.get(auction_id, 0.0) > now
-        if not checked:
-            auction_services.bidder_check(bidder=self.user, auction_id=auction_id)
-            self.bid_checked[auction_id] = now + settings.AUCTION_BIDDER_CHECK_SECONDS
-        result = auction_services.place_bid(bidder=self.user, auction_id=auction_id, bidder_checked=True, **data)
-        return {
-            "auction_id": auction_id,
-            "accepted_amount": str(result.accepted_amount),
-            "is_leader": result.is_leader,
-            "ends_at": result.ends_at.isoformat(),
-        }
+        if self.bid_checked.get(auction_id, 0.0) <= time.monotonic():
+            try:
+                await database_sync_to_async(auction_services.bidder_check)(bidder=self.user, auction_id=auction_id)
+            except DomainError as error:
+                await self._error(error.code, str(error.detail), **extra)
+                return
+            self.bid_checked[auction_id] = time.monotonic() + settings.AUCTION_BIDDER_CHECK_SECONDS
+        request = auction_services.BidRequest(bidder=self.user, **ser.validated_data)
+        kind, answer = await relay.bid(auction_id, bid, request, _place_bids)
+        if kind == "too_low":
+            await self._error("bid_too_low", f"Bid at least {answer}.", minimum=str(answer), **extra)
+        elif isinstance(answer, auction_services.BidTooLow):
+            await self._error(answer.code, str(answer.detail), minimum=str(answer.minimum), **extra)
+        elif isinstance(answer, DomainError):
+            await self._error(answer.code, str(answer.detail), **extra)
+        else:
+            accepted = {
+                "auction_id": auction_id,
+                "accepted_amount": str(answer.accepted_amount),
+                "is_leader": answer.is_leader,
+                "ends_at": answer.ends_at.isoformat(),
+            }
+            await self._send({"type": "auction.bid.accepted", **accepted, **extra})
 
     def _chat_send(self, stream_id: object, text: object) -> None:
         stream = access.stream_for(user=self.user, stream_id=stream_id)

@@ -29,6 +29,7 @@ from collections.abc import Awaitable, Callable
 from decimal import Decimal
 from typing import Any, Protocol
 
+from realtime import sender
 from realtime.fanout import group_for
 
 logger = logging.getLogger(__name__)
@@ -77,6 +78,24 @@ class Outbox:
             await asyncio.shield(self._writer)
 
 
+# place(lot id, items) -> per item (its answer, the lot's floor after it or None).
+PlaceBids = Callable[[str, list[Any]], Awaitable[list[tuple[Any, Decimal | None]]]]
+BID_BATCH = 200  # bids of one lot sent to the database together, at most
+
+
+class BidQueue:
+    """A lot's socket bids waiting in this process, and whether a batch is at the database."""
+
+    def __init__(self) -> None:
+        self.waiting: list[tuple[Decimal, Any, asyncio.Future[tuple[str, Any]]]] = []
+        self.running = False
+
+
+def _answer(future: asyncio.Future[tuple[str, Any]], answer: tuple[str, Any]) -> None:
+    if not future.done():  # the socket went away while it waited
+        future.set_result(answer)
+
+
 class Relay:
     """The process's members per channel (``stream:<id>``, ...), and the one task receiving the
     events of all of them from the layer."""
@@ -95,6 +114,10 @@ class Relay:
         # Per live lot, the lowest bid it could take at the last bid this process heard of.
         # Prices only rise, so a bid under it is too low whatever happened since.
         self._floors: dict[str, Decimal] = {}
+        # Per coalesce key, the newest ``order`` sent or held (realtime/fanout.py ``_order``).
+        self._order: dict[str, float] = {}
+        # Per live lot, the socket bids waiting for the lot's next batch (``bid``).
+        self._bids: dict[str, BidQueue] = {}
 
     def once_later(self, key: str, delay: float, work: Callable[[], Awaitable[None]]) -> None:
         """Run ``work`` in ``delay`` seconds unless work under ``key`` is already waiting
@@ -163,6 +186,54 @@ class Relay:
         if minimum > self._floors.get(auction_id, Decimal(0)):
             self._floors[auction_id] = minimum
 
+    async def bid(self, auction_id: str, amount: Decimal, item: Any, place: PlaceBids) -> tuple[str, Any]:
+        """A socket's bid on ``auction_id``: ``("too_low", floor)`` when it is under the lot's
+        floor by the time its batch goes, else ``("answer", what place answered for it)``.
+
+        One batch per lot per process is at the database at a time; the bids that arrive
+        meanwhile wait and go together in the next (``place``: ``auctions.services.place_bids``
+        on a worker thread, one row lock and one round of writes for all of them). Before a
+        batch goes, its bids under the floor the last batch left are answered here: of twenty
+        sockets bidding the same amount, one reaches the database."""
+        queue = self._bids.get(auction_id)
+        if queue is None:
+            if len(self._bids) > 10_000:  # lots long over: forget the idle ones
+                self._bids = {k: q for k, q in self._bids.items() if q.running}
+            queue = self._bids[auction_id] = BidQueue()
+        future: asyncio.Future[tuple[str, Any]] = asyncio.get_running_loop().create_future()
+        queue.waiting.append((amount, item, future))
+        if not queue.running:
+            queue.running = True
+            asyncio.get_running_loop().create_task(self._run_bids(auction_id, queue, place))
+        return await future
+
+    async def _run_bids(self, auction_id: str, queue: BidQueue, place: PlaceBids) -> None:
+        try:
+            while queue.waiting:
+                batch, queue.waiting = queue.waiting[:BID_BATCH], queue.waiting[BID_BATCH:]
+                floor = self._floors.get(auction_id)
+                going = []
+                for amount, item, future in batch:
+                    if floor is not None and amount < floor:
+                        _answer(future, ("too_low", floor))
+                    else:
+                        going.append((item, future))
+                if not going:
+                    continue
+                try:
+                    answers = await place(auction_id, [item for item, _f in going])
+                except Exception as error:  # the database or the thread failed: each bid hears it
+                    for _item, future in going:
+                        if not future.done():
+                            future.set_exception(error)
+                    continue
+                for (_item, future), (answer, minimum) in zip(going, answers, strict=True):
+                    if minimum is not None:
+                        self._raise_floor(auction_id, minimum)
+                    _answer(future, ("answer", answer))
+        finally:
+            queue.running = False
+
     def bid_floor(self, auction_id: str) -> Decimal | None:
         """The lowest bid ``auction_id`` could take when this process last heard of it, or None."""
         return self._floors.get(auction_id)
@@ -178,6 +249,12 @@ class Relay:
         now = time.monotonic()
         if len(self._sent_at) > 10_000:  # keys of lots long quiet (each process sees every lot)
             self._sent_at = {k: t for k, t in self._sent_at.items() if now - t < self.coalesce_seconds}
+            self._order = {k: o for k, o in self._order.items() if k in self._sent_at}
+        order = message.get("order")
+        if order is not None:  # a lot state older than one sent or held: drop it, never show it last
+            if order <= self._order.get(key, float("-inf")):
+                return
+            self._order[key] = order
         sent = self._sent_at.get(key)
         if sent is None or now - sent >= self.coalesce_seconds:
             self._sent_at[key] = now
@@ -222,4 +299,5 @@ def relay_for(layer: Any) -> Relay:
 
         relay = per_loop[loop] = Relay(layer)
         relay.coalesce_seconds = settings.REALTIME_COALESCE_MS / 1000
+        sender.bind(layer)  # this loop serves sockets: events are sent from it (realtime/sender.py)
     return relay

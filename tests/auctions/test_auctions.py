@@ -19,16 +19,8 @@ from catalog.holds import product_hold
 from soukloop.celery import app as celery_app
 from streams.models import StreamStatus
 from tests.factories import ProductFactory, UserFactory
-from tests.streams.factories import StreamFactory
 
 pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture
-def live(db):
-    stream = StreamFactory(status=StreamStatus.LIVE)
-    product = ProductFactory(seller=stream.user)
-    return stream, product
 
 
 def _create(auth_client, stream, product, **extra):

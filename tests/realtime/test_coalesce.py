@@ -94,3 +94,89 @@ def test_a_lots_extended_frames_coalesce_apart_from_its_bids():
         return list(member.seen)
 
     assert asyncio.run(scenario()) == [1, 2]
+
+
+def test_a_lot_state_older_than_one_sent_or_held_is_dropped():
+    """Two processes' bids can reach a third in either order: the frame carrying fewer bids
+    (its ``order``) than one already sent or held is dropped, so a viewer never ends on it."""
+
+    def bid(seq: int, order: float) -> dict:
+        return {**_bid(seq), "order": order}
+
+    async def scenario() -> list[int]:
+        relay, member = _relay(0.05)
+        relay._coalesce(bid(1, 5)["coalesce"], bid(1, 5))  # sent at once
+        relay._coalesce(bid(2, 4)["coalesce"], bid(2, 4))  # older than what was sent: dropped
+        relay._coalesce(bid(3, 7)["coalesce"], bid(3, 7))  # held
+        relay._coalesce(bid(4, 6)["coalesce"], bid(4, 6))  # older than the held one: dropped
+        relay._coalesce(bid(5, 7)["coalesce"], bid(5, 7))  # the same state again: dropped
+        await asyncio.sleep(0.08)
+        return list(member.seen)
+
+    assert asyncio.run(scenario()) == [1, 3]
+
+
+def test_fanout_orders_a_lots_frames_by_bid_count_and_end():
+    from datetime import UTC, datetime
+
+    from realtime.fanout import _order
+    from soukloop.events import Event
+
+    end = datetime(2026, 12, 4, 10, 0, 5, tzinfo=UTC)
+    assert _order(Event("auction.bid", "stream:s1", {"bid_count": 12})) == 12.0
+    assert _order(Event("auction.extended", "stream:s1", {"ends_at": end.isoformat()})) == end.timestamp()
+    assert _order(Event("auction.bid", "stream:s1", {})) is None  # an old frame: coalesced unordered
+
+
+def test_a_lots_socket_bids_queue_behind_its_batch_and_go_together():
+    """While one batch of a lot is at the database, the bids that arrive wait and go in one
+    call; those under the floor the batch left are answered without the database."""
+    from decimal import Decimal
+
+    calls: list[list[str]] = []
+    release = asyncio.Event()
+
+    async def place(auction_id: str, items: list) -> list:
+        calls.append(list(items))
+        if len(calls) == 1:
+            await release.wait()
+        # every bid is taken in turn; the floor after the last is its amount + 5
+        return [(f"ok:{item}", Decimal(item) + 5) for item in items]
+
+    async def scenario() -> list:
+        relay, _member = _relay(0.05)
+        first = asyncio.ensure_future(relay.bid("lot-1", Decimal("50"), "50", place))
+        await asyncio.sleep(0)
+        later = [asyncio.ensure_future(relay.bid("lot-1", Decimal(a), a, place)) for a in ("52", "60", "70")]
+        other = asyncio.ensure_future(relay.bid("lot-2", Decimal("10"), "10", place))  # its own queue
+        await asyncio.sleep(0.01)
+        release.set()
+        return await asyncio.gather(first, *later, other)
+
+    answers = asyncio.run(scenario())
+    assert calls == [["50"], ["10"], ["60", "70"]]  # 52 was under the floor (55) batch one left
+    assert answers == [
+        ("answer", "ok:50"),
+        ("too_low", Decimal("55")),
+        ("answer", "ok:60"),
+        ("answer", "ok:70"),
+        ("answer", "ok:10"),
+    ]
+
+
+def test_a_failed_batch_fails_each_of_its_bids_and_the_next_batch_still_goes():
+    from decimal import Decimal
+
+    async def place(auction_id: str, items: list) -> list:
+        if items == ["boom"]:
+            raise RuntimeError("database away")
+        return [("ok", None) for _ in items]
+
+    async def scenario() -> tuple:
+        relay, _member = _relay(0.05)
+        failed = await asyncio.gather(relay.bid("lot-1", Decimal("50"), "boom", place), return_exceptions=True)
+        after = await relay.bid("lot-1", Decimal("50"), "fine", place)
+        return failed, after
+
+    failed, after = asyncio.run(scenario())
+    assert isinstance(failed[0], RuntimeError) and after == ("answer", "ok")

@@ -1,0 +1,97 @@
+"""A batch of one lot's bids (``place_bids``, what a socket process sends): judged one after
+another under one lock, written with one insert, and heard by the room once."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+import pytest
+
+from auctions.models import Auction, Bid
+from auctions.services import BidRequest, BidResult, BidTooLow, place_bids
+from soukloop.errors import Conflict
+from tests.auctions.test_auctions import _running
+from tests.factories import UserFactory
+
+pytestmark = pytest.mark.django_db
+
+
+def _published(monkeypatch) -> list[tuple[str, str, dict]]:
+    seen: list[tuple[str, str, dict]] = []
+    monkeypatch.setattr("soukloop.events.publish", lambda t, **kw: seen.append((t, kw["channel"], dict(kw["data"]))))
+    return seen
+
+
+def test_a_batch_is_judged_in_order_and_written_once(auth_client, live, monkeypatch, django_assert_max_num_queries):
+    lot = _running(auth_client, live)  # starts at 50, increment 5
+    amy, bob, cat = UserFactory(), UserFactory(), UserFactory()
+    seen = _published(monkeypatch)
+    batch = [
+        BidRequest(bidder=amy, amount=Decimal("50")),
+        BidRequest(bidder=bob, amount=Decimal("50")),  # was enough when sent; not after amy's
+        BidRequest(bidder=bob, amount=Decimal("60")),
+        BidRequest(bidder=cat, amount=Decimal("65")),
+        BidRequest(bidder=lot.host, amount=Decimal("500")),  # the host: refused, the rest go on
+        BidRequest(bidder=amy, amount=Decimal("70")),
+    ]
+    # lock the lot, one insert of the bids, one update of the lot (+ the savepoint and its
+    # release: the test runs inside a transaction)
+    with django_assert_max_num_queries(5):
+        answers = place_bids(auction_id=lot.pk, bids=batch)
+
+    assert [type(a).__name__ for a in answers] == [
+        "BidResult",
+        "BidTooLow",
+        "BidResult",
+        "BidResult",
+        "Conflict",
+        "BidResult",
+    ]
+    assert answers[1].minimum == Decimal("55")
+    assert answers[4].code == "own_auction"
+    assert [a.accepted_amount for a in answers if isinstance(a, BidResult)] == [50, 60, 65, 70]
+    assert answers[-1].is_leader and answers[-1].next_minimum == Decimal("75")
+    rows = sorted(Bid.objects.filter(auction=lot).values_list("amount", "bidder_id"))
+    assert rows == [(50, amy.pk), (60, bob.pk), (65, cat.pk), (70, amy.pk)]
+    lot.refresh_from_db()
+    assert (lot.current_price, lot.leader, lot.bid_count) == (Decimal("70"), amy, 4)
+
+    # The room hears the lot once, as the batch left it; each bidder who lost the lead and
+    # does not hold it at the end is told once (amy took it back: she is not told).
+    rooms = [(t, d.get("amount"), d.get("bid_count")) for t, c, d in seen if c.startswith("stream:")]
+    assert rooms == [("auction.bid", "70", 4)]
+    outbid = sorted(c for t, c, _d in seen if t == "auction.outbid")
+    assert outbid == sorted([f"user:{bob.pk}", f"user:{cat.pk}"])
+
+
+def test_every_bid_of_a_batch_refused_changes_nothing_and_publishes_nothing(auth_client, live, monkeypatch):
+    lot = _running(auth_client, live)
+    Auction.objects.filter(pk=lot.pk).update(status="closed")
+    seen = _published(monkeypatch)
+    answers = place_bids(auction_id=lot.pk, bids=[BidRequest(bidder=UserFactory(), amount=Decimal("80"))] * 3)
+    assert all(isinstance(a, Conflict) and a.code == "auction_closed" for a in answers)
+    assert not Bid.objects.filter(auction=lot).exists() and seen == []
+
+
+def test_a_bid_too_low_tells_the_minimum(auth_client, live):
+    lot = _running(auth_client, live)
+    (answer,) = place_bids(auction_id=lot.pk, bids=[BidRequest(bidder=UserFactory(), amount=Decimal("40"))])
+    assert isinstance(answer, BidTooLow) and (answer.code, answer.minimum) == ("bid_too_low", Decimal("50"))
+
+
+def test_a_last_seconds_batch_extends_once(auth_client, live, monkeypatch, settings):
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    lot = _running(auth_client, live)
+    Auction.objects.filter(pk=lot.pk).update(ends_at=timezone.now() + timedelta(seconds=2))
+    seen = _published(monkeypatch)
+    place_bids(
+        auction_id=lot.pk,
+        bids=[BidRequest(bidder=UserFactory(), amount=Decimal(p)) for p in ("50", "55", "60")],
+    )
+    lot.refresh_from_db()
+    extended = [d for t, _c, d in seen if t == "auction.extended"]
+    assert len(extended) == 1 and extended[0]["ends_at"] == lot.ends_at.isoformat()
+    assert lot.ends_at - timezone.now() > timedelta(seconds=settings.AUCTION_EXTEND_SECONDS - 2)
