@@ -27,6 +27,7 @@ from decimal import Decimal
 from typing import Any
 from urllib.parse import parse_qs
 
+from channels.consumer import get_handler_name
 from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncWebsocketConsumer
 from django.conf import settings
@@ -84,6 +85,19 @@ def _replay(channel: str, last_event_id: int):
 
 
 class GatewayConsumer(AsyncWebsocketConsumer):
+    async def dispatch(self, message: dict[str, Any]) -> None:
+        """Channels' dispatch, without its ``aclose_old_connections`` before every message.
+
+        That call is a hop onto the one thread all of a process's sockets share for the
+        database, so every frame (a ping, a bid the floor refuses) waited behind whatever
+        database work was queued: on a busy lot, a lot's whole batch. Every database call here
+        goes through ``database_sync_to_async``, which closes stale connections on both sides
+        of the call itself, so the hop bought nothing (tests/realtime/test_busy_thread.py)."""
+        handler = getattr(self, get_handler_name(message), None)
+        if handler is None:
+            raise ValueError(f"No handler for message type {message['type']}")
+        await handler(message)
+
     async def connect(self) -> None:
         self.user = None
         self.viewer_key = ""
