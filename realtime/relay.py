@@ -257,6 +257,9 @@ class Relay:
             self._order[key] = order
         sent = self._sent_at.get(key)
         if sent is None or now - sent >= self.coalesce_seconds:
+            # A busy loop runs the window's timer late: what it holds is older than this frame
+            # and must not follow it out.
+            self._held.pop(key, None)
             self._sent_at[key] = now
             self._deliver(message)
             return
@@ -269,6 +272,12 @@ class Relay:
         self._timers.discard(key)
         message = self._held.pop(key, None)
         if message is None:
+            sent = self._sent_at.get(key)
+            now = time.monotonic()
+            if sent is not None and now - sent < self.coalesce_seconds:  # one went out at once since
+                self._timers.add(key)
+                asyncio.get_running_loop().call_later(sent + self.coalesce_seconds - now, self._release, key)
+                return
             self._sent_at.pop(key, None)  # quiet since: the next one goes out at once
             return
         self._sent_at[key] = time.monotonic()

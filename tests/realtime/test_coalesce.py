@@ -180,3 +180,23 @@ def test_a_failed_batch_fails_each_of_its_bids_and_the_next_batch_still_goes():
 
     failed, after = asyncio.run(scenario())
     assert isinstance(failed[0], RuntimeError) and after == ("answer", "ok")
+
+
+def test_a_late_window_timer_never_sends_the_held_frame_after_a_newer_one():
+    """On a busy loop the window's timer runs late: a newer frame arriving after the window
+    went out at once, and the older frame still held must not follow it (a viewer would end
+    on a stale price). Seen in bench/auctions.py before the fix."""
+
+    async def scenario() -> list[int]:
+        relay, member = _relay(0.05)
+        key = _bid(1)["coalesce"]
+        relay._coalesce(key, {**_bid(1), "order": 1})  # sent at once
+        relay._coalesce(key, {**_bid(2), "order": 2})  # held; its timer is due in 50 ms
+        relay._sent_at[key] -= 0.06  # the loop was busy: the window is over, the timer not run yet
+        relay._coalesce(key, {**_bid(3), "order": 3})  # goes at once
+        await asyncio.sleep(0.12)  # the late timer runs
+        relay._coalesce(key, {**_bid(4), "order": 4})  # within the window of 3's: held, then sent
+        await asyncio.sleep(0.12)
+        return list(member.seen)
+
+    assert asyncio.run(scenario()) == [1, 3, 4]
