@@ -31,9 +31,10 @@ from channels.consumer import get_handler_name
 from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncWebsocketConsumer
 from django.conf import settings
+from rest_framework.exceptions import ValidationError
 
 from auctions import services as auction_services
-from auctions.serializers import BidCreateSerializer
+from auctions.serializers import bid_frame_validate
 from realtime import access
 from realtime.backlog import get_backlog
 from realtime.fanout import public_channel, session_group
@@ -318,17 +319,18 @@ class GatewayConsumer(AsyncWebsocketConsumer):
         if self.user is None:
             await self._error("not_authenticated", "Sign in to bid.", **extra)
             return
-        ser = BidCreateSerializer(data={k: frame[k] for k in ("amount", "max_amount") if k in frame})
         try:
             auction_id = str(uuid.UUID(str(frame.get("auction_id"))))
         except ValueError:
             await self._error("not_found", "No such lot.", **extra)
             return
-        if not ser.is_valid():
-            _field, errors = next(iter(ser.errors.items()))
-            await self._error(getattr(errors[0], "code", "invalid"), str(errors[0]), **extra)
+        try:
+            data = bid_frame_validate(frame)
+        except ValidationError as invalid:
+            first = invalid.detail[0] if isinstance(invalid.detail, list) else invalid.detail
+            await self._error(getattr(first, "code", "invalid"), str(first), **extra)
             return
-        bid = ser.validated_data.get("amount") or ser.validated_data.get("max_amount")
+        (bid,) = data.values()
         relay = relay_for(self.channel_layer)
         floor = relay.bid_floor(auction_id)
         if floor is not None and bid < floor:
@@ -341,7 +343,7 @@ class GatewayConsumer(AsyncWebsocketConsumer):
                 await self._error(error.code, str(error.detail), **extra)
                 return
             self.bid_checked[auction_id] = time.monotonic() + settings.AUCTION_BIDDER_CHECK_SECONDS
-        request = auction_services.BidRequest(bidder=self.user, **ser.validated_data)
+        request = auction_services.BidRequest(bidder=self.user, **data)
         kind, answer = await relay.bid(auction_id, bid, request, _place_bids)
         if kind == "too_low":
             await self._error("bid_too_low", f"Bid at least {answer}.", minimum=str(answer), **extra)

@@ -95,3 +95,41 @@ def test_a_last_seconds_batch_extends_once(auth_client, live, monkeypatch, setti
     extended = [d for t, _c, d in seen if t == "auction.extended"]
     assert len(extended) == 1 and extended[0]["ends_at"] == lot.ends_at.isoformat()
     assert lot.ends_at - timezone.now() > timedelta(seconds=settings.AUCTION_EXTEND_SECONDS - 2)
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        {"amount": "55"},
+        {"max_amount": "120.50"},
+        {"amount": "55", "max_amount": "60"},
+        {},
+        {"amount": "0"},
+        {"amount": "-3"},
+        {"amount": "12.345"},
+        {"amount": "1e3"},
+        {"amount": "abc"},
+        {"amount": None},
+        {"amount": ""},
+        {"amount": "9999999999999"},
+        {"max_amount": True},
+        {"amount": 70},
+    ],
+)
+def test_a_socket_bid_frame_is_judged_as_the_rest_bid_body(body):
+    """The socket's cheap parse (``bid_frame_validate``) takes and refuses exactly what
+    ``BidCreateSerializer`` does, with the same first error code and message."""
+    from rest_framework.exceptions import ValidationError
+
+    from auctions.serializers import BidCreateSerializer, bid_frame_validate
+
+    ser = BidCreateSerializer(data=body)
+    try:
+        parsed = bid_frame_validate(body)
+    except ValidationError as invalid:
+        first = invalid.detail[0]
+        assert not ser.is_valid()
+        _field, errors = next(iter(ser.errors.items()))
+        assert (first.code, str(first)) == (errors[0].code, str(errors[0]))
+    else:
+        assert ser.is_valid() and parsed == dict(ser.validated_data)
