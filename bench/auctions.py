@@ -237,6 +237,12 @@ async def run(ports: list[int], data: dict, viewers: int, seconds: float) -> dic
         "missing": missing,
         "final": final,
         "all_show_final": all(prices and prices[-1] == final for _t, prices in seen),
+        # Viewers that did not end on the final price: (server port, frames, last prices, out of order)
+        "stragglers": [
+            (ports[i % len(ports)], len(prices), prices[-3:], sum(b < a for a, b in itertools.pairwise(prices)))
+            for i, (_t, prices) in enumerate(seen)
+            if not prices or prices[-1] != final
+        ],
         "all_closed": all(closed),
         "frames_per_viewer": statistics.median(len(p) for _t, p in seen),
     }
@@ -327,6 +333,8 @@ def main() -> None:
         f"every viewer ends on the final price {result['final']}: {result['all_show_final']}; "
         f"every viewer saw the close: {result['all_closed']}"
     )
+    if result["stragglers"]:
+        print(f"viewers not on the final price: {len(result['stragglers'])}, e.g. {result['stragglers'][:3]}")
 
 
 if __name__ == "__main__":
