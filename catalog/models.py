@@ -96,13 +96,14 @@ class Product(BaseModel):
                 name="catalog_product_discover_idx",
             ),
             models.Index(fields=["seller", "-created_at"], name="catalog_product_seller_new_idx"),
-            # Text search newest first (catalog.selectors.TopMatches): an index-only walk of the
-            # live listings newest first that tests each one's search_vector in the index
-            # (PostgreSQL; INCLUDE is left out elsewhere), so a common word stops after the
-            # page's worth of matches without visiting the table.
+            # Text search and attribute filters newest first (catalog.selectors.TopMatches,
+            # NewestWalk): an index-only walk of the live listings newest first that tests each
+            # one's search_vector / attributes (and category, price, condition, feed type) in
+            # the index (PostgreSQL; INCLUDE is left out elsewhere), so a common word or value
+            # stops after the page's worth of matches without visiting the table.
             models.Index(
                 fields=["-created_at", "-id"],
-                include=["search_vector"],
+                include=["search_vector", "category", "attributes", "price", "condition", "feed_type"],
                 condition=Q(is_available=True, deleted_at__isnull=True),
                 name="catalog_product_live_new_idx",
             ),

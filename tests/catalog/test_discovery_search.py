@@ -259,6 +259,51 @@ def test_attribute_filter_uses_the_gin_index_on_postgres():
     assert qs.count() == 5
 
 
+def test_attribute_pages_walk_the_newest_and_ask_the_gin_for_rare_values(api_client, settings, monkeypatch):
+    """PostgreSQL: an attribute-filtered page walks the newest listings (``NewestWalk``) and,
+    when they hold fewer matches than the page needs, asks the GIN index: either way the page
+    is the newest matches, in order, sold ones left out unless asked for."""
+    if connection.vendor != "postgresql":
+        pytest.skip("the walk is PostgreSQL's (the embedded default filters with json_extract)")
+    from datetime import timedelta
+
+    from django.core.cache import cache
+    from django.utils import timezone
+
+    from catalog import selectors
+
+    # Two listings walked per row a page needs, at most the newest 7 (6 + the bound's own)
+    monkeypatch.setattr(selectors, "ATTRIBUTE_WALK_PER_ROW", 2)
+    monkeypatch.setattr(selectors, "ATTRIBUTE_WALK_MAX", 6)
+    cache.clear()
+    seller = SellerFactory()
+    start = timezone.now() - timedelta(days=1)
+    made = []
+    for n in range(12):  # oldest first; the oldest is the only 35.5
+        size = "35.5" if n == 0 else ("42" if n % 2 else "43")
+        product = ProductFactory(seller=seller, title=f"Shoe {n}", attributes={"size_eu": size})
+        Product.objects.filter(pk=product.pk).update(created_at=start + timedelta(minutes=n))
+        made.append((str(product.pk), size))
+    Product.objects.filter(pk=made[11][0]).update(is_available=False)  # the newest 42... sold
+    newest_first = [pk for pk, _size in reversed(made)]
+    sold = made[11][0]
+
+    def page(query: str) -> list[str]:
+        return ids(api_client.get(f"{PRODUCTS}?{query}"))
+
+    forty_two = [pk for pk in newest_first if dict(made)[pk] == "42" and pk != sold]
+    assert page("attr.size_eu=42&page_size=2") == forty_two[:2]  # within the walked window
+    assert page("attr.size_eu=42&page_size=2&page=3") == forty_two[4:6]  # past it: the GIN answers
+    assert page("attr.size_eu=35.5") == [made[0][0]]  # rare: only the GIN finds it
+    both = [pk for pk in newest_first if dict(made)[pk] in ("42", "43") and pk != sold]
+    assert page("attr.size_eu=42&attr.size_eu=43&page_size=5") == both[:5]
+    assert page("attr.size_eu=42&include_sold=true&page_size=1") == [sold]
+    # The bound is kept a minute: a listing made since still comes first.
+    assert page("attr.size_eu=42&page_size=1") == forty_two[:1]
+    fresh = ProductFactory(seller=seller, title="Shoe new", attributes={"size_eu": "42"})
+    assert page("attr.size_eu=42&page_size=1") == [str(fresh.pk)]
+
+
 # --- text in both languages -------------------------------------------------------------
 
 TITLES = [
