@@ -47,7 +47,7 @@ POINTS = [
 QUERIES = ["yeezy", "iphone", "yezy", "sofa", "jordan", "lego", "perfume", "macbook", "rug", "pokemon"]
 # Arabic queries: a sound plural meeting its singular, a brand written in Arabic, alef forms.
 ARABIC_QUERIES = ["ساعة", "ايفون", "نايك", "بوكيمون", "سجادة", "عطر", "ليغو", "كنبة", "سامسونج", "أحذية"]
-# Attribute-filtered searches (GIN containment), some with a range or a text query.
+# Attribute-filtered searches (the newest-first walk or the GIN), some with a range or a text query.
 ATTRIBUTE_SEARCHES = [
     {"category": "sneakers", "attr.size_eu": ["42", "42.5"]},
     {"category": "sneakers", "attr.size_eu": "44", "attr.brand": "Nike"},
@@ -157,7 +157,7 @@ def explain_nearby(url: str) -> None:
 
 def explain_text_search(url: str) -> None:
     """The plans of a ``q=iphone`` page (the ids by the index-only walk, then the rows) and of
-    an attribute filter (the GIN containment)."""
+    an attribute filter (the newest-first walk, or the GIN containment for a rare value)."""
     code = (
         "from catalog import selectors;from django.db import connection;"
         "from django.test.utils import CaptureQueriesContext;"
