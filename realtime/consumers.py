@@ -31,6 +31,7 @@ from channels.consumer import get_handler_name
 from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncWebsocketConsumer
 from django.conf import settings
+from django.db import DatabaseError
 from rest_framework.exceptions import ValidationError
 
 from auctions import services as auction_services
@@ -336,15 +337,19 @@ class GatewayConsumer(AsyncWebsocketConsumer):
         if floor is not None and bid < floor:
             await self._error("bid_too_low", f"Bid at least {floor}.", minimum=str(floor), **extra)
             return
-        if self.bid_checked.get(auction_id, 0.0) <= time.monotonic():
-            try:
+        try:
+            if self.bid_checked.get(auction_id, 0.0) <= time.monotonic():
                 await database_sync_to_async(auction_services.bidder_check)(bidder=self.user, auction_id=auction_id)
-            except DomainError as error:
-                await self._error(error.code, str(error.detail), **extra)
-                return
-            self.bid_checked[auction_id] = time.monotonic() + settings.AUCTION_BIDDER_CHECK_SECONDS
-        request = auction_services.BidRequest(bidder=self.user, **data)
-        kind, answer = await relay.bid(auction_id, bid, request, _place_bids)
+                self.bid_checked[auction_id] = time.monotonic() + settings.AUCTION_BIDDER_CHECK_SECONDS
+            request = auction_services.BidRequest(bidder=self.user, **data)
+            kind, answer = await relay.bid(auction_id, bid, request, _place_bids)
+        except DomainError as error:
+            await self._error(error.code, str(error.detail), **extra)
+            return
+        except DatabaseError:  # the database is away: this bid was not taken; the socket stays
+            logger.warning("realtime: a socket bid failed at the database")
+            await self._error("service_unavailable", "Bidding is unavailable for a moment; try again.", **extra)
+            return
         if kind == "too_low":
             await self._error("bid_too_low", f"Bid at least {answer}.", minimum=str(answer), **extra)
         elif isinstance(answer, auction_services.BidTooLow):

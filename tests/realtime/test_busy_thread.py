@@ -35,3 +35,43 @@ def test_a_ping_is_answered_while_the_database_thread_is_busy(buyer):
 
     pong, still_busy = run(scenario)
     assert pong == {"type": "pong"} and still_busy
+
+
+def test_a_socket_bid_while_the_database_is_away_is_refused_and_the_socket_stays(buyer, live_stream, monkeypatch):
+    """The lot's batch fails at the database (PostgreSQL restarting): the bid is answered with
+    ``service_unavailable`` and its ``ref``, nothing is taken, and the same socket bids again
+    once the database is back."""
+    from django.db import OperationalError
+
+    from auctions import services as auction_services
+    from auctions.models import Bid
+    from auctions.services import create_lot, start_lot
+    from tests.factories import ProductFactory
+
+    product = ProductFactory(seller=live_stream.user)
+    lot = create_lot(
+        host=live_stream.user, stream_id=live_stream.pk, product_id=product.pk, starting_price=50, duration_seconds=60
+    )
+    start_lot(host=live_stream.user, auction_id=lot.pk)
+    ticket = ticket_issue(user=buyer).ticket
+    real_place_bids = auction_services.place_bids
+
+    def database_away(**_kwargs):
+        raise OperationalError("server closed the connection unexpectedly")
+
+    async def scenario() -> tuple[dict, dict]:
+        sock = await Socket(ticket).open()
+        monkeypatch.setattr(auction_services, "place_bids", database_away)
+        await sock.send(type="auction.bid", auction_id=str(lot.pk), amount="50", ref="b1")
+        refused = await sock.recv_type("error")
+        monkeypatch.setattr(auction_services, "place_bids", real_place_bids)
+        await sock.send(type="auction.bid", auction_id=str(lot.pk), amount="50", ref="b2")
+        accepted = await sock.recv_type("auction.bid.accepted")
+        await sock.close()
+        return refused, accepted
+
+    refused, accepted = run(scenario)
+    assert (refused["code"], refused["ref"]) == ("service_unavailable", "b1")
+    assert "closed the connection" not in refused["detail"]  # no internals to the client
+    assert (accepted["ref"], accepted["accepted_amount"]) == ("b2", "50.00")
+    assert list(Bid.objects.filter(auction=lot).values_list("amount", flat=True)) == [50]
