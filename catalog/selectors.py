@@ -526,7 +526,10 @@ class NewestWalk(_PageByIds):
         self.base, self.plain, self.walked = base, plain, walked
 
     def _ids(self, stop: int) -> list[Any]:
-        cutoff = walk_cutoff(min(ATTRIBUTE_WALK_MAX, ATTRIBUTE_WALK_PER_ROW * stop))
+        # Windows by powers of two of the rows needed: a handful of bounds to keep, whatever
+        # page sizes and numbers callers ask for.
+        rows = 1 << max(0, stop - 1).bit_length()
+        cutoff = walk_cutoff(min(ATTRIBUTE_WALK_MAX, ATTRIBUTE_WALK_PER_ROW * rows))
         walked = self.walked if cutoff is None else self.walked.filter(created_at__gte=cutoff)
         ids = list(walked.order_by("-created_at", "-id").values_list("pk", flat=True)[:stop])
         if len(ids) < stop and cutoff is not None:  # a rare value: the GIN index answers

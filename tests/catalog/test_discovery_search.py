@@ -304,6 +304,20 @@ def test_attribute_pages_walk_the_newest_and_ask_the_gin_for_rare_values(api_cli
     assert page("attr.size_eu=42&page_size=1") == [str(fresh.pk)]
 
 
+def test_the_walk_keeps_a_handful_of_bounds_whatever_pages_callers_ask_for(monkeypatch):
+    """Each walk window's bound costs a walk of that many index entries once a minute, so a
+    caller varying page and page_size must not make a new one per request."""
+    from catalog import selectors
+
+    windows: set[int] = set()
+    monkeypatch.setattr(selectors, "walk_cutoff", lambda window: windows.add(window))
+    plain = selectors.filter_attributes(selectors.products_visible(), values={"size_eu": ["42"]})
+    walk = selectors.NewestWalk(selectors.product_rows(), plain=plain, walked=plain)
+    for stop in range(1, 400):
+        walk._ids(stop)
+    assert len(windows) <= 10 and max(windows) == selectors.ATTRIBUTE_WALK_MAX
+
+
 # --- text in both languages -------------------------------------------------------------
 
 TITLES = [
