@@ -313,7 +313,6 @@ def test_starting_price_and_bids_must_be_payable(auth_client, live):
 def test_outbid_is_notified_once_per_lot_per_window_and_the_winner_is_told(
     auth_client, live, django_capture_on_commit_callbacks
 ):
-    cache.clear()
     lot = _lot(auth_client, live)
     alice, bob = UserFactory(), UserFactory()
     with django_capture_on_commit_callbacks(execute=True):

@@ -267,7 +267,6 @@ def test_attribute_pages_walk_the_newest_and_ask_the_gin_for_rare_values(api_cli
         pytest.skip("the walk is PostgreSQL's (the embedded default filters with json_extract)")
     from datetime import timedelta
 
-    from django.core.cache import cache
     from django.utils import timezone
 
     from catalog import selectors
@@ -275,7 +274,6 @@ def test_attribute_pages_walk_the_newest_and_ask_the_gin_for_rare_values(api_cli
     # Two listings walked per row a page needs, at most the newest 7 (6 + the bound's own)
     monkeypatch.setattr(selectors, "ATTRIBUTE_WALK_PER_ROW", 2)
     monkeypatch.setattr(selectors, "ATTRIBUTE_WALK_MAX", 6)
-    cache.clear()
     seller = SellerFactory()
     start = timezone.now() - timedelta(days=1)
     made = []
