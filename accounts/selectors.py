@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from typing import Any
 
 from django.db.models import Count, Exists, IntegerField, OuterRef, Q, QuerySet, Subquery, Value
@@ -20,6 +21,21 @@ def is_blocked_between_ids(*, user_a_id: Any, user_b_id: Any) -> bool:
     return Block.objects.filter(
         Q(blocker_id=user_a_id, blocked_id=user_b_id) | Q(blocker_id=user_b_id, blocked_id=user_a_id)
     ).exists()
+
+
+def block_partners(*, user_ids: Iterable[Any]) -> dict[Any, set[Any]]:
+    """For each of ``user_ids``: the people in a block with them, either way (one query)."""
+    ids = set(user_ids)
+    partners: dict[Any, set[Any]] = {user_id: set() for user_id in ids}
+    if not ids:
+        return partners
+    rows = Block.objects.filter(Q(blocker_id__in=ids) | Q(blocked_id__in=ids)).values_list("blocker_id", "blocked_id")
+    for blocker_id, blocked_id in rows:
+        if blocker_id in partners:
+            partners[blocker_id].add(blocked_id)
+        if blocked_id in partners:
+            partners[blocked_id].add(blocker_id)
+    return partners
 
 
 def has_blocked(*, blocker: User, blocked: User) -> bool:

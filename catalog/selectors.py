@@ -716,6 +716,7 @@ def listings_created_between(*, after: tuple[Any, Any] | None, until: Any, limit
             "tags",
             "price",
             "category",
+            "attributes",
             "condition",
             "feed_type",
             "location",

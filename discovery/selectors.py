@@ -12,7 +12,7 @@ from django.db.models import F, Q, QuerySet
 from discovery.models import SavedSearch
 
 # What the percolator reads of each candidate (little: there are many), and of a matched search.
-CANDIDATE_VALUES = ("id", "q_words", "filters")
+CANDIDATE_VALUES = ("id", "user_id", "q_words", "filters")
 STATE_VALUES = (
     "id",
     "user_id",
@@ -77,7 +77,8 @@ _PERCOLATE_SQL = """
 SELECT s.id, l.idx
 FROM jsonb_to_recordset(%s::jsonb) AS l(
     idx int, category text, keys text[], words jsonb, price numeric, lng float8, lat float8,
-    created_at timestamptz, seller_id uuid, seller_username text, condition text, feed_type text
+    created_at timestamptz, seller_id uuid, seller_username text, condition text, feed_type text,
+    attributes jsonb, blocked uuid[]
 )
 JOIN discovery_savedsearch s
   ON s.alerts
@@ -85,6 +86,7 @@ JOIN discovery_savedsearch s
  AND s.q_key = ANY (l.keys)
  AND s.created_at < l.created_at
  AND s.user_id <> l.seller_id
+ AND NOT (s.user_id = ANY (l.blocked))
  AND (s.min_price IS NULL OR s.min_price <= l.price)
  AND (s.max_price IS NULL OR s.max_price >= l.price)
  AND (
@@ -101,12 +103,27 @@ JOIN discovery_savedsearch s
           AND (s.filters ->> 'seller' IS NULL
                OR s.filters ->> 'seller' = l.seller_id::text
                OR lower(s.filters ->> 'seller') = lower(l.seller_username)))
+          -- attributes: each key holds one of its values, each bound holds (as the list's filter)
+          AND NOT EXISTS (
+              SELECT 1 FROM jsonb_each(s.filters -> 'attr') AS a(key, vals)
+               WHERE NOT COALESCE(a.vals @> jsonb_build_array(l.attributes -> a.key), false))
+          AND NOT EXISTS (
+              SELECT 1 FROM jsonb_array_elements(s.filters -> 'attr_ranges') AS r(bound)
+               WHERE NOT COALESCE(
+                   jsonb_typeof(l.attributes -> (r.bound ->> 0)) = 'number'
+                   AND CASE r.bound ->> 1
+                       WHEN 'gte' THEN l.attributes -> (r.bound ->> 0) >= r.bound -> 2
+                       ELSE l.attributes -> (r.bound ->> 0) <= r.bound -> 2
+                   END, false))
  )
 """
 
 
-def saved_search_matches_postgis(*, listings: list[dict[str, Any]], words: list[set[str]]) -> list[tuple[Any, int]]:
-    """``(search id, listing index)`` of every match of a run's listings (PostGIS only)."""
+def saved_search_matches_postgis(
+    *, listings: list[dict[str, Any]], words: list[set[str]], blocked: Mapping[Any, set[Any]]
+) -> list[tuple[Any, int]]:
+    """``(search id, listing index)`` of every match of a run's listings (PostGIS only);
+    ``blocked``: by seller, the people in a block with them, whom their listings never alert."""
     import json
 
     rows = []
@@ -126,6 +143,8 @@ def saved_search_matches_postgis(*, listings: list[dict[str, Any]], words: list[
                 "seller_username": listing["seller__username"] or "",
                 "condition": listing["condition"],
                 "feed_type": listing["feed_type"],
+                "attributes": listing["attributes"],
+                "blocked": [str(user_id) for user_id in blocked.get(listing["seller_id"], ())],
             }
         )
     with connection.cursor() as cursor:

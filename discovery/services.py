@@ -25,11 +25,13 @@ from django.conf import settings
 from django.contrib.gis.geos import Polygon
 from django.db import connection, transaction
 from django.utils import timezone
+from django.utils.datastructures import MultiValueDict
 from django.utils.translation import gettext as _
 from rest_framework.exceptions import ErrorDetail
 from rest_framework.exceptions import ValidationError as DRFValidationError
 
 from accounts.models import User
+from accounts.selectors import block_partners
 from catalog.params import PARAMS, parse_search_params
 from catalog.selectors import listings_created_between
 from discovery import selectors, text
@@ -47,29 +49,53 @@ MATCH_CHUNK = 200  # listings per matching statement (PostGIS)
 # moment after a run has read past its created_at is not skipped.
 PERCOLATION_LAG = timedelta(seconds=10)
 MARK_KEY = "saved_searches"
-# Attribute filters (attr.<key>) are not matched by the percolator yet: refused rather than
-# silently ignored, which would alert on listings the search does not want.
-_KNOWN = frozenset(param.name for param in PARAMS if not getattr(param, "attribute", None))
+_PARAMS = {param.name: param for param in PARAMS}
 
 
-def _param_strings(params: Mapping[str, Any]) -> dict[str, str]:
-    """The params object as the list's query parameters: strings; unknown names are a 400."""
+def _scalar(value: Any) -> str | None:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, (str, int, float)):
+        return str(value)
+    return None
+
+
+def _param_strings(params: Mapping[str, Any]) -> MultiValueDict[str, str]:
+    """The params object as the list's query parameters (strings; a repeatable ``attr.<key>``
+    may be a list, its values OR-ed as in the list's repeated parameter); unknown names are a
+    400."""
     if not isinstance(params, Mapping):
         raise DRFValidationError({"params": [ErrorDetail(_("Send an object of filters."), code="invalid")]})
     errors: dict[str, list[ErrorDetail]] = {}
-    result: dict[str, str] = {}
+    result: MultiValueDict[str, str] = MultiValueDict()
     for name, value in params.items():
-        if name not in _KNOWN:
+        param = _PARAMS.get(name)
+        if param is None:
             errors[name] = [ErrorDetail(_("Not a filter of the products list."), code="unknown_param")]
-        elif isinstance(value, bool):
-            result[name] = "true" if value else "false"
-        elif isinstance(value, (str, int, float)):
-            result[name] = str(value)
-        elif value is not None:
-            errors[name] = [ErrorDetail(_("Send a single value."), code="invalid")]
+            continue
+        if value is None:
+            continue
+        values = value if isinstance(value, list) and param.repeatable else [value]
+        strings = [_scalar(item) for item in values]
+        if not strings or any(string is None for string in strings):
+            message = _("Send a value or a list of values.") if param.repeatable else _("Send a single value.")
+            errors[name] = [ErrorDetail(message, code="invalid")]
+            continue
+        kept = [string.strip() for string in strings if string is not None and string.strip()]
+        if kept:
+            result.setlist(name, kept)
     if errors:
         raise DRFValidationError(errors)
     return result
+
+
+def _stored(strings: MultiValueDict[str, str]) -> dict[str, Any]:
+    """What the search keeps and shows: a string per parameter, a list for a repeated one."""
+    stored: dict[str, Any] = {}
+    for name, values in strings.lists():
+        if values:
+            stored[name] = values if _PARAMS[name].repeatable and len(values) > 1 else values[0]
+    return stored
 
 
 def _box(*, latitude: float, longitude: float, metres: float) -> Polygon:
@@ -79,6 +105,19 @@ def _box(*, latitude: float, longitude: float, metres: float) -> Polygon:
     box = Polygon.from_bbox((longitude - dlng, latitude - dlat, longitude + dlng, latitude + dlat))
     box.srid = 4326
     return box
+
+
+def _filters(parsed: Mapping[str, Any]) -> dict[str, Any] | None:
+    """What the candidates are checked for beyond the index: condition, feed type, seller, and
+    the attributes (``attr``: key → any of these values; ``attr_ranges``: [key, gte|lte, n])."""
+    filters: dict[str, Any] = {
+        name: str(parsed[name]) for name in ("condition", "feed_type", "seller") if parsed.get(name)
+    }
+    if parsed.get("attr"):
+        filters["attr"] = {key: list(values) for key, values in parsed["attr"].items()}
+    if parsed.get("attr_ranges"):
+        filters["attr_ranges"] = [[key, bound, number] for key, bound, number in parsed["attr_ranges"]]
+    return filters or None
 
 
 def _index_fields(parsed: Mapping[str, Any]) -> dict[str, Any]:
@@ -91,8 +130,7 @@ def _index_fields(parsed: Mapping[str, Any]) -> dict[str, Any]:
         "max_price": parsed.get("max_price"),
         "area": None,
         "center": None,
-        "filters": {name: str(parsed[name]) for name in ("condition", "feed_type", "seller") if parsed.get(name)}
-        or None,
+        "filters": _filters(parsed),
         "radius_m": None,
     }
     if parsed.get("lat") is not None:
@@ -120,8 +158,9 @@ def saved_search_create(*, user: User, params: Mapping[str, Any], name: str = ""
             % {"count": settings.SAVED_SEARCHES_MAX},
             code="saved_search_limit",
         )
-    stored = {key: value.strip() for key, value in strings.items() if value.strip()}
-    return SavedSearch.objects.create(user=user, name=name, params=stored, alerts=alerts, **_index_fields(parsed))
+    return SavedSearch.objects.create(
+        user=user, name=name, params=_stored(strings), alerts=alerts, **_index_fields(parsed)
+    )
 
 
 def saved_search_delete(*, user: User, search_id: Any) -> None:
@@ -148,8 +187,9 @@ class PercolationResult:
     alerts: int
 
 
-def _verify(q_words: list[str], filters: dict[str, str] | None, listing: Mapping[str, Any], words: set[str]) -> bool:
-    """The predicates the index query did not check, for one candidate."""
+def _verify(q_words: list[str], filters: dict[str, Any] | None, listing: Mapping[str, Any], words: set[str]) -> bool:
+    """The predicates the index query did not check, for one candidate (the SpatiaLite path;
+    PostGIS checks the same in ``selectors._PERCOLATE_SQL``)."""
     if any(word not in words for word in q_words):
         return False
     if not filters:
@@ -158,8 +198,22 @@ def _verify(q_words: list[str], filters: dict[str, str] | None, listing: Mapping
         if filters.get(name) and filters[name] != listing[name]:
             return False
     seller = filters.get("seller")
-    if seller and seller != str(listing["seller_id"]):
-        return seller.lower() == (listing["seller__username"] or "").lower()
+    if seller and seller != str(listing["seller_id"]) and seller.lower() != (listing["seller__username"] or "").lower():
+        return False
+    return _attributes_hold(filters, listing.get("attributes") or {})
+
+
+def _attributes_hold(filters: Mapping[str, Any], attributes: Mapping[str, Any]) -> bool:
+    """Each ``attr`` key holds one of its values; each ``attr_ranges`` bound holds on a number."""
+    for key, values in (filters.get("attr") or {}).items():
+        if key not in attributes or attributes[key] not in values:
+            return False
+    for key, bound, number in filters.get("attr_ranges") or ():
+        value = attributes.get(key)
+        if isinstance(value, bool) or not isinstance(value, (int, float)):
+            return False
+        if (bound == "gte" and value < number) or (bound == "lte" and value > number):
+            return False
     return True
 
 
@@ -173,17 +227,24 @@ def _matches(listings: list[dict[str, Any]]) -> list[tuple[Any, dict[str, Any]]]
     statement for the whole run, in chunks; SpatiaLite: the index query per listing, the
     remaining words and filters checked here."""
     words = [_listing_words(listing) for listing in listings]
+    # A listing never alerts someone in a block with its seller, either way.
+    blocked = block_partners(user_ids={listing["seller_id"] for listing in listings})
     if is_postgis():
         found: list[tuple[Any, dict[str, Any]]] = []
         for start in range(0, len(listings), MATCH_CHUNK):
             chunk = listings[start : start + MATCH_CHUNK]
-            pairs = selectors.saved_search_matches_postgis(listings=chunk, words=words[start : start + MATCH_CHUNK])
+            pairs = selectors.saved_search_matches_postgis(
+                listings=chunk, words=words[start : start + MATCH_CHUNK], blocked=blocked
+            )
             found += [(search_id, chunk[index]) for search_id, index in sorted(pairs, key=lambda pair: pair[1])]
         return found
     result = []
     for listing, listing_words in zip(listings, words, strict=True):
-        for search_id, q_words, filters in selectors.saved_search_candidates(listing=listing, words=listing_words):
-            if _verify(q_words, filters, listing, listing_words):
+        unwelcome = blocked.get(listing["seller_id"], set())
+        for search_id, user_id, q_words, filters in selectors.saved_search_candidates(
+            listing=listing, words=listing_words
+        ):
+            if user_id not in unwelcome and _verify(q_words, filters, listing, listing_words):
                 result.append((search_id, listing))
     return result
 

@@ -222,6 +222,8 @@ def saved_search_texts(name: str, count: int, titles: list[str]) -> Callable[[],
         first = ", ".join(titles)
         if count == 1:
             return title, _("1 new listing: %(titles)s") % {"titles": first}
+        if count <= len(titles):  # every one named: no "…"
+            return title, _("%(count)s new listings: %(titles)s") % {"count": count, "titles": first}
         return title, _("%(count)s new listings: %(titles)s…") % {"count": count, "titles": first}
 
     return texts

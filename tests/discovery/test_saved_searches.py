@@ -68,8 +68,13 @@ def test_someone_elses_search_is_a_404_and_stays(auth_client, buyer):
         ({"min_price": 10, "max_price": 5}, "max_price"),
         ({"colour": "red"}, "colour"),
         ({"q": ["a", "b"]}, "q"),
-        # attribute filters are not matched by the percolator yet: refused, not silently ignored
-        ({"category": "sneakers", "attr.size_eu": "43"}, "attr.size_eu"),
+        # attributes: the list's own rules (the category's keys, its choices, numbers)
+        ({"category": "books", "attr.size_eu": "43"}, "attr.size_eu"),
+        ({"category": "sneakers", "attr.size_eu": "43.3"}, "attr.size_eu"),
+        ({"category": "sneakers", "attr.size_eu": [{"eu": "43"}]}, "attr.size_eu"),
+        ({"category": "electronics", "attr.storage_gb__gte": "lots"}, "attr.storage_gb__gte"),
+        ({"category": "electronics", "attr.storage_gb__gte": ["128", "256"]}, "attr.storage_gb__gte"),
+        ({"attr.shoe_size": "43"}, "attr.shoe_size"),
     ],
 )
 def test_a_bad_parameter_is_a_400_naming_it(auth_client, buyer, params, attr):
@@ -78,6 +83,18 @@ def test_a_bad_parameter_is_a_400_naming_it(auth_client, buyer, params, attr):
     assert response.status_code == 400
     assert attr in {error["attr"] for error in response.json()["errors"]}
     assert not SavedSearch.objects.exists()
+
+
+def test_a_search_keeps_its_attribute_filters_as_sent(auth_client, buyer):
+    params = {"category": "sneakers", "attr.size_eu": ["42", 42.5], "attr.brand": "Nike"}
+
+    created = save(auth_client(buyer), params)
+
+    assert created.status_code == 201, created.json()
+    assert created.json()["params"] == {"category": "sneakers", "attr.size_eu": ["42", "42.5"], "attr.brand": "Nike"}
+    # and the list reads the same search back
+    [row] = auth_client(buyer).get(URL).json()["results"]
+    assert row["params"]["attr.size_eu"] == ["42", "42.5"]
 
 
 def test_twenty_searches_at_most(auth_client, buyer, settings):
@@ -217,7 +234,7 @@ def test_matches_within_the_window_wait_and_go_out_once_it_is_over(
     # a run after the window with nothing new sends the two that waited, in one alert
     with django_capture_on_commit_callbacks(execute=True):
         services.percolate(now=later(16))
-    assert [a.body for a in alerts()][1] == "2 new listings: IB textbooks, Arabic novels bundle…"
+    assert [a.body for a in alerts()][1] == "2 new listings: IB textbooks, Arabic novels bundle"
     assert SavedSearch.objects.get().pending_count == 0
 
     # and a run right after sends nothing more
@@ -239,3 +256,84 @@ def test_the_beat_task_runs_a_percolation(started):
     from discovery.tasks import percolate_saved_searches
 
     assert percolate_saved_searches.run() == 0
+
+
+def test_attribute_filters_alert_only_for_listings_that_hold_them(
+    auth_client, buyer, started, django_capture_on_commit_callbacks
+):
+    save(auth_client(buyer), {"category": "sneakers", "attr.size_eu": ["42", "42.5"], "attr.brand": "Nike"})
+    listing("Dunk low 42", attributes={"brand": "Nike", "size_eu": "42"})
+    listing("Air Max 42.5", attributes={"brand": "Nike", "size_eu": "42.5", "colour": "white"})
+    listing("Dunk low 44", attributes={"brand": "Nike", "size_eu": "44"})  # another size
+    listing("Samba 42", attributes={"brand": "Adidas", "size_eu": "42"})  # another brand
+    listing("Mystery pair", attributes={})  # no attributes at all
+
+    with django_capture_on_commit_callbacks(execute=True):
+        result = services.percolate(now=later())
+
+    assert result.matches == 2
+    [alert] = alerts()
+    assert alert.body == "2 new listings: Dunk low 42, Air Max 42.5"
+
+
+def test_a_numeric_attribute_range_alerts_from_its_bound(
+    auth_client, buyer, started, django_capture_on_commit_callbacks
+):
+    save(auth_client(buyer), {"category": "electronics", "attr.storage_gb__gte": 256, "attr.storage_gb__lte": "1024"})
+    listing("iPhone 512", category="electronics", attributes={"storage_gb": 512})
+    listing("iPhone 256", category="electronics", attributes={"storage_gb": 256})
+    listing("iPhone 128", category="electronics", attributes={"storage_gb": 128})
+    listing("Server 2048", category="electronics", attributes={"storage_gb": 2048})
+    listing("iPhone unknown", category="electronics", attributes={"brand": "Apple"})
+
+    with django_capture_on_commit_callbacks(execute=True):
+        services.percolate(now=later())
+
+    [alert] = alerts()
+    assert alert.body == "2 new listings: iPhone 512, iPhone 256"
+
+
+def test_the_saved_search_and_the_list_agree_on_attributes(
+    auth_client, buyer, started, django_capture_on_commit_callbacks
+):
+    """What an alert names is what the list with the same parameters shows."""
+    params = {"category": "sneakers", "attr.size_eu": ["42", "43"], "attr.colour": "black"}
+    save(auth_client(buyer), params)
+    for size in ("41", "42", "43"):
+        for colour in ("black", "white"):
+            listing(f"Pair {size} {colour}", attributes={"size_eu": size, "colour": colour})
+
+    with django_capture_on_commit_callbacks(execute=True):
+        services.percolate(now=later())
+
+    [alert] = alerts()
+    shown = auth_client(buyer).get(
+        "/api/v1/products/", {"category": "sneakers", "attr.size_eu": ["42", "43"], "attr.colour": "black"}
+    )
+    assert sorted(row["id"] for row in shown.json()["results"]) == sorted(
+        Notification.objects.get(pk=alert.pk).data["product_ids"]
+    )
+    assert alert.data["count"] == 2
+
+
+@pytest.mark.parametrize("who_blocked", ["owner", "seller"])
+def test_a_seller_in_a_block_with_the_owner_never_alerts_them(
+    auth_client, buyer, started, who_blocked, django_capture_on_commit_callbacks
+):
+    from accounts.models import Block
+
+    save(auth_client(buyer), {"q": "rolex"})
+    blocked_seller, other_seller = SellerFactory(), SellerFactory()
+    if who_blocked == "owner":
+        Block.objects.create(blocker=buyer, blocked=blocked_seller)
+    else:
+        Block.objects.create(blocker=blocked_seller, blocked=buyer)
+    listing("Rolex Submariner", category="collectibles", seller=blocked_seller)
+    listing("Rolex Datejust", category="collectibles", seller=other_seller)
+
+    with django_capture_on_commit_callbacks(execute=True):
+        result = services.percolate(now=later())
+
+    assert result.matches == 1
+    [alert] = alerts()
+    assert alert.body == "1 new listing: Rolex Datejust"
