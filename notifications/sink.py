@@ -27,6 +27,7 @@ claims, reviews, saved searches and price drops publish their own events as they
 from __future__ import annotations
 
 import logging
+import time
 from collections.abc import Callable
 from typing import Any
 
@@ -229,17 +230,45 @@ def saved_search_texts(name: str, count: int, titles: list[str]) -> Callable[[],
     return texts
 
 
+# Outbid windows this process knows to be claimed (cache key → wall-clock end): on a busy lot
+# the same bidders are outbid again and again within their window, and asking the cache each
+# time was a third of a socket process's database thread (bench/auctions.py, profiled). A
+# window is remembered only until the end the cache gave it, so it never outlives the claim.
+_claimed_windows: dict[str, float] = {}
+_CLAIMED_WINDOWS_MAX = 50_000
+
+
+def _remember_window(key: str, until: float, now: float) -> None:
+    if len(_claimed_windows) >= _CLAIMED_WINDOWS_MAX:
+        for stale in [k for k, end in list(_claimed_windows.items()) if end <= now]:
+            _claimed_windows.pop(stale, None)
+        if len(_claimed_windows) >= _CLAIMED_WINDOWS_MAX:
+            _claimed_windows.clear()
+    _claimed_windows[key] = until
+
+
 def _outbid_window_key(event: Event) -> str | None:
     """One ``outbid`` per lot per bidder per AUCTION_OUTBID_NOTIFY_SECONDS: the first outbid of
     a window claims it in the shared cache (Redis ``SET NX``) and gets a key of its own (the new
     price: a replayed event is one notification); later ones in that window get ``None`` and
-    are dropped. With the cache down the window is a fixed clock bucket of the dedupe key."""
+    are dropped, those this process knows of without asking the cache again. With the cache
+    down the window is a fixed clock bucket of the dedupe key."""
     data, seconds = event.data, max(1, settings.AUCTION_OUTBID_NOTIFY_SECONDS)
+    key = f"notif:outbid:{data['auction_id']}:{data['user_id']}"
+    now = time.time()
+    if _claimed_windows.get(key, 0.0) > now:
+        return None
     try:
-        if not cache.add(f"notif:outbid:{data['auction_id']}:{data['user_id']}", 1, timeout=seconds):
+        if not cache.add(key, 1, timeout=seconds):
+            # Claimed elsewhere: remember it for what is left of that window (where the cache
+            # can say; otherwise ask again next time).
+            ttl = cache.ttl(key) if hasattr(cache, "ttl") else None
+            if isinstance(ttl, int) and ttl > 0:
+                _remember_window(key, now + min(ttl, seconds), now)
             return None
     except CACHE_UNAVAILABLE:
         return f"outbid:{data['auction_id']}:window:{int(event.at.timestamp()) // seconds}"
+    _remember_window(key, now + seconds, now)
     return f"outbid:{data['auction_id']}:{data['amount']}"
 
 

@@ -18,6 +18,7 @@ import threading
 import time
 from abc import ABC, abstractmethod
 from dataclasses import dataclass
+from typing import Any
 
 from django.conf import settings
 from django.core.cache import cache
@@ -79,10 +80,17 @@ return seq
 
 
 class RedisBacklog(Backlog):
+    # The append script by its SHA (EVALSHA, reloaded by redis-py if Redis forgot it), per client.
+    _scripts: dict[int, Any] = {}
+
     def __init__(self) -> None:
         from django_redis import get_redis_connection
 
         self.redis = get_redis_connection("default")
+        script = self._scripts.get(id(self.redis))
+        if script is None or script.registered_client is not self.redis:
+            script = self._scripts[id(self.redis)] = self.redis.register_script(_APPEND)
+        self.append_script = script
 
     @staticmethod
     def _keys(channel: str) -> list[str]:
@@ -91,8 +99,8 @@ class RedisBacklog(Backlog):
     def append(self, channel: str, frame_json: str) -> Entry:
         now = time.time()
         seq = int(
-            self.redis.eval(
-                _APPEND, 2, *self._keys(channel), repr(now), frame_json, _limit(), _SEQ_RETENTION_SECONDS, _window()
+            self.append_script(
+                keys=self._keys(channel), args=[repr(now), frame_json, _limit(), _SEQ_RETENTION_SECONDS, _window()]
             )
         )
         return Entry(seq=seq, at=now, text=with_event_id(frame_json, seq))

@@ -1,0 +1,82 @@
+"""The outbid window (one ``outbid`` per lot per bidder per AUCTION_OUTBID_NOTIFY_SECONDS),
+claimed in the shared cache and remembered by the process for the rest of the window."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import timedelta
+
+import pytest
+import time_machine
+from django.core.cache import cache
+from django.utils import timezone
+
+from notifications import sink
+from soukloop.events import Event
+
+
+@pytest.fixture(autouse=True)
+def _fresh_process(settings):
+    settings.AUCTION_OUTBID_NOTIFY_SECONDS = 10
+    sink._claimed_windows.clear()
+    yield
+    sink._claimed_windows.clear()
+
+
+@pytest.fixture
+def cache_calls(monkeypatch):
+    calls: list[str] = []
+    add = cache.add
+
+    def counting_add(key, *args, **kwargs):
+        calls.append(key)
+        return add(key, *args, **kwargs)
+
+    monkeypatch.setattr(cache, "add", counting_add)
+    return calls
+
+
+def outbid(lot: str, user: str, amount: str) -> Event:
+    return Event("auction.outbid", f"user:{user}", {"auction_id": lot, "user_id": user, "amount": amount})
+
+
+def test_within_its_window_a_bidder_is_told_once_and_the_cache_is_asked_once(cache_calls):
+    lot, user = str(uuid.uuid4()), str(uuid.uuid4())
+
+    first = sink._outbid_window_key(outbid(lot, user, "55.00"))
+    later = [sink._outbid_window_key(outbid(lot, user, f"{60 + n}.00")) for n in range(20)]
+
+    assert first == f"outbid:{lot}:55.00"
+    assert later == [None] * 20
+    assert len(cache_calls) == 1
+
+
+def test_a_new_window_starts_once_the_old_one_is_over(cache_calls):
+    lot, user = str(uuid.uuid4()), str(uuid.uuid4())
+    assert sink._outbid_window_key(outbid(lot, user, "55.00")) is not None
+
+    cache.delete(f"notif:outbid:{lot}:{user}")  # the shared key's 10 s ran out
+    with time_machine.travel(timezone.now() + timedelta(seconds=11)):
+        again = sink._outbid_window_key(outbid(lot, user, "90.00"))
+
+    assert again == f"outbid:{lot}:90.00"
+    assert len(cache_calls) == 2
+
+
+def test_a_window_claimed_by_another_process_is_respected_and_remembered(cache_calls):
+    lot, user = str(uuid.uuid4()), str(uuid.uuid4())
+    cache.set(f"notif:outbid:{lot}:{user}", 1, timeout=10)  # another socket process told them
+
+    assert sink._outbid_window_key(outbid(lot, user, "55.00")) is None
+    assert sink._outbid_window_key(outbid(lot, user, "60.00")) is None
+    # with Redis the rest of that window is known (its TTL): no second question
+    expected = 1 if hasattr(cache, "ttl") else 2
+    assert len(cache_calls) == expected
+
+
+def test_other_bidders_and_other_lots_have_windows_of_their_own():
+    lot, other_lot, user, other_user = (str(uuid.uuid4()) for _ in range(4))
+    assert sink._outbid_window_key(outbid(lot, user, "55.00")) is not None
+
+    assert sink._outbid_window_key(outbid(lot, other_user, "60.00")) is not None
+    assert sink._outbid_window_key(outbid(other_lot, user, "60.00")) is not None
