@@ -8,7 +8,7 @@ class RealtimeConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
 
     def ready(self) -> None:
-        from realtime.fanout import deliver
+        from realtime.fanout import deliver, deliver_many
         from soukloop import events
 
-        events.register_sink("realtime", deliver)
+        events.register_sink("realtime", deliver, many=deliver_many)

@@ -64,6 +64,10 @@ class Backlog(ABC):
     def append(self, channel: str, frame_json: str) -> Entry:
         """Number ``frame_json`` (a JSON object without ``event_id``), keep it, return it."""
 
+    def append_many(self, items: list[tuple[str, str]]) -> list[Entry]:
+        """``append`` for several ``(channel, frame_json)``, in order."""
+        return [self.append(channel, frame_json) for channel, frame_json in items]
+
     @abstractmethod
     def since(self, channel: str, last_event_id: int) -> list[Entry] | None:
         """Frames after ``last_event_id`` in order, or None when the backlog no longer has them all."""
@@ -104,6 +108,22 @@ class RedisBacklog(Backlog):
             )
         )
         return Entry(seq=seq, at=now, text=with_event_id(frame_json, seq))
+
+    def append_many(self, items: list[tuple[str, str]]) -> list[Entry]:
+        """The appends in one round trip (a pipeline, not a transaction: each script is atomic
+        on its own channel, which is all the numbering needs)."""
+        if len(items) == 1:
+            return [self.append(*items[0])]
+        now = time.time()
+        pipe = self.redis.pipeline(transaction=False)
+        limit, window = _limit(), _window()
+        for channel, frame_json in items:
+            pipe.eval(_APPEND, 2, *self._keys(channel), repr(now), frame_json, limit, _SEQ_RETENTION_SECONDS, window)
+        seqs = pipe.execute()
+        return [
+            Entry(seq=int(seq), at=now, text=with_event_id(frame_json, int(seq)))
+            for seq, (_channel, frame_json) in zip(seqs, items, strict=True)
+        ]
 
     def since(self, channel: str, last_event_id: int) -> list[Entry] | None:
         seq_key, frames_key = self._keys(channel)

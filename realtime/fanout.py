@@ -12,11 +12,12 @@ from __future__ import annotations
 
 import logging
 from datetime import datetime
+from typing import Any
 
 from channels.layers import get_channel_layer
 
 from realtime import sender
-from realtime.backlog import dumps, get_backlog
+from realtime.backlog import Entry, dumps, get_backlog
 from soukloop.events import Event
 
 logger = logging.getLogger(__name__)
@@ -62,23 +63,42 @@ def _order(event: Event) -> float | None:
 
 
 def deliver(event: Event) -> None:
-    if not event.channel:
-        return
-    kind, _sep, ident = event.channel.partition(":")
-    if kind not in CHANNEL_KINDS or not ident:
-        return
+    deliver_many([event])
+
+
+def deliver_many(batch: list[Event]) -> None:
+    """The sink for a batch of events (``events.publish_many``): their frames are numbered and
+    kept with one backlog round trip, then sent in order."""
     layer = get_channel_layer()
     if layer is None:
         return
-    if event.type == SIGNED_OUT:
-        sender.group_send(layer, session_group(ident), {"type": "realtime.close", "code": 4401})
+    framed: list[Event] = []
+    for event in batch:
+        if not event.channel:
+            continue
+        kind, _sep, ident = event.channel.partition(":")
+        if kind not in CHANNEL_KINDS or not ident:
+            continue
+        if event.type == SIGNED_OUT:
+            sender.group_send(layer, session_group(ident), {"type": "realtime.close", "code": 4401})
+        elif event.type == ACCESS_CHANGED:
+            sender.group_send(layer, session_group(ident), {"type": "realtime.revalidate"})
+        else:
+            framed.append(event)
+    if not framed:
         return
-    if event.type == ACCESS_CHANGED:
-        sender.group_send(layer, session_group(ident), {"type": "realtime.revalidate"})
-        return
-    frame = {"type": event.type, "channel": public_channel(event.channel), "at": event.at, "data": event.data}
-    entry = get_backlog().append(event.channel, dumps(frame))
-    message = {"type": "realtime.event", "channel": event.channel, "seq": entry.seq, "text": entry.text}
+    entries = get_backlog().append_many([(event.channel or "", dumps(_frame(event))) for event in framed])
+    for event, entry in zip(framed, entries, strict=True):
+        sender.group_send(layer, group_for(event.channel or ""), _message(event, entry))
+
+
+def _frame(event: Event) -> dict[str, Any]:
+    channel = event.channel or ""
+    return {"type": event.type, "channel": public_channel(channel), "at": event.at, "data": event.data}
+
+
+def _message(event: Event, entry: Entry) -> dict[str, Any]:
+    message: dict[str, Any] = {"type": "realtime.event", "channel": event.channel, "seq": entry.seq, "text": entry.text}
     if event.type in COALESCED:
         message["coalesce"] = f"{event.channel}|{event.type}|{event.data.get(COALESCED[event.type], '')}"
         order = _order(event)
@@ -88,4 +108,4 @@ def deliver(event: Event) -> None:
         # Each process learns the lowest bid a lot can take now (it only rises): a socket's bid
         # under it is refused there, without a database round trip (realtime/relay.py).
         message["floor"] = [str(event.data["auction_id"]), str(event.data["next_minimum"])]
-    sender.group_send(layer, group_for(event.channel), message)
+    return message

@@ -13,7 +13,7 @@ A sink that fails is logged and does not stop the others, nor the request that c
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -36,17 +36,26 @@ class Event:
 
 
 Sink = Callable[[Event], None]
+BatchSink = Callable[[list[Event]], None]
 
 _sinks: dict[str, Sink] = {}
+_batch_sinks: dict[str, BatchSink] = {}
 
 
-def register_sink(name: str, sink: Sink) -> None:
-    """Register (or replace, by name: ``ready()`` may run twice in tests) a delivery sink."""
+def register_sink(name: str, sink: Sink, *, many: BatchSink | None = None) -> None:
+    """Register (or replace, by name: ``ready()`` may run twice in tests) a delivery sink.
+    ``many``, if given, takes the events of one ``publish_many`` at once (in order), so a sink
+    can make one round trip for them instead of one each."""
     _sinks[name] = sink
+    if many is None:
+        _batch_sinks.pop(name, None)
+    else:
+        _batch_sinks[name] = many
 
 
 def unregister_sink(name: str) -> None:
     _sinks.pop(name, None)
+    _batch_sinks.pop(name, None)
 
 
 def publish(event_type: str, *, channel: str | None, data: Mapping[str, Any], using: str | None = None) -> None:
@@ -59,6 +68,21 @@ def publish(event_type: str, *, channel: str | None, data: Mapping[str, Any], us
     transaction.on_commit(lambda: dispatch(Event(event_type, channel, payload, timezone.now())), using=using)
 
 
+def publish_many(items: Iterable[tuple[str, str | None, Mapping[str, Any]]], *, using: str | None = None) -> None:
+    """``publish`` for several ``(event_type, channel, data)`` that happen together (a batch of
+    bids: the lot's new price and everyone it outbid): delivered in this order once the
+    transaction commits, to each sink as one batch where the sink takes batches."""
+    payloads = [(event_type, channel, dict(data)) for event_type, channel, data in items]
+    if not payloads:
+        return
+
+    def deliver() -> None:
+        at = timezone.now()
+        dispatch_many([Event(event_type, channel, data, at) for event_type, channel, data in payloads])
+
+    transaction.on_commit(deliver, using=using)
+
+
 def dispatch(event: Event) -> None:
     """Hand one committed event to every sink; a failing sink is logged, never raised."""
     for name, sink in list(_sinks.items()):
@@ -66,3 +90,22 @@ def dispatch(event: Event) -> None:
             sink(event)
         except Exception:
             logger.exception("event sink failed", extra={"sink": name, "event_type": event.type})
+
+
+def dispatch_many(batch: list[Event]) -> None:
+    """Hand committed events to every sink, in order: as one batch to a sink that takes
+    batches (if it fails, the rest of the batch is lost to that sink, logged), else one by one
+    (a failing event is logged and the next one still goes)."""
+    for name, sink in list(_sinks.items()):
+        many = _batch_sinks.get(name)
+        if many is not None:
+            try:
+                many(batch)
+            except Exception:
+                logger.exception("event sink failed", extra={"sink": name, "event_type": batch[0].type})
+            continue
+        for event in batch:
+            try:
+                sink(event)
+            except Exception:
+                logger.exception("event sink failed", extra={"sink": name, "event_type": event.type})

@@ -279,6 +279,7 @@ def test_reserve_not_met_is_no_sale(auth_client, live):
 def test_events_are_published(auth_client, live, monkeypatch):
     seen = []
     monkeypatch.setattr("soukloop.events.publish", lambda t, **kw: seen.append((t, kw["channel"])))
+    monkeypatch.setattr("soukloop.events.publish_many", lambda items, **kw: seen.extend((t, c) for t, c, _d in items))
     lot = _running(auth_client, live)
     Auction.objects.filter(pk=lot.pk).update(ends_at=timezone.now() + timedelta(seconds=2))
     _bid(auth_client, UserFactory(), lot, amount="50")

@@ -19,6 +19,9 @@ pytestmark = pytest.mark.django_db
 def _published(monkeypatch) -> list[tuple[str, str, dict]]:
     seen: list[tuple[str, str, dict]] = []
     monkeypatch.setattr("soukloop.events.publish", lambda t, **kw: seen.append((t, kw["channel"], dict(kw["data"]))))
+    monkeypatch.setattr(
+        "soukloop.events.publish_many", lambda items, **kw: seen.extend((t, c, dict(d)) for t, c, d in items)
+    )
     return seen
 
 

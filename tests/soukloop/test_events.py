@@ -46,3 +46,51 @@ def test_a_failing_sink_does_not_stop_the_others(received, caplog):
         events.unregister_sink("broken")
     assert [e.type for e in received] == ["stream.status"]
     assert "event sink failed" in caplog.text
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_batch_is_delivered_after_commit_in_order_as_one_batch_where_a_sink_takes_batches(received):
+    batches: list[list[events.Event]] = []
+    events.register_sink("batched", lambda event: batches.append([event]), many=batches.append)
+    try:
+        with transaction.atomic():
+            events.publish_many(
+                [
+                    ("auction.bid", "stream:1", {"amount": "60"}),
+                    ("auction.outbid", "user:2", {"amount": "60"}),
+                    ("auction.outbid", "user:3", {"amount": "60"}),
+                ]
+            )
+            assert received == [] and batches == []
+    finally:
+        events.unregister_sink("batched")
+    # a sink without a batch form gets them one by one, in order
+    assert [(e.type, e.channel) for e in received] == [
+        ("auction.bid", "stream:1"),
+        ("auction.outbid", "user:2"),
+        ("auction.outbid", "user:3"),
+    ]
+    # one that takes batches gets them at once
+    assert [[e.channel for e in batch] for batch in batches] == [["stream:1", "user:2", "user:3"]]
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_rolled_back_batch_publishes_nothing(received):
+    with pytest.raises(RuntimeError), transaction.atomic():
+        events.publish_many([("auction.bid", "stream:1", {})])
+        raise RuntimeError("boom")
+    assert received == []
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_failing_batch_sink_does_not_stop_the_others(received, caplog):
+    def broken(batch):
+        raise ValueError("redis away")
+
+    events.register_sink("broken", lambda event: None, many=broken)
+    try:
+        events.publish_many([("auction.bid", "stream:1", {}), ("auction.outbid", "user:2", {})])
+    finally:
+        events.unregister_sink("broken")
+    assert [e.type for e in received] == ["auction.bid", "auction.outbid"]
+    assert "event sink failed" in caplog.text
