@@ -27,6 +27,10 @@ class SavedSearch(models.Model):
     # longest); empty without ``q``. The other words are checked for the candidates only.
     q_key = models.CharField(max_length=100, blank=True)
     q_words = models.JSONField(default=list, blank=True)
+    # With two words or more: its two longest, as one key ("a b", in order), found through an
+    # index from the pairs of a listing's words, so a search whose first word matched but whose
+    # second did not is never read (discovery.services.percolate). Empty for 0-1 words.
+    q_pair = models.CharField(max_length=201, blank=True, default="")
     # condition / feed_type / seller when the search names them (checked for candidates only).
     filters = models.JSONField(null=True, blank=True)
     # The box around the search's circle (none without lat/lng), GiST-indexed; the exact circle
@@ -48,7 +52,14 @@ class SavedSearch(models.Model):
         verbose_name_plural = _("saved searches")
         indexes = [
             models.Index(fields=["user", "-created_at"], name="discovery_search_user_idx"),
-            models.Index(fields=["q_key", "category"], condition=Q(alerts=True), name="discovery_search_match_idx"),
+            models.Index(
+                fields=["q_key", "category", "q_pair"], condition=Q(alerts=True), name="discovery_search_key_idx"
+            ),
+            models.Index(
+                fields=["q_pair", "category"],
+                condition=Q(alerts=True) & ~Q(q_pair=""),
+                name="discovery_search_pair_idx",
+            ),
             models.Index(fields=["pending_since"], condition=Q(pending_count__gt=0), name="discovery_search_due_idx"),
         ]
 

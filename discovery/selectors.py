@@ -9,6 +9,7 @@ from typing import Any
 from django.db import connection
 from django.db.models import F, Q, QuerySet
 
+from discovery import text
 from discovery.models import SavedSearch
 
 # What the percolator reads of each candidate (little: there are many), and of a matched search.
@@ -70,21 +71,21 @@ def saved_searches_waiting(*, due_before: datetime, limit: int = 5000) -> list[d
 
 
 # PostGIS: the whole run's listings matched in one statement. Each listing row (from a JSON
-# recordset) walks the (category, q_key) index for its category-or-none and its words-or-none;
-# the area box and exact circle, price, the other words (jsonb containment) and the named
-# filters are checked in the same join, so only true matches come back.
-_PERCOLATE_SQL = """
-SELECT s.id, l.idx
-FROM jsonb_to_recordset(%s::jsonb) AS l(
-    idx int, category text, keys text[], words jsonb, price numeric, lng float8, lat float8,
-    created_at timestamptz, seller_id uuid, seller_username text, condition text, feed_type text,
-    attributes jsonb, blocked uuid[]
-)
-JOIN discovery_savedsearch s
-  ON s.alerts
- AND s.category = ANY (ARRAY[l.category, ''])
- AND s.q_key = ANY (l.keys)
- AND s.created_at < l.created_at
+# recordset) finds its candidates through an index, in one of three ways:
+# - searches of no word or one: ``(q_key, category, q_pair = '')`` for each of its words (or
+#   none) and its category (or none);
+# - searches of two words or more: ``(q_pair, category)`` for each pair of its words, so a
+#   search whose longest word matched but whose second did not is never read;
+# - the same searches for a listing of more than PAIR_WORDS_MAX words (too many pairs to look
+#   up): by their longest word, as the first way, the second word checked with the rest.
+# The area box and exact circle, price, the other words (jsonb containment), the named filters
+# and the attributes are checked in the same join, so only true matches come back.
+PAIR_WORDS_MAX = 60  # 1,770 pairs
+
+_MATCH = """
+ -- saved before the listing was created (a difference, so no index is planned for it: the
+ -- planner took the (user, created_at) index's whole walk for a filter that keeps nearly all)
+ AND s.created_at - l.created_at < interval '0'
  AND s.user_id <> l.seller_id
  AND NOT (s.user_id = ANY (l.blocked))
  AND (s.min_price IS NULL OR s.min_price <= l.price)
@@ -118,6 +119,26 @@ JOIN discovery_savedsearch s
  )
 """
 
+_LISTINGS = """
+WITH l AS MATERIALIZED (
+    SELECT * FROM jsonb_to_recordset(%s::jsonb) AS l(
+        idx int, category text, keys text[], pairs text[], words jsonb, price numeric, lng float8,
+        lat float8, created_at timestamptz, seller_id uuid, seller_username text, condition text,
+        feed_type text, attributes jsonb, blocked uuid[]
+    )
+)"""
+_BY_WORD = """
+SELECT s.id, l.idx FROM l JOIN discovery_savedsearch s
+  ON s.alerts AND s.q_key = ANY (l.keys) AND s.category = ANY (ARRAY[l.category, '']) AND s.q_pair = ''"""
+_BY_PAIR = """
+SELECT s.id, l.idx FROM l JOIN discovery_savedsearch s
+  ON s.alerts AND s.q_pair = ANY (l.pairs) AND s.category = ANY (ARRAY[l.category, '']) AND s.q_pair <> ''"""
+_BY_WORD_LONG_LISTING = """
+SELECT s.id, l.idx FROM l JOIN discovery_savedsearch s
+  ON l.pairs IS NULL
+ AND s.alerts AND s.q_key = ANY (l.keys) AND s.category = ANY (ARRAY[l.category, '']) AND s.q_pair <> ''"""
+_PERCOLATE_SQL = "\nUNION ALL".join((_LISTINGS + _BY_WORD + _MATCH, _BY_PAIR + _MATCH, _BY_WORD_LONG_LISTING + _MATCH))
+
 
 def saved_search_matches_postgis(
     *, listings: list[dict[str, Any]], words: list[set[str]], blocked: Mapping[Any, set[Any]]
@@ -134,6 +155,7 @@ def saved_search_matches_postgis(
                 "idx": index,
                 "category": listing["category"],
                 "keys": ["", *listing_words],
+                "pairs": text.pair_keys(listing_words) if len(listing_words) <= PAIR_WORDS_MAX else None,
                 "words": sorted(listing_words),
                 "price": str(listing["price"]),
                 "lng": point.x if point is not None else None,

@@ -126,6 +126,7 @@ def _index_fields(parsed: Mapping[str, Any]) -> dict[str, Any]:
         "category": parsed.get("category") or "",
         "q_key": words[0][:100] if words else "",
         "q_words": words[1:],
+        "q_pair": text.pair_key(words[0], words[1]) if len(words) >= 2 else "",
         "min_price": parsed.get("min_price"),
         "max_price": parsed.get("max_price"),
         "area": None,

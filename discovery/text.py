@@ -37,3 +37,18 @@ def query_words(q: str) -> list[str]:
     kept = [word for word in q.split() if not word.startswith("-")]
     found = words(" ".join(kept))
     return sorted(found, key=lambda word: (-len(word), word))
+
+
+KEY_CHARS = 100  # a word as the index keeps it
+
+
+def pair_key(first: str, second: str) -> str:
+    """Two words as one index key, the same whichever comes first."""
+    a, b = sorted((first[:KEY_CHARS], second[:KEY_CHARS]))
+    return f"{a} {b}"
+
+
+def pair_keys(found: set[str]) -> list[str]:
+    """Every pair of ``found`` as ``pair_key`` gives it (n(n-1)/2 of them)."""
+    ordered = sorted({word[:KEY_CHARS] for word in found})
+    return [f"{a} {b}" for index, a in enumerate(ordered) for b in ordered[index + 1 :]]

@@ -337,3 +337,63 @@ def test_a_seller_in_a_block_with_the_owner_never_alerts_them(
     assert result.matches == 1
     [alert] = alerts()
     assert alert.body == "1 new listing: Rolex Datejust"
+
+
+# --- the word-pair index (PostGIS looks two-word searches up by their pair) ---------------------
+
+
+def test_a_two_word_search_matches_its_words_anywhere_in_the_listing(
+    auth_client, buyer, started, django_capture_on_commit_callbacks
+):
+    save(auth_client(buyer), {"q": "charizard 2021"})
+    listing("Charizard holo", category="trading_cards", description="Pulled in 2021, sleeved since.")
+    listing("Charizard holo 2019", category="trading_cards")  # its second word missing
+    listing("2021 Topps chrome", category="sports_cards")  # its first word missing
+
+    with django_capture_on_commit_callbacks(execute=True):
+        result = services.percolate(now=later())
+
+    assert result.matches == 1
+    [alert] = alerts()
+    assert alert.body == "1 new listing: Charizard holo"
+
+
+def test_a_listing_with_too_many_words_for_pairs_still_meets_its_searches(
+    auth_client, buyer, started, monkeypatch, django_capture_on_commit_callbacks
+):
+    from discovery import selectors
+
+    monkeypatch.setattr(selectors, "PAIR_WORDS_MAX", 5)
+    save(auth_client(buyer), {"q": "jordan chicago"})
+    save(auth_client(UserFactory()), {"q": "jordan"})
+    wordy = " ".join(f"word{n}" for n in range(10))
+    listing("Jordan 1 chicago", description=wordy)  # over the pair limit: found by its longest word
+    listing("Jordan 1 bred", description=wordy)  # only the one-word search wants it
+
+    with django_capture_on_commit_callbacks(execute=True):
+        result = services.percolate(now=later())
+
+    assert result.matches == 3
+    assert sorted(a.body for a in alerts()) == [
+        "1 new listing: Jordan 1 chicago",
+        "2 new listings: Jordan 1 chicago, Jordan 1 bred",
+    ]
+
+
+def test_searches_saved_before_the_pair_index_get_their_pair(buyer):
+    import importlib
+
+    from django.apps import apps
+
+    migration = importlib.import_module("discovery.migrations.0002_saved_search_word_pairs")
+    two = SavedSearch.objects.create(user=buyer, params={"q": "pokemon base"}, q_key="pokemon", q_words=["base"])
+    one = SavedSearch.objects.create(user=buyer, params={"q": "pokemon"}, q_key="pokemon", q_words=[])
+    none = SavedSearch.objects.create(user=buyer, params={"category": "books"}, category="books")
+
+    migration.fill_pairs(apps, None)
+
+    assert SavedSearch.objects.get(pk=two.pk).q_pair == "base pokemon"
+    assert SavedSearch.objects.get(pk=one.pk).q_pair == ""
+    assert SavedSearch.objects.get(pk=none.pk).q_pair == ""
+    # and a search saved now has the same key
+    assert services._index_fields({"q": "Pokémon BASE"})["q_pair"] == "base pokemon"
