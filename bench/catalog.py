@@ -6,7 +6,8 @@ Creates (once) a PostGIS database per size (``<BENCH_DATABASE_URL>_<listings>``)
 loads ``--listings`` demo listings with ``seed_demo``, starts gunicorn on 127.0.0.1:8102
 (DEBUG off, throttles out of the way; ``BENCH_PORT`` to move it), then for nearby search,
 community feed, discover feed, ``q`` search (English, Arabic, by relevance),
-attribute-filtered search and ``/healthz`` prints p50/p95 latency over ``--requests``
+attribute-filtered search, the signed-in personalised Discover feed (first and second pages, for
+people with seed_demo's simulated likes) and ``/healthz`` prints p50/p95 latency over ``--requests``
 sequential requests (in four rounds of blocks, each round taking every endpoint in turn) and
 requests/s with ``--concurrency`` clients (median of three rounds), each also as a ratio to
 ``/healthz``. It also prints the plans of the nearby query (the GiST index at work), of a
@@ -17,6 +18,7 @@ from __future__ import annotations
 
 import argparse
 import http.client
+import json
 import os
 import random
 import statistics
@@ -60,7 +62,11 @@ ATTRIBUTE_SEARCHES = [
 ]
 
 
-def endpoints() -> dict[str, callable]:
+def endpoints(
+    tokens: list[str] | None = None, second_pages: list[tuple[str, str]] | None = None
+) -> dict[str, callable]:
+    """Each endpoint's request maker; ``tokens`` add the signed-in personalised Discover feed
+    (a first page ranks the person's candidates; ``second_pages`` read a kept ranking)."""
     rng = random.Random(7)
 
     def nearby() -> str:
@@ -89,6 +95,12 @@ def endpoints() -> dict[str, callable]:
     def healthz() -> str:
         return "/healthz"
 
+    def discover_personal() -> tuple[str, str]:
+        return "/api/v1/feeds/discover/", rng.choice(tokens or [""])
+
+    def discover_personal_next() -> tuple[str, str]:
+        return rng.choice(second_pages or [("", "")])
+
     return {
         "nearby": nearby,
         "community": community,
@@ -97,6 +109,8 @@ def endpoints() -> dict[str, callable]:
         "q_arabic": search_arabic,
         "q_relevance": search_relevance,
         "attr": attributes,
+        **({"discover_me": discover_personal} if tokens else {}),
+        **({"discover_me_p2": discover_personal_next} if second_pages else {}),
         "healthz": healthz,
     }
 
@@ -110,6 +124,7 @@ def bench_env(database_url: str) -> dict[str, str]:
         CACHE_KEY_PREFIX="catalog_bench",
         THROTTLE_ANON="100000000/min",
         THROTTLE_USER="100000000/min",
+        JWT_ACCESS_MINUTES="240",  # the signed-in requests' tokens outlive the run
         LOG_LEVEL="WARNING",
         GUNICORN_BIND=f"{HOST}:{PORT}",
         GUNICORN_ACCESSLOG="/dev/null",
@@ -176,15 +191,50 @@ def explain_text_search(url: str) -> None:
     subprocess.run([PYTHON, "manage.py", "shell", "-c", code], cwd=ROOT, env=bench_env(url), check=True)
 
 
-def get(conn: http.client.HTTPConnection, path: str) -> float:
+def get(conn: http.client.HTTPConnection, path: str | tuple[str, str]) -> float:
+    """One GET; ``path`` may be ``(path, access token)`` for a signed-in request."""
+    headers = {"Accept": "application/json"}
+    if isinstance(path, tuple):
+        path, token = path
+        headers["Authorization"] = f"Bearer {token}"
     started = time.perf_counter()
-    conn.request("GET", path, headers={"Accept": "application/json"})
+    conn.request("GET", path, headers=headers)
     response = conn.getresponse()
     response.read()
     elapsed = time.perf_counter() - started
     if response.status != 200:
         raise RuntimeError(f"GET {path} -> {response.status}")
     return elapsed
+
+
+def signed_in_people(env: dict[str, str], count: int = 60) -> list[str]:
+    """Access tokens for ``count`` demo people who liked something (seed_demo simulates likes),
+    signed with the server's key: the personalised Discover feed has their affinities to rank."""
+    code = (
+        "from catalog.models import ProductLike;from accounts.models import User;"
+        "from rest_framework_simplejwt.tokens import AccessToken\n"
+        f"ids=list(ProductLike.objects.values_list('user_id',flat=True).distinct().order_by('user_id')[:{count}])\n"
+        "for u in User.objects.filter(pk__in=ids): print('TOKEN', AccessToken.for_user(u))"
+    )
+    out = subprocess.run(
+        [PYTHON, "manage.py", "shell", "-c", code], cwd=ROOT, env=env, check=True, capture_output=True, text=True
+    ).stdout
+    return [line.split()[1] for line in out.splitlines() if line.startswith("TOKEN ")]
+
+
+def next_page_cursors(tokens: list[str]) -> list[tuple[str, str]]:
+    """A second page of each person's personalised feed: ``(path with its cursor, token)``."""
+    conn = http.client.HTTPConnection(HOST, PORT, timeout=30)
+    pages = []
+    for token in tokens:
+        conn.request("GET", "/api/v1/feeds/discover/", headers={"Authorization": f"Bearer {token}"})
+        response = conn.getresponse()
+        body = json.loads(response.read())
+        if response.status == 200 and body.get("next"):
+            link = urlparse(body["next"])
+            pages.append((f"{link.path}?{link.query}", token))
+    conn.close()
+    return pages
 
 
 def latencies(makers: dict[str, callable], requests: int, rounds: int = 4) -> dict[str, list[float]]:
@@ -253,14 +303,16 @@ def main() -> None:
     url = prepare_database(args.database_url, args.listings)
     explain_nearby(url)
     explain_text_search(url)
+    env = bench_env(url)
+    tokens = signed_in_people(env)
     server = subprocess.Popen(
         [str(Path(PYTHON).parent / "gunicorn"), "-c", "deploy/gunicorn.conf.py", "soukloop.wsgi:application"],
         cwd=ROOT,
-        env=bench_env(url),
+        env=env,
     )
     try:
         wait_for_server()
-        makers = endpoints()
+        makers = endpoints(tokens, next_page_cursors(tokens))
         samples = latencies(makers, args.requests, args.rounds)
         # Throughput in three rounds of every endpoint; the median round of each.
         rounds: dict[str, list[float]] = {name: [] for name in makers}
@@ -276,11 +328,12 @@ def main() -> None:
         print(
             f"\n{args.listings:,} listings on PostGIS; {args.requests} sequential requests each, "
             f"in {args.rounds} round(s) of blocks, then {args.concurrency} concurrent clients (median of 3 rounds); "
-            f"gunicorn {bench_env(url)['GUNICORN_WORKERS']} sync workers"
+            f"gunicorn {env['GUNICORN_WORKERS']} sync workers; discover_me: the personalised first page of "
+            f"{len(tokens)} people with likes (ranked per request), discover_me_p2: their second pages"
         )
-        print(f"{'endpoint':<10} {'p50 ms':>8} {'p95 ms':>8} {'req/s':>8} {'p50/healthz':>12} {'req/s vs healthz':>17}")
+        print(f"{'endpoint':<15} {'p50 ms':>8} {'p95 ms':>8} {'req/s':>8} {'p50/healthz':>12} {'req/s vs healthz':>17}")
         for name, (p50, p95, rps) in results.items():
-            print(f"{name:<10} {p50:8.2f} {p95:8.2f} {rps:8.0f} {p50 / floor_p50:11.2f}x {rps / floor_rps:16.0%}")
+            print(f"{name:<15} {p50:8.2f} {p95:8.2f} {rps:8.0f} {p50 / floor_p50:11.2f}x {rps / floor_rps:16.0%}")
     finally:
         server.terminate()
         server.wait(timeout=30)
