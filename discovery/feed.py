@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import contextlib
 import json
 import math
 import uuid
@@ -32,7 +33,6 @@ from collections.abc import Iterable
 from typing import Any
 
 from django.conf import settings
-from django.contrib.gis.db.models.functions import Distance
 from django.core.cache import cache
 from django.db.models import Q
 from django.utils.translation import gettext as _
@@ -40,7 +40,7 @@ from django.utils.translation import gettext as _
 from accounts.models import Block, Follow
 from catalog.models import FeedType, Product, ProductLike
 from catalog.personalisation import PersonalPage
-from catalog.selectors import product_rows
+from catalog.selectors import PointX, PointY, product_rows
 from discovery.models import SavedSearch
 from payments.models import Transaction, TransactionStatus
 from soukloop.cacheerrors import CACHE_UNAVAILABLE
@@ -69,12 +69,13 @@ class Affinities:
         ]:
             categories[category] += 1
             seller_likes[seller_id] += 1
-        sellers: dict[Any, float] = {seller: min(1.0, count / 3) for seller, count in seller_likes.items()}
+        # Sellers by the text of their id, as the candidate rows carry them (cheap to keep and share).
+        sellers: dict[str, float] = {str(seller): min(1.0, count / 3) for seller, count in seller_likes.items()}
         for seller_id in Follow.objects.filter(follower_id=user.pk).values_list("following_id", flat=True)[:500]:
-            sellers[seller_id] = 1.0
+            sellers[str(seller_id)] = 1.0
         purchases = Transaction.objects.filter(buyer_id=user.pk, status__in=_BOUGHT)
         for seller_id, category in purchases.values_list("seller_id", "product__category")[:200]:
-            sellers[seller_id] = 1.0
+            sellers[str(seller_id)] = 1.0
             categories[category] += 3
         for category in (
             SavedSearch.objects.filter(user_id=user.pk).exclude(category="").values_list("category", flat=True)
@@ -86,8 +87,9 @@ class Affinities:
         blocks = Block.objects.filter(Q(blocker_id=user.pk) | Q(blocked_id=user.pk)).values_list(
             "blocker_id", "blocked_id"
         )
-        self.hidden_sellers = {user.pk} | {other for pair in blocks for other in pair if other != user.pk}
-        self.location = getattr(user, "location", None)
+        self.hidden_sellers = {str(user.pk)} | {str(other) for pair in blocks for other in pair if other != user.pk}
+        location = getattr(user, "location", None)
+        self.location = (location.x, location.y) if location is not None else None  # (lng, lat)
 
     def top_categories(self) -> list[str]:
         ranked = sorted(self.category_share.items(), key=lambda item: -item[1])
@@ -106,31 +108,93 @@ class Affinities:
         )
 
 
-def _candidates(affinities: Affinities, *, category: str | None) -> list[dict[str, Any]]:
-    """Global top plus affinity candidates (three indexed queries), without duplicates."""
-    base = Product.objects.filter(feed_type=FeedType.DISCOVER, is_available=True, deleted_at__isnull=True).exclude(
-        seller_id__in=list(affinities.hidden_sellers)
+_FIELDS = ("id", "seller_id", "category", "hot_score", "lng", "lat")
+# Pools are read this many rows beyond what is taken, so that leaving out the person's own and
+# blocked sellers' listings still leaves a full set.
+POOL_MARGIN = 100
+
+
+def _ranked() -> Any:
+    """Live Discover listings best-ranked first, as the rows the ranking reads."""
+    return (
+        Product.objects.filter(feed_type=FeedType.DISCOVER, is_available=True, deleted_at__isnull=True)
+        .annotate(lng=PointX("location"), lat=PointY("location"))
+        .order_by("-hot_score", "-id")
     )
+
+
+def _pool(category: str | None, size: int) -> list[tuple[Any, ...]]:
+    """The ``size`` best-ranked live Discover listings (of ``category``, or all): the same for
+    everyone, so kept in the cache for ``DISCOVER_POOL_SECONDS`` and shared by every
+    person's ranking meanwhile (0: read each time). A listing sold or hidden since is left
+    out when its page is read (``personal_discover_page``)."""
+    seconds = settings.DISCOVER_POOL_SECONDS
+    key = f"discover:pool:{category or '-'}:{size}"
+    if seconds > 0:
+        try:
+            kept = cache.get(key)
+        except CACHE_UNAVAILABLE:
+            kept = None
+        if kept is not None:
+            return kept
+    qs = _ranked()
     if category:
-        base = base.filter(category=category)
-    fields = ["id", "seller_id", "category", "hot_score"]
-    if affinities.location is not None:
-        base = base.annotate(user_metres=Distance("location", affinities.location))
-        fields.append("user_metres")
-    ordered = base.order_by("-hot_score", "-id")
-    queries = [ordered[: settings.DISCOVER_PERSONAL_CANDIDATES]]
+        qs = qs.filter(category=category)
+    rows = _rows(qs.values_list(*_FIELDS)[:size])
+    if seconds > 0:
+        with contextlib.suppress(*CACHE_UNAVAILABLE):
+            cache.set(key, rows, timeout=seconds)
+    return rows
+
+
+def _rows(values: Iterable[tuple[Any, ...]]) -> list[tuple[Any, ...]]:
+    """Candidate rows with their ids as text (``_FIELDS`` order)."""
+    return [(str(pk), str(seller), *rest) for pk, seller, *rest in values]
+
+
+def _metres(location: tuple[float, float] | None, lng: float | None, lat: float | None) -> float | None:
+    """Ground distance from ``location`` (lng, lat) (equirectangular: within the 10 km that
+    count, off by well under 1% from the spheroid), computed here rather than by the database
+    for every row."""
+    if location is None or lng is None or lat is None:
+        return None
+    mean_lat = math.radians((lat + location[1]) / 2)
+    dx = math.radians(lng - location[0]) * math.cos(mean_lat)
+    dy = math.radians(lat - location[1])
+    return 6_371_008.8 * math.hypot(dx, dy)
+
+
+def _candidates(affinities: Affinities, *, category: str | None) -> list[dict[str, Any]]:
+    """Global top plus affinity candidates, without duplicates and without the person's own
+    or blocked sellers' listings. The global and per-category tops are shared pools
+    (``_pool``); the affinity sellers' top is this person's own query."""
+    hidden = affinities.hidden_sellers
+    wanted = settings.DISCOVER_PERSONAL_CANDIDATES
+    groups: list[list[tuple[Any, ...]]] = [
+        [row for row in _pool(category, wanted + POOL_MARGIN) if row[1] not in hidden][:wanted]
+    ]
     top = [c for c in affinities.top_categories() if not category or c == category]
     if top:
-        queries.append(ordered.filter(category__in=top)[:AFFINITY_CANDIDATES])
+        merged = [row for c in top for row in _pool(c, AFFINITY_CANDIDATES + POOL_MARGIN) if row[1] not in hidden]
+        merged.sort(key=lambda row: (row[3], row[0]), reverse=True)  # -hot_score, -id (hex orders as the uuid)
+        groups.append(merged[:AFFINITY_CANDIDATES])
     sellers = sorted(affinities.sellers, key=lambda seller: -affinities.sellers[seller])[:100]
     if sellers:
-        queries.append(ordered.filter(seller_id__in=sellers)[:AFFINITY_CANDIDATES])
+        qs = _ranked().filter(seller_id__in=sellers).exclude(seller_id__in=list(hidden))
+        if category:
+            qs = qs.filter(category=category)
+        groups.append(_rows(qs.values_list(*_FIELDS)[:AFFINITY_CANDIDATES]))
     seen: dict[Any, dict[str, Any]] = {}
-    for query in queries:
-        for row in query.values(*fields):
-            if row.get("user_metres") is not None and not isinstance(row["user_metres"], float):
-                row["user_metres"] = float(getattr(row["user_metres"], "m", row["user_metres"]))
-            seen.setdefault(row["id"], row)
+    for group in groups:
+        for pk, seller_id, row_category, hot_score, lng, lat in group:
+            if pk not in seen:
+                seen[pk] = {
+                    "id": pk,
+                    "seller_id": seller_id,
+                    "category": row_category,
+                    "hot_score": hot_score,
+                    "user_metres": _metres(affinities.location, lng, lat),
+                }
     return list(seen.values())
 
 

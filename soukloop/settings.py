@@ -542,6 +542,9 @@ SAVED_SEARCH_ALERT_MINUTES = env.int("SAVED_SEARCH_ALERT_MINUTES", default=15)
 # Signed-in Discover: re-ranked candidates per snapshot (cached for a scroll's length).
 DISCOVER_PERSONAL_CANDIDATES = env.int("DISCOVER_PERSONAL_CANDIDATES", default=300)
 DISCOVER_PERSONAL_TTL_SECONDS = env.int("DISCOVER_PERSONAL_TTL_SECONDS", default=900)
+# The best-ranked Discover listings (overall and per category) every personal ranking starts
+# from are shared between people for this long (0: read for each ranking).
+DISCOVER_POOL_SECONDS = env.int("DISCOVER_POOL_SECONDS", default=30)
 
 # --- realtime -----
 

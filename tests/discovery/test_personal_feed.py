@@ -95,7 +95,8 @@ def test_diversify_keeps_order_and_drops_what_cannot_be_placed():
     ]
 
 
-def test_pages_come_from_one_snapshot_while_listings_arrive(auth_client, buyer):
+def test_pages_come_from_one_snapshot_while_listings_arrive(auth_client, buyer, settings):
+    settings.DISCOVER_POOL_SECONDS = 0  # a new first page ranks what is there now (pools: below)
     for _ in range(12):
         ProductFactory()
     client = auth_client(buyer)
@@ -146,3 +147,47 @@ def test_a_lost_snapshot_is_ranked_again_at_the_same_offset(auth_client, buyer):
 
     assert len(second["results"]) == 3
     assert not {r["id"] for r in first["results"]} & {r["id"] for r in second["results"]}
+
+
+# --- the shared pools (the best-ranked listings every personal ranking starts from) -------------
+
+
+def first_page_ids(client):
+    return [row["id"] for row in client.get(URL, {"page_size": 50}).json()["results"]]
+
+
+def test_the_best_ranked_pools_are_shared_for_a_while_then_read_again(auth_client, buyer, settings):
+    from tests.conftest import _clear_cache
+    from tests.factories import UserFactory
+
+    settings.DISCOVER_POOL_SECONDS = 30
+    for _ in range(5):
+        ProductFactory(seller=SellerFactory())
+    assert len(first_page_ids(auth_client(buyer))) == 5  # her ranking fills the pools
+    newcomer = ProductFactory(seller=SellerFactory())
+
+    # someone else's ranking within the pools' 30 s starts from the same pools
+    other = auth_client(UserFactory())
+    assert str(newcomer.pk) not in first_page_ids(other)
+    _clear_cache()  # the pools' time is up
+    assert first_page_ids(other)[0] == str(newcomer.pk)
+
+
+def test_a_shared_pool_still_leaves_out_my_own_blocked_and_sold_listings(auth_client, buyer, settings):
+    from tests.factories import UserFactory
+
+    settings.DISCOVER_POOL_SECONDS = 30
+    blocked_seller = SellerFactory()
+    theirs = ProductFactory.create_batch(2, seller=blocked_seller)
+    mine = ProductFactory.create_batch(2, seller=buyer)
+    sold = ProductFactory(seller=SellerFactory())
+    others = ProductFactory.create_batch(3, seller=SellerFactory())
+    everyone = first_page_ids(auth_client(UserFactory()))  # fills the pools with all of them
+    assert {str(p.pk) for p in [*theirs, *mine, sold, *others]} <= set(everyone)
+
+    Block.objects.create(blocker=buyer, blocked=blocked_seller)
+    sold.is_available = False
+    sold.save(update_fields=["is_available"])
+    shown = first_page_ids(auth_client(buyer))
+
+    assert set(shown) == {str(p.pk) for p in others}
