@@ -27,12 +27,24 @@ from asgiref.sync import async_to_sync
 logger = logging.getLogger(__name__)
 
 
+def _queue_limit() -> int:
+    from django.conf import settings
+
+    return max(1, int(getattr(settings, "REALTIME_SENDER_QUEUE", 50_000)))
+
+
 @dataclass
 class _Bound:
     loop: asyncio.AbstractEventLoop
     layer: Any
-    queue: asyncio.Queue[tuple[str, dict[str, Any]]] = field(default_factory=asyncio.Queue)
+    # Bounded: while Redis stalls, sends wait here; past the bound the oldest are dropped (each
+    # is already numbered in its channel's backlog, so a client replays it when it reconnects
+    # with its last event id) rather than the process's memory growing without end.
+    queue: asyncio.Queue[tuple[str, dict[str, Any]]] = field(
+        default_factory=lambda: asyncio.Queue(maxsize=_queue_limit())
+    )
     task: asyncio.Task[None] | None = None
+    dropped: int = 0
 
 
 _bound: _Bound | None = None
@@ -64,6 +76,22 @@ async def _drain(bound: _Bound) -> None:
             bound.queue.task_done()
 
 
+def _enqueue(bound: _Bound, item: tuple[str, dict[str, Any]]) -> None:
+    """Queue a send on the loop; when the queue is full, the oldest waiting send gives way."""
+    while True:
+        try:
+            bound.queue.put_nowait(item)
+            return
+        except asyncio.QueueFull:
+            bound.queue.get_nowait()
+            bound.queue.task_done()
+            bound.dropped += 1
+            if bound.dropped == 1 or bound.dropped % 1000 == 0:
+                logger.warning(
+                    "realtime: the send queue is full; oldest sends dropped", extra={"dropped": bound.dropped}
+                )
+
+
 def group_send(layer: Any, group: str, message: dict[str, Any]) -> None:
     """Send ``message`` to ``group``: queued to the bound loop if there is one, else at once."""
     bound = _bound
@@ -74,9 +102,9 @@ def group_send(layer: Any, group: str, message: dict[str, Any]) -> None:
             running = None
         try:
             if running is bound.loop:
-                bound.queue.put_nowait((group, message))
+                _enqueue(bound, (group, message))
             else:
-                bound.loop.call_soon_threadsafe(bound.queue.put_nowait, (group, message))
+                bound.loop.call_soon_threadsafe(_enqueue, bound, (group, message))
             return
         except RuntimeError:  # the loop closed since the check: send it here
             pass

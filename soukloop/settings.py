@@ -635,6 +635,9 @@ REALTIME_MAX_SUBSCRIPTIONS = env.int("REALTIME_MAX_SUBSCRIPTIONS", default=50)
 GC_THRESHOLDS = env.list("GC_THRESHOLDS", cast=int, default=[50000, 20, 100])
 # Frames queued for a socket that stopped reading before it is closed (1013).
 REALTIME_OUTBOX_FRAMES = env.int("REALTIME_OUTBOX_FRAMES", default=500)
+# Layer sends a socket process holds while Redis is slow to take them; past this the oldest are
+# dropped (they are in the backlog: a reconnecting client replays them).
+REALTIME_SENDER_QUEUE = env.int("REALTIME_SENDER_QUEUE", default=50_000)
 # A live lot's bids reach each socket as at most one frame (the latest) per this many ms.
 REALTIME_COALESCE_MS = env.int("REALTIME_COALESCE_MS", default=200)
 # Live-show chat (streams): per-user rate limit, on top of the host's slow mode.

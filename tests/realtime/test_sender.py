@@ -58,3 +58,24 @@ def test_without_a_running_bound_loop_a_send_is_made_at_once():
     thread.start()
     thread.join(5)
     assert done.is_set() and layer.sent == [("rt.user.u1", 1)]
+
+
+def test_while_the_layer_stalls_the_queue_keeps_the_newest_sends_up_to_its_bound(settings, caplog):
+    settings.REALTIME_SENDER_QUEUE = 5
+    layer = _Layer(slow=0.005)
+
+    async def scenario() -> list:
+        sender.bind(layer)
+
+        def worker() -> None:
+            for n in range(40):
+                sender.group_send(layer, "rt.stream.s2", {"n": n})
+
+        await asyncio.to_thread(worker)
+        await sender.drained()
+        return [n for _group, n in layer.sent]
+
+    sent = asyncio.run(scenario())
+    assert sent[-5:] == [35, 36, 37, 38, 39]  # the newest are never the ones dropped
+    assert len(sent) < 40 and sent == sorted(sent)  # some oldest gave way; order kept
+    assert "send queue is full" in caplog.text
