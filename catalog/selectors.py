@@ -475,40 +475,26 @@ class TopMatches(_PageByIds):
 
     @staticmethod
     def _newest(matches: Any, wanted: int, fields: tuple[str, ...]) -> list[Any]:
-        """The newest ``wanted`` matches. The index-only walk covers the newest
-        ``TEXT_WALK_PER_ROW`` live listings per row needed (a common word fills its page there);
-        when they hold fewer matches, the GIN index answers and its matches are sorted. Without
-        the bound a word no listing has (a typo) walked every entry: 395 ms at 1M listings."""
-        rows = 1 << max(0, wanted - 1).bit_length()
-        cutoff = walk_cutoff(min(TEXT_WALK_MAX, TEXT_WALK_PER_ROW * rows))
-        window = matches if cutoff is None else matches.filter(created_at__gte=cutoff)
-        flat = fields == ("pk",)
-        found = list(window.order_by("-created_at", "-id").values_list(*fields, flat=flat)[:wanted])
-        if len(found) < wanted and cutoff is not None:
-            found = list(matches.order_by(*_NEWEST_SORTED).values_list(*fields, flat=flat)[:wanted])
-        return found
+        """The newest ``wanted`` matches (``newest_in_window``: without the bound a word no
+        listing has, every typo, walked every entry: 395 ms at 1M listings)."""
+        return newest_in_window(
+            walk=matches, ask=matches, wanted=wanted, per_row=TEXT_WALK_PER_ROW, most=TEXT_WALK_MAX, fields=fields
+        )
 
     def _typo_ids(self, stop: int) -> list[Any]:
         """Titles similar to ``q``, newest first. A typo of a common word ("yezy": ~17,000
-        similar titles at 1M) is found by walking the newest ``TYPO_WALK_PER_ROW`` live listings
-        per row the page needs and testing each title (the same word similarity as the trigram
-        operator, so the same matches); when that window holds fewer than the page needs (a rare
-        word), the trigram index answers and its matches are sorted. Same page either way."""
-        rows = 1 << max(0, stop - 1).bit_length()
-        cutoff = walk_cutoff(min(TYPO_WALK_MAX, TYPO_WALK_PER_ROW * rows))
-        window = self.plain if cutoff is None else self.plain.filter(created_at__gte=cutoff)
-        walked = list(
-            window.annotate(typo_similarity=TrigramWordSimilarity(self.q, "title"))
-            .filter(typo_similarity__gte=settings.SEARCH_TRIGRAM_WORD_THRESHOLD)
-            .order_by("-created_at", "-id")
-            .values_list("pk", flat=True)[:stop]
+        similar titles at 1M) is found by testing each title of the window (the same word
+        similarity as the trigram operator, so the same matches); a rare one, by the trigram
+        index."""
+        similar = self.plain.annotate(typo_similarity=TrigramWordSimilarity(self.q, "title")).filter(
+            typo_similarity__gte=settings.SEARCH_TRIGRAM_WORD_THRESHOLD
         )
-        if len(walked) == stop or cutoff is None:  # a full page, or the window was every listing
-            return walked
-        return list(
-            self.plain.filter(title__trigram_word_similar=self.q)
-            .order_by(*_NEWEST_SORTED)
-            .values_list("pk", flat=True)[:stop]
+        return newest_in_window(
+            walk=similar,
+            ask=self.plain.filter(title__trigram_word_similar=self.q),
+            wanted=stop,
+            per_row=TYPO_WALK_PER_ROW,
+            most=TYPO_WALK_MAX,
         )
 
 
@@ -528,6 +514,27 @@ TYPO_WALK_MAX = 5_000
 # per window: ``walk_cutoff``).
 ATTRIBUTE_WALK_PER_ROW = 250
 ATTRIBUTE_WALK_MAX = 50_000
+
+
+def newest_in_window(
+    *, walk: Any, ask: Any, wanted: int, per_row: int, most: int, fields: tuple[str, ...] = ("pk",)
+) -> list[Any]:
+    """The newest ``wanted`` rows of a search, as ``fields`` (``pk`` alone: flat).
+
+    ``walk`` is tested row by row over the newest ``per_row`` live listings per row wanted (at
+    most ``most``; windows go by powers of two of the rows wanted, so there are few bounds to
+    keep): a common match fills the page there and the walk stops. When the window holds fewer,
+    ``ask`` (the same rows, found through their own index: GIN, trigram) answers, its matches
+    sorted rather than walked, so a rare or absent match never walks the whole table. The same
+    rows either way."""
+    rows = 1 << max(0, wanted - 1).bit_length()
+    cutoff = walk_cutoff(min(most, per_row * rows))
+    window = walk if cutoff is None else walk.filter(created_at__gte=cutoff)
+    flat = fields == ("pk",)
+    found = list(window.order_by("-created_at", "-id").values_list(*fields, flat=flat)[:wanted])
+    if len(found) < wanted and cutoff is not None:  # the window was not every listing
+        found = list(ask.order_by(*_NEWEST_SORTED).values_list(*fields, flat=flat)[:wanted])
+    return found
 
 
 def walk_cutoff(window: int) -> Any:
@@ -569,15 +576,9 @@ class NewestWalk(_PageByIds):
         self.base, self.plain, self.walked = base, plain, walked
 
     def _ids(self, stop: int) -> list[Any]:
-        # Windows by powers of two of the rows needed: a handful of bounds to keep, whatever
-        # page sizes and numbers callers ask for.
-        rows = 1 << max(0, stop - 1).bit_length()
-        cutoff = walk_cutoff(min(ATTRIBUTE_WALK_MAX, ATTRIBUTE_WALK_PER_ROW * rows))
-        walked = self.walked if cutoff is None else self.walked.filter(created_at__gte=cutoff)
-        ids = list(walked.order_by("-created_at", "-id").values_list("pk", flat=True)[:stop])
-        if len(ids) < stop and cutoff is not None:  # a rare value: the GIN index answers
-            ids = list(self.plain.order_by("-created_at", "-id").values_list("pk", flat=True)[:stop])
-        return ids
+        return newest_in_window(
+            walk=self.walked, ask=self.plain, wanted=stop, per_row=ATTRIBUTE_WALK_PER_ROW, most=ATTRIBUTE_WALK_MAX
+        )
 
 
 def discover_feed(*, user: Any = None, category: str | None = None) -> Rows:

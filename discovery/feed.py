@@ -34,10 +34,10 @@ from typing import Any
 
 from django.conf import settings
 from django.core.cache import cache
-from django.db.models import Q
 from django.utils.translation import gettext as _
 
-from accounts.models import Block, Follow
+from accounts.models import Follow
+from accounts.selectors import block_partners
 from catalog.models import FeedType, Product, ProductLike
 from catalog.personalisation import PersonalPage
 from catalog.selectors import PointX, PointY, product_rows
@@ -84,10 +84,8 @@ class Affinities:
         total = sum(categories.values())
         self.category_share = {category: count / total for category, count in categories.items()} if total else {}
         self.sellers = sellers
-        blocks = Block.objects.filter(Q(blocker_id=user.pk) | Q(blocked_id=user.pk)).values_list(
-            "blocker_id", "blocked_id"
-        )
-        self.hidden_sellers = {str(user.pk)} | {str(other) for pair in blocks for other in pair if other != user.pk}
+        partners = block_partners(user_ids=[user.pk])[user.pk]
+        self.hidden_sellers = {str(user.pk)} | {str(other) for other in partners}
         location = getattr(user, "location", None)
         self.location = (location.x, location.y) if location is not None else None  # (lng, lat)
 

@@ -111,7 +111,8 @@ class RedisBacklog(Backlog):
 
     def append_many(self, items: list[tuple[str, str]]) -> list[Entry]:
         """The appends in one round trip (a pipeline, not a transaction: each script is atomic
-        on its own channel, which is all the numbering needs)."""
+        on its own channel, which is all the numbering needs). The script goes as text, not by
+        its SHA: redis-py checks a pipeline's scripts with an extra round trip first."""
         if len(items) == 1:
             return [self.append(*items[0])]
         now = time.time()
