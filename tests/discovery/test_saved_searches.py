@@ -75,6 +75,8 @@ def test_someone_elses_search_is_a_404_and_stays(auth_client, buyer):
         ({"category": "electronics", "attr.storage_gb__gte": "lots"}, "attr.storage_gb__gte"),
         ({"category": "electronics", "attr.storage_gb__gte": ["128", "256"]}, "attr.storage_gb__gte"),
         ({"attr.shoe_size": "43"}, "attr.shoe_size"),
+        # a hostile list: more values than the list takes
+        ({"category": "sneakers", "attr.size_eu": [f"{35 + n / 2:g}" for n in range(21)]}, "attr.size_eu"),
     ],
 )
 def test_a_bad_parameter_is_a_400_naming_it(auth_client, buyer, params, attr):

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import pytest
 from django.core.cache import caches
+from django.db import connection
 from django.test import override_settings
 from rest_framework.test import APIClient
 
@@ -113,3 +114,27 @@ def test_stream_detail_join_and_leave_fall_back_to_the_stored_counts(api_client,
     assert detail.status_code == 200 and detail.json()["status"] == "live"
     assert joined.status_code == 200 and joined.json() == {"viewer_count": 0, "total_views": 0}
     assert left.status_code == 200
+
+
+def test_search_and_the_personal_feed_work_without_their_cached_bounds_and_pools(auth_client, buyer, _redis_down):
+    """The search walks' bounds and the Discover pools are kept in Redis; without it they are
+    read from the database each time and the pages are the same."""
+    from tests.factories import ProductFactory, SellerFactory
+
+    yeezy = ProductFactory(title="Yeezy Boost 350", category="sneakers", attributes={"size_eu": "42"})
+    ProductFactory(title="Jordan 1 Retro", category="sneakers", attributes={"size_eu": "44"})
+    other = ProductFactory(title="Lamp", category="home_decor", seller=SellerFactory())
+    client = auth_client(buyer)
+
+    def ids(params):
+        response = client.get("/api/v1/products/", params)
+        assert response.status_code == 200, response.json()
+        return [row["id"] for row in response.json()["results"]]
+
+    assert ids({"q": "yeezy"}) == [str(yeezy.pk)]
+    if connection.vendor == "postgresql":  # the embedded fallback has no typo tolerance (docs)
+        assert ids({"q": "yezy"}) == [str(yeezy.pk)]  # the typo step
+    assert ids({"category": "sneakers", "attr.size_eu": "42"}) == [str(yeezy.pk)]
+    feed = client.get("/api/v1/feeds/discover/")
+    assert feed.status_code == 200
+    assert {str(other.pk), str(yeezy.pk)} <= {row["id"] for row in feed.json()["results"]}
