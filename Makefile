@@ -61,7 +61,8 @@ serve: migrate
 	GUNICORN_WORKER_CLASS=$${GUNICORN_WORKER_CLASS:-soukloop.workers.UvicornWorker} \
 		$(BIN)/gunicorn -c deploy/gunicorn.conf.py soukloop.asgi:application
 
-# `make test` spreads the suite over the machine's cores (pytest-xdist, -n auto); CI runs its two
+# `make test` spreads the suite over the machine's cores (pytest-xdist, -n auto; tests marked
+# CONNECTION_HUNGRY share one worker, see tests/concurrency.py); CI runs its two
 # suites side by side instead (.ci/run), one process each. PYTEST_ARGS replaces the default.
 # Celery (needs REDIS_URL or CELERY_BROKER_URL): deliveries, SMS, email; beat runs the periodic ops.
 worker: migrate
@@ -72,7 +73,7 @@ beat: migrate
 	$(BIN)/celery -A soukloop beat --loglevel=INFO --schedule=var/celerybeat-schedule
 
 test: install
-	$(BIN)/pytest $(or $(PYTEST_ARGS),-n auto)
+	$(BIN)/pytest $(or $(PYTEST_ARGS),-n auto --dist loadgroup)
 
 # The suite alone, for callers that installed first (CI runs two of these side by side).
 test-run:

@@ -5,7 +5,13 @@ from __future__ import annotations
 import threading
 from collections.abc import Callable
 
+import pytest
 from django.db import connection
+
+# Tests that hold dozens of database connections at once (races with tens of threads, a live
+# ASGI server). Under `pytest -n N --dist loadgroup` (`make test`) they share one worker and so
+# never run at the same time as each other: together they would pass max_connections = 100.
+CONNECTION_HUNGRY = pytest.mark.xdist_group("connection_hungry")
 
 
 def run_together(calls: list[Callable[[], object]], *, timeout: float = 60) -> list[object]:

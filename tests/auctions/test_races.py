@@ -14,11 +14,11 @@ from rest_framework_simplejwt.tokens import AccessToken
 from auctions.models import Auction, AuctionOutcome, AuctionStatus, Bid
 from auctions.services import close_lot
 from streams.models import StreamStatus
-from tests.concurrency import run_together
+from tests.concurrency import CONNECTION_HUNGRY, run_together
 from tests.factories import ProductFactory, UserFactory
 from tests.streams.factories import StreamFactory
 
-pytestmark = [pytest.mark.postgres, pytest.mark.django_db(transaction=True)]
+pytestmark = [pytest.mark.postgres, pytest.mark.django_db(transaction=True), CONNECTION_HUNGRY]
 
 
 def _client(user) -> APIClient:

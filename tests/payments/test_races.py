@@ -14,9 +14,10 @@ from rest_framework_simplejwt.tokens import AccessToken
 from accounts.models import User
 from messaging.models import Message
 from payments.models import StripeEvent, Transaction, TransactionStatus
+from tests.concurrency import CONNECTION_HUNGRY, run_together
 from tests.payments.conftest import CHECKOUT_URL, WEBHOOK_URL
 
-pytestmark = [pytest.mark.postgres, pytest.mark.django_db(transaction=True)]
+pytestmark = [pytest.mark.postgres, pytest.mark.django_db(transaction=True), CONNECTION_HUNGRY]
 
 # PostgreSQL here allows 100 connections, shared with other test runs: 40 threads at once
 # carry the 100 checkouts (each thread holds one connection).
@@ -157,7 +158,6 @@ def test_checkout_of_an_accepted_offer_and_its_lapse_never_both_win(fake_stripe,
 
     from messaging.models import Offer, OfferStatus
     from payments.services import offers_lapse_unpaid_accepted
-    from tests.concurrency import run_together
     from tests.payments.factories import OfferFactory
 
     settings.ACCEPTED_OFFER_HOLD_HOURS = 24

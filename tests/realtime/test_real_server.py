@@ -17,8 +17,9 @@ from django.db import connection
 from rest_framework_simplejwt.tokens import AccessToken
 
 from soukloop.workers import UvicornWorker
+from tests.concurrency import CONNECTION_HUNGRY
 
-pytestmark = pytest.mark.django_db(transaction=True)
+pytestmark = [pytest.mark.django_db(transaction=True), CONNECTION_HUNGRY]
 
 
 def _free_port() -> int:

@@ -10,11 +10,11 @@ from rest_framework_simplejwt.tokens import AccessToken
 
 from streams.models import StreamProduct, StreamStatus
 from streams.viewers import ViewerCounts, get_viewer_counter, uses_redis
-from tests.concurrency import run_together
+from tests.concurrency import CONNECTION_HUNGRY, run_together
 from tests.factories import ProductFactory, UserFactory
 from tests.streams.factories import HostFactory, StreamFactory
 
-pytestmark = [pytest.mark.postgres, pytest.mark.django_db(transaction=True)]
+pytestmark = [pytest.mark.postgres, pytest.mark.django_db(transaction=True), CONNECTION_HUNGRY]
 
 
 def _client(user) -> APIClient:
