@@ -96,6 +96,13 @@ class Product(BaseModel):
                 name="catalog_product_discover_idx",
             ),
             models.Index(fields=["seller", "-created_at"], name="catalog_product_seller_new_idx"),
+            # A seller's best-ranked Discover listings (the personal feed's affinity sellers,
+            # discovery.feed._seller_tops): one short probe per seller.
+            models.Index(
+                fields=["seller", "-hot_score", "-id"],
+                condition=Q(feed_type="discover", is_available=True, deleted_at__isnull=True),
+                name="catalog_seller_discover_idx",
+            ),
             # Text search and attribute filters newest first (catalog.selectors.TopMatches,
             # NewestWalk): an index-only walk of the live listings newest first that tests each
             # one's search_vector / attributes (and category, price, condition, feed type) in

@@ -34,6 +34,9 @@ from typing import Any
 
 from django.conf import settings
 from django.core.cache import cache
+from django.db import connection
+from django.db.models import F, Window
+from django.db.models.functions import RowNumber
 from django.utils.translation import gettext as _
 
 from accounts.models import Follow
@@ -45,6 +48,7 @@ from discovery.models import SavedSearch
 from payments.models import Transaction, TransactionStatus
 from soukloop.cacheerrors import CACHE_UNAVAILABLE
 from soukloop.errors import ValidationError
+from soukloop.geo import is_postgis
 
 CATEGORY_WEIGHT = 3.0
 SELLER_WEIGHT = 3.0
@@ -162,6 +166,50 @@ def _metres(location: tuple[float, float] | None, lng: float | None, lat: float 
     return 6_371_008.8 * math.hypot(dx, dy)
 
 
+# Each affinity seller's best this many, or more when there are few sellers (their best
+# AFFINITY_CANDIDATES in all): one seller with a large shop cannot fill the group alone.
+SELLER_TOP_MIN = 3
+AFFINITY_SELLERS = 100
+
+_SELLER_TOPS_SQL = """
+SELECT p.id, p.seller_id, p.category, p.hot_score, ST_X(p.location::geometry), ST_Y(p.location::geometry)
+FROM unnest(%(sellers)s::uuid[]) AS s(id)
+CROSS JOIN LATERAL (
+    SELECT id, seller_id, category, hot_score, location
+    FROM catalog_product
+    WHERE seller_id = s.id AND feed_type = 'discover' AND is_available AND deleted_at IS NULL
+      AND (%(category)s::text IS NULL OR category = %(category)s::text)
+    ORDER BY hot_score DESC, id DESC
+    LIMIT %(per_seller)s
+) AS p
+ORDER BY p.hot_score DESC, p.id DESC
+LIMIT %(limit)s
+"""
+
+
+def _seller_tops(sellers: list[str], *, category: str | None) -> list[tuple[Any, ...]]:
+    """The best-ranked live Discover listings of ``sellers`` (of ``category``, or all): each
+    seller's best ``per_seller``, then the best ``AFFINITY_CANDIDATES`` of those. On PostGIS
+    one probe per seller of ``catalog_seller_discover_idx`` (a walk of the Discover
+    index filtered by seller read ~2,500 rows to find 100 at 100k listings); elsewhere a
+    window over the sellers' listings (the embedded database is small)."""
+    per_seller = max(SELLER_TOP_MIN, math.ceil(AFFINITY_CANDIDATES / len(sellers)))
+    if is_postgis():
+        with connection.cursor() as cursor:
+            cursor.execute(
+                _SELLER_TOPS_SQL,
+                {"sellers": sellers, "category": category, "per_seller": per_seller, "limit": AFFINITY_CANDIDATES},
+            )
+            return _rows(cursor.fetchall())
+    qs = _ranked().filter(seller_id__in=sellers)
+    if category:
+        qs = qs.filter(category=category)
+    qs = qs.annotate(
+        seller_rank=Window(RowNumber(), partition_by=[F("seller_id")], order_by=[F("hot_score").desc(), F("id").desc()])
+    ).filter(seller_rank__lte=per_seller)
+    return _rows(qs.values_list(*_FIELDS)[:AFFINITY_CANDIDATES])
+
+
 def _candidates(affinities: Affinities, *, category: str | None) -> list[dict[str, Any]]:
     """Global top plus affinity candidates, without duplicates and without the person's own
     or blocked sellers' listings. The global and per-category tops are shared pools
@@ -176,12 +224,10 @@ def _candidates(affinities: Affinities, *, category: str | None) -> list[dict[st
         merged = [row for c in top for row in _pool(c, AFFINITY_CANDIDATES + POOL_MARGIN) if row[1] not in hidden]
         merged.sort(key=lambda row: (row[3], row[0]), reverse=True)  # -hot_score, -id (hex orders as the uuid)
         groups.append(merged[:AFFINITY_CANDIDATES])
-    sellers = sorted(affinities.sellers, key=lambda seller: -affinities.sellers[seller])[:100]
+    ranked_sellers = sorted(affinities.sellers, key=lambda seller: -affinities.sellers[seller])
+    sellers = [seller for seller in ranked_sellers if seller not in hidden][:AFFINITY_SELLERS]
     if sellers:
-        qs = _ranked().filter(seller_id__in=sellers).exclude(seller_id__in=list(hidden))
-        if category:
-            qs = qs.filter(category=category)
-        groups.append(_rows(qs.values_list(*_FIELDS)[:AFFINITY_CANDIDATES]))
+        groups.append(_seller_tops(sellers, category=category))
     seen: dict[Any, dict[str, Any]] = {}
     for group in groups:
         for pk, seller_id, row_category, hot_score, lng, lat in group:

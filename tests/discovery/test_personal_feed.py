@@ -191,3 +191,26 @@ def test_a_shared_pool_still_leaves_out_my_own_blocked_and_sold_listings(auth_cl
     shown = first_page_ids(auth_client(buyer))
 
     assert set(shown) == {str(p.pk) for p in others}
+
+
+def test_each_affinity_seller_brings_their_best_not_one_big_shop_all(monkeypatch):
+    from catalog.models import Product
+    from discovery import feed
+
+    # given a followed big shop whose ten listings all rank above a small seller's two
+    monkeypatch.setattr(feed, "AFFINITY_CANDIDATES", 6)  # 2 sellers: each one's best 3
+    big, small = SellerFactory(), SellerFactory()
+    shop = [ProductFactory(seller=big, category="sneakers") for _ in range(10)]
+    few = [ProductFactory(seller=small, category="books") for _ in range(2)]
+    for rank, product in enumerate(shop + few):
+        Product.objects.filter(pk=product.pk).update(hot_score=100 - rank)
+    sold = ProductFactory(seller=small, category="books", is_available=False)
+    Product.objects.filter(pk=sold.pk).update(hot_score=1000)
+
+    tops = feed._seller_tops([str(big.pk), str(small.pk)], category=None)
+
+    # then the shop's best three and both of the small seller's, best first; never a sold one
+    assert [row[0] for row in tops] == [str(p.pk) for p in shop[:3] + few]
+    assert [row[0] for row in feed._seller_tops([str(big.pk), str(small.pk)], category="books")] == [
+        str(p.pk) for p in few
+    ]
