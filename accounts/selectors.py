@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Any
 
-from django.db.models import Count, Exists, IntegerField, OuterRef, Q, QuerySet, Subquery, Value
+from django.db.models import Case, Count, Exists, F, IntegerField, OuterRef, Q, QuerySet, Subquery, Value, When
 from django.db.models.functions import Coalesce
 
 from accounts.models import Block, Follow, User
@@ -21,6 +21,18 @@ def is_blocked_between_ids(*, user_a_id: Any, user_b_id: Any) -> bool:
     return Block.objects.filter(
         Q(blocker_id=user_a_id, blocked_id=user_b_id) | Q(blocker_id=user_b_id, blocked_id=user_a_id)
     ).exists()
+
+
+def block_partner_ids(*, user_id: Any) -> QuerySet:
+    """The people in a block with ``user_id``, either way, as a one-column queryset (a
+    caller may read it or fold it into a statement of its own)."""
+    partner = Case(When(blocker_id=user_id, then=F("blocked_id")), default=F("blocker_id"))
+    return (
+        Block.objects.filter(Q(blocker_id=user_id) | Q(blocked_id=user_id))
+        .annotate(partner=partner)
+        .order_by()
+        .values_list("partner", flat=True)
+    )
 
 
 def block_partners(*, user_ids: Iterable[Any]) -> dict[Any, set[Any]]:

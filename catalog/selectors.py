@@ -7,7 +7,6 @@ plus trigram word similarity; on SpatiaLite, plain distance ordering and ``icont
 
 from __future__ import annotations
 
-import contextlib
 import dataclasses
 import functools
 import re
@@ -19,7 +18,6 @@ from django.contrib.gis.db.models import GeometryField
 from django.contrib.gis.db.models.functions import Distance, GeometryDistance
 from django.contrib.gis.geos import Point
 from django.contrib.postgres.search import SearchQuery, SearchRank, TrigramWordSimilarity
-from django.core.cache import cache
 from django.db.models import (
     BooleanField,
     Case,
@@ -42,8 +40,8 @@ from django.db.models.functions import Cast, Coalesce, Upper
 
 from catalog import textsearch
 from catalog.models import FeedType, Product, ProductLike
-from soukloop.cacheerrors import CACHE_UNAVAILABLE
 from soukloop.geo import is_postgis, radius_metres
+from soukloop.shared import shared_value
 
 SEARCH_CONFIG = "english"
 SIMPLE_CONFIG = "soukloop_simple"  # simple + unaccent (migration 0005)
@@ -539,24 +537,19 @@ def newest_in_window(
 
 def walk_cutoff(window: int) -> Any:
     """The ``created_at`` of the ``window``-th newest live listing (None: fewer live listings
-    than that), kept a minute in the cache: newer listings only widen the window, so an older
-    bound is still a correct one."""
-    key = f"catalog:walk-cutoff:v1:{window}"
-    try:
-        cached = cache.get(key)
-    except CACHE_UNAVAILABLE:
-        cached = None
-    if cached is not None:
-        return cached[0]
-    cutoff = (
-        Product.objects.filter(is_available=True, deleted_at__isnull=True)
-        .order_by("-created_at", "-id")
-        .values_list("created_at", flat=True)[window : window + 1]
-        .first()
-    )
-    with contextlib.suppress(*CACHE_UNAVAILABLE):
-        cache.set(key, (cutoff,), timeout=60)
-    return cutoff
+    than that), shared for a minute (``soukloop.shared``): newer listings only widen the
+    window, so an older bound is still a correct one."""
+
+    def compute() -> tuple[Any]:
+        cutoff = (
+            Product.objects.filter(is_available=True, deleted_at__isnull=True)
+            .order_by("-created_at", "-id")
+            .values_list("created_at", flat=True)[window : window + 1]
+            .first()
+        )
+        return (cutoff,)
+
+    return shared_value(f"catalog:walk-cutoff:v2:{window}", seconds=60, compute=compute)[0]
 
 
 class NewestWalk(_PageByIds):

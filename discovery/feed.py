@@ -24,7 +24,6 @@ from __future__ import annotations
 
 import base64
 import binascii
-import contextlib
 import json
 import math
 import uuid
@@ -35,12 +34,12 @@ from typing import Any
 from django.conf import settings
 from django.core.cache import cache
 from django.db import connection
-from django.db.models import F, Window
-from django.db.models.functions import RowNumber
+from django.db.models import CharField, F, UUIDField, Value, Window
+from django.db.models.functions import Cast, RowNumber
 from django.utils.translation import gettext as _
 
 from accounts.models import Follow
-from accounts.selectors import block_partners
+from accounts.selectors import block_partner_ids
 from catalog.models import FeedType, Product, ProductLike
 from catalog.personalisation import PersonalPage
 from catalog.selectors import PointX, PointY, product_rows
@@ -49,6 +48,7 @@ from payments.models import Transaction, TransactionStatus
 from soukloop.cacheerrors import CACHE_UNAVAILABLE
 from soukloop.errors import ValidationError
 from soukloop.geo import is_postgis
+from soukloop.shared import shared_value
 
 CATEGORY_WEIGHT = 3.0
 SELLER_WEIGHT = 3.0
@@ -66,30 +66,29 @@ class Affinities:
 
     def __init__(self, *, user: Any, exclude_like_ids: Iterable[Any] = ()) -> None:
         categories: Counter[str] = Counter()
-        seller_likes: Counter[Any] = Counter()
-        likes = ProductLike.objects.filter(user_id=user.pk).exclude(pk__in=list(exclude_like_ids))
-        for category, seller_id in likes.order_by("-created_at").values_list("product__category", "product__seller_id")[
-            :SIGNAL_LIKES
-        ]:
-            categories[category] += 1
-            seller_likes[seller_id] += 1
+        seller_likes: Counter[str] = Counter()
         # Sellers by the text of their id, as the candidate rows carry them (cheap to keep and share).
-        sellers: dict[str, float] = {str(seller): min(1.0, count / 3) for seller, count in seller_likes.items()}
-        for seller_id in Follow.objects.filter(follower_id=user.pk).values_list("following_id", flat=True)[:500]:
-            sellers[str(seller_id)] = 1.0
-        purchases = Transaction.objects.filter(buyer_id=user.pk, status__in=_BOUGHT)
-        for seller_id, category in purchases.values_list("seller_id", "product__category")[:200]:
-            sellers[str(seller_id)] = 1.0
-            categories[category] += 3
-        for category in (
-            SavedSearch.objects.filter(user_id=user.pk).exclude(category="").values_list("category", flat=True)
-        ):
-            categories[category] += 2
+        sellers: dict[str, float] = {}
+        hidden = {str(user.pk)}
+        for kind, category, seller in _signals(user.pk, exclude_like_ids=exclude_like_ids):
+            if kind == "like":
+                categories[category] += 1
+                seller_likes[seller] += 1
+            elif kind == "purchase":
+                categories[category] += 3
+                sellers[seller] = 1.0
+            elif kind == "follow":
+                sellers[seller] = 1.0
+            elif kind == "search":
+                categories[category] += 2
+            else:  # "block", either way
+                hidden.add(seller)
+        for seller, count in seller_likes.items():
+            sellers.setdefault(seller, min(1.0, count / 3))
         total = sum(categories.values())
         self.category_share = {category: count / total for category, count in categories.items()} if total else {}
         self.sellers = sellers
-        partners = block_partners(user_ids=[user.pk])[user.pk]
-        self.hidden_sellers = {str(user.pk)} | {str(other) for other in partners}
+        self.hidden_sellers = hidden
         location = getattr(user, "location", None)
         self.location = (location.x, location.y) if location is not None else None  # (lng, lat)
 
@@ -110,6 +109,44 @@ class Affinities:
         )
 
 
+def _signals(user_id: Any, *, exclude_like_ids: Iterable[Any]) -> list[tuple[str, Any, Any]]:
+    """``(kind, category, seller id as text)`` rows of what ``user_id`` did: their latest
+    ``SIGNAL_LIKES`` likes, follows, purchases, saved searches naming a category, and the
+    people in a block with them. Five small reads, each compiled by the ORM, sent as one
+    ``UNION ALL`` statement: one round trip instead of five."""
+    no_text, no_seller = Cast(Value(None), output_field=CharField()), Cast(Value(None), output_field=UUIDField())
+    parts = {
+        "like": ProductLike.objects.filter(user_id=user_id)
+        .exclude(pk__in=list(exclude_like_ids))
+        .order_by("-created_at")
+        .values_list("product__category", "product__seller_id")[:SIGNAL_LIKES],
+        "follow": Follow.objects.filter(follower_id=user_id)
+        .annotate(no_text=no_text)
+        .order_by()
+        .values_list("no_text", "following_id")[:500],
+        "purchase": Transaction.objects.filter(buyer_id=user_id, status__in=_BOUGHT)
+        .order_by()
+        .values_list("product__category", "seller_id")[:200],
+        "search": SavedSearch.objects.filter(user_id=user_id)
+        .exclude(category="")
+        .annotate(no_seller=no_seller)
+        .order_by()
+        .values_list("category", "no_seller"),
+        "block": block_partner_ids(user_id=user_id).annotate(no_text=no_text).values_list("no_text", "partner"),
+    }
+    statements, params = [], []
+    for kind, qs in parts.items():
+        sql, part_params = qs.query.sql_with_params()
+        # the ORM's own SQL for each part, with its parameters kept apart
+        statements.append(f"SELECT %s, * FROM ({sql}) AS {kind}_rows")  # noqa: S608
+        params += [kind, *part_params]
+    with connection.cursor() as cursor:
+        cursor.execute(" UNION ALL ".join(statements), params)
+        rows = cursor.fetchall()
+    # SpatiaLite hands uuids back as 32 hex digits, PostgreSQL as UUIDs: one text form for both.
+    return [(kind, category, str(uuid.UUID(str(seller))) if seller else None) for kind, category, seller in rows]
+
+
 _FIELDS = ("id", "seller_id", "category", "hot_score", "lng", "lat")
 # Pools are read this many rows beyond what is taken, so that leaving out the person's own and
 # blocked sellers' listings still leaves a full set.
@@ -127,26 +164,18 @@ def _ranked() -> Any:
 
 def _pool(category: str | None, size: int) -> list[tuple[Any, ...]]:
     """The ``size`` best-ranked live Discover listings (of ``category``, or all): the same for
-    everyone, so kept in the cache for ``DISCOVER_POOL_SECONDS`` and shared by every
-    person's ranking meanwhile (0: read each time). A listing sold or hidden since is left
+    everyone, so shared by every person's ranking for ``DISCOVER_POOL_SECONDS``
+    (``soukloop.shared``; 0: read each time). A listing sold or hidden since is left
     out when its page is read (``personal_discover_page``)."""
-    seconds = settings.DISCOVER_POOL_SECONDS
-    key = f"discover:pool:{category or '-'}:{size}"
-    if seconds > 0:
-        try:
-            kept = cache.get(key)
-        except CACHE_UNAVAILABLE:
-            kept = None
-        if kept is not None:
-            return kept
-    qs = _ranked()
-    if category:
-        qs = qs.filter(category=category)
-    rows = _rows(qs.values_list(*_FIELDS)[:size])
-    if seconds > 0:
-        with contextlib.suppress(*CACHE_UNAVAILABLE):
-            cache.set(key, rows, timeout=seconds)
-    return rows
+
+    def compute() -> list[tuple[Any, ...]]:
+        qs = _ranked()
+        if category:
+            qs = qs.filter(category=category)
+        return _rows(qs.values_list(*_FIELDS)[:size])
+
+    key = f"discover:pool:v2:{category or '-'}:{size}"
+    return shared_value(key, seconds=settings.DISCOVER_POOL_SECONDS, compute=compute)
 
 
 def _rows(values: Iterable[tuple[Any, ...]]) -> list[tuple[Any, ...]]:

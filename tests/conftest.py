@@ -54,6 +54,9 @@ def _isolated_cache():
 
 
 def _clear_cache() -> None:
+    from soukloop import shared
+
+    shared.forget()  # what this process remembers of the cache's shared values
     if hasattr(cache, "delete_pattern"):
         cache.delete_pattern("*")  # only this run's KEY_PREFIX, not the whole Redis
     else:

@@ -214,3 +214,43 @@ def test_each_affinity_seller_brings_their_best_not_one_big_shop_all(monkeypatch
     assert [row[0] for row in feed._seller_tops([str(big.pk), str(small.pk)], category="books")] == [
         str(p.pk) for p in few
     ]
+
+
+def test_every_signal_counts_as_the_formula_says(buyer):
+    from discovery.feed import Affinities
+    from discovery.models import SavedSearch
+    from payments.models import Transaction, TransactionStatus
+
+    # given Layla liked two books (one seller) and a toy, bought a sneaker, saved a search for
+    # electronics, follows a seller, left a pending checkout, and is in blocks both ways
+    bookseller, shoe_seller, followed, pending_seller = (SellerFactory() for _ in range(4))
+    blocked, blocking = SellerFactory(), SellerFactory()
+    likes = [
+        ProductLike.objects.create(user=buyer, product=ProductFactory(seller=bookseller, category="books"))
+        for _ in range(2)
+    ]
+    ProductLike.objects.create(user=buyer, product=ProductFactory(category="kids_baby"))
+    for seller, status in ((shoe_seller, TransactionStatus.COMPLETED), (pending_seller, TransactionStatus.PENDING)):
+        product = ProductFactory(seller=seller, category="sneakers" if seller == shoe_seller else "furniture")
+        Transaction.objects.create(
+            buyer=buyer, seller=seller, product=product, amount=product.price, platform_fee=0,
+            seller_payout=product.price, feed_type=product.feed_type, status=status,
+        )  # fmt: skip
+    SavedSearch.objects.create(user=buyer, name="phones", params={"category": "electronics"}, category="electronics")
+    SavedSearch.objects.create(user=buyer, name="anything", params={"q": "lamp"})
+    Follow.objects.create(follower=buyer, following=followed)
+    Block.objects.create(blocker=buyer, blocked=blocked)
+    Block.objects.create(blocker=blocking, blocked=buyer)
+
+    affinities = Affinities(user=buyer)
+
+    # then likes 1 each, a purchase 3, a saved search 2 (of 8); sellers by likes / 3, or 1
+    assert affinities.category_share == {"books": 2 / 8, "kids_baby": 1 / 8, "sneakers": 3 / 8, "electronics": 2 / 8}
+    assert affinities.sellers[str(bookseller.pk)] == pytest.approx(2 / 3)
+    assert affinities.sellers[str(shoe_seller.pk)] == affinities.sellers[str(followed.pk)] == 1.0
+    assert str(pending_seller.pk) not in affinities.sellers
+    assert affinities.hidden_sellers == {str(buyer.pk), str(blocked.pk), str(blocking.pk)}
+    # a held-out like (the offline evaluation) is not a signal
+    held_out = Affinities(user=buyer, exclude_like_ids=[likes[0].pk])
+    assert held_out.category_share["books"] == 1 / 7
+    assert held_out.sellers[str(bookseller.pk)] == pytest.approx(1 / 3)
