@@ -340,8 +340,10 @@ def search_products(
         and not include_sold
         and is_postgis()
     ):
+        # The page's rows by primary key, without the filters again: re-testing the attributes
+        # there had PostgreSQL answer the ids from the attributes' GIN (1.5 ms instead of 0.3).
         return NewestWalk(
-            _filtered(qs, args, include_sold=False),
+            qs.filter(is_available=True),
             plain=_filtered(products_visible(), args, include_sold=False),
             walked=_filtered(products_visible(), args, include_sold=False, walked=True),
         )
