@@ -10,8 +10,9 @@ checkout.paid          the seller; the buyer (a receipt)                     che
 payout.released        the seller                                            payout_released
 verification.decided   the person                                            verification
 stream.status (live)   every follower of the host, in batched tasks          followed_live
-product.price_dropped  who liked it (not the seller, nor who blocked them),  price_drop
-                       in batched tasks, once per listing per person a day
+product.price_dropped  who liked it (not the seller, nor anyone in a block  price_drop
+                       with them), in batched tasks, once per listing per
+                       person a day
 saved_search.alerts    each search's owner (the percolator batches them)     saved_search
 auction.outbid         the bidder who lost the lead, at most once per lot    outbid
                        per AUCTION_OUTBID_NOTIFY_SECONDS (10)

@@ -9,10 +9,12 @@ from typing import Any
 
 from celery import shared_task
 from django.conf import settings
+from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from accounts.models import Block, Follow
+from accounts.models import Follow
+from accounts.selectors import block_partner_ids
 from catalog.selectors import product_likers_page, product_price_drop_facts
 from messaging.selectors import offers_expiring_between
 from notifications import services
@@ -115,20 +117,19 @@ def fan_out_price_drop(product_id: str, old_price: str) -> int:
 @shared_task(name="notifications.tasks.notify_price_drop")
 def notify_price_drop(user_ids: list[str], product_id: str, old_price: str) -> int:
     """One batch of a price drop: the listing as it is now (still for sale, its price now),
-    never its seller nor who blocked them; once per listing per person per (Dubai) day."""
+    never its seller nor anyone in a block with them; once per listing per person per (Dubai)
+    day."""
     from notifications.sink import price_drop_texts
 
     facts = product_price_drop_facts(product_id=product_id)
     if facts is None:
         return 0
     seller_id = facts["seller_id"]
-    blockers = {
-        str(pk)
-        for pk in Block.objects.filter(blocked_id=seller_id, blocker_id__in=user_ids).values_list(
-            "blocker_id", flat=True
-        )
-    }
-    recipients = [uid for uid in user_ids if uid not in blockers and uid != str(seller_id)]
+    # Nobody in a block with the seller, either way (as saved-search alerts): who blocked them
+    # does not want to hear of them, and whom they blocked they do not want back.
+    among = Q(blocker_id__in=user_ids) | Q(blocked_id__in=user_ids)
+    partners = {str(pk) for pk in block_partner_ids(user_id=seller_id).filter(among)}
+    recipients = [uid for uid in user_ids if uid not in partners and uid != str(seller_id)]
     return len(
         services.notify_users(
             user_ids=recipients,

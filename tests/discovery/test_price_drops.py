@@ -1,5 +1,6 @@
 """Price drops reach the people who liked a listing: batched, once per listing per person per
-day, never its seller, nobody who blocked the seller, nothing for a sold or removed listing."""
+day, never its seller, nobody in a block with the seller (either way), nothing for a sold or
+removed listing."""
 
 from __future__ import annotations
 
@@ -93,15 +94,16 @@ def test_once_per_listing_per_person_per_day(auth_client, seller, listing, fans,
     assert len(drops()) == 2 * len(fans)
 
 
-def test_the_seller_and_people_who_blocked_them_hear_nothing(
+def test_the_seller_and_people_in_a_block_with_them_hear_nothing(
     auth_client, seller, listing, fans, django_capture_on_commit_callbacks
 ):
     ProductLike.objects.create(product=listing, user=seller)
     Block.objects.create(blocker=fans[0], blocked=seller)
+    Block.objects.create(blocker=seller, blocked=fans[1])  # the seller does not want them back
 
     reprice(auth_client, seller, listing, "900.00", django_capture_on_commit_callbacks)
 
-    assert sorted(n.user_id for n in drops()) == sorted(p.pk for p in fans[1:])
+    assert sorted(n.user_id for n in drops()) == sorted(p.pk for p in fans[2:])
 
 
 def test_a_listing_sold_or_removed_before_the_fan_out_tells_nobody(seller, listing, fans):
