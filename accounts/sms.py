@@ -80,15 +80,21 @@ class TwilioSMSBackend(BaseSMSBackend):
     (``/api/v1/notifications/sms/status/`` checks the signature). Returns the message SID."""
 
     def __init__(self) -> None:
+        from twilio.http.http_client import TwilioHttpClient
         from twilio.rest import Client
 
         if not settings.TWILIO_ACCOUNT_SID or not settings.TWILIO_AUTH_TOKEN:
             raise SMSError("TWILIO_ACCOUNT_SID and TWILIO_AUTH_TOKEN are not set")
-        self.client = Client(settings.TWILIO_ACCOUNT_SID, settings.TWILIO_AUTH_TOKEN)
+        self.client = Client(
+            settings.TWILIO_ACCOUNT_SID,
+            settings.TWILIO_AUTH_TOKEN,
+            http_client=TwilioHttpClient(timeout=settings.SMS_TIMEOUT_SECONDS),
+        )
         if settings.TWILIO_API_BASE:  # the tests' stand-in; production talks to api.twilio.com
             self.client.api.base_url = settings.TWILIO_API_BASE
 
     def send(self, message: SMSMessage) -> str:
+        from requests import RequestException
         from twilio.base.exceptions import TwilioException
 
         options: dict[str, str] = {"to": message.to, "body": message.body}
@@ -103,4 +109,6 @@ class TwilioSMSBackend(BaseSMSBackend):
         except TwilioException as exc:
             # The error code only: the body may carry a one-time code, the number is personal.
             raise SMSError(f"Twilio refused the message ({getattr(exc, 'code', None) or type(exc).__name__})") from exc
+        except RequestException as exc:  # unreachable, or no answer within SMS_TIMEOUT_SECONDS
+            raise SMSError(f"Twilio could not be reached ({type(exc).__name__})") from exc
         return str(sent.sid)

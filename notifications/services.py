@@ -4,7 +4,8 @@
 repeated event count once) and one delivery per channel the person wants (push: one per
 device). After commit each delivery is enqueued (``notifications.tasks.deliver``); if the
 broker is down the rows stay ``pending`` and ``flush_outbox`` enqueues them when it is back.
-``delivery_attempt`` sends one delivery: idempotent (a sent delivery is never sent again),
+``delivery_attempt`` sends one delivery (claimed under its row lock, sent with no transaction
+open, its result written under the lock): idempotent (a sent delivery is never sent again),
 held in quiet hours (pushes only), retried with doubling back-off, dead after
 ``NOTIFY_MAX_ATTEMPTS`` (listed in the admin).
 """
@@ -242,9 +243,34 @@ def _send(delivery: Delivery) -> str:
 
 
 def delivery_attempt(*, delivery_id: Any, now: datetime | None = None) -> Attempt:
-    """Send one delivery if it is due. Under its row lock, so two workers (a retry and the
-    outbox flush) never both send it."""
+    """Send one delivery if it is due, in three steps so that no transaction or row lock is
+    open while a provider answers (a slow SMTP server or SMS API would otherwise hold a
+    database connection's transaction and the row for as long as it takes):
+
+    1. claim it under its row lock in a short transaction: due, not in quiet hours, then one
+       more attempt and held for ``NOTIFY_SEND_LEASE_SECONDS``, so a retry task or the outbox
+       flush that comes meanwhile finds it held and leaves it;
+    2. send it, no transaction open;
+    3. write the result under the row lock again, only if the claim is still ours.
+
+    A worker that dies between 1 and 3 leaves the delivery pending and held: it is sent again
+    when the lease is over (at least once after a crash; never twice otherwise, as the lease
+    outlasts every provider's timeout)."""
     now = now or timezone.now()
+    claimed = _delivery_claim(delivery_id=delivery_id, now=now)
+    if isinstance(claimed, Attempt):
+        return claimed
+    try:
+        provider_id = _send(claimed)
+    except TokenGone:
+        return _delivery_record(claimed, now=now, dropped=True)
+    except Exception as exc:  # any provider failure is retried, then dead-lettered
+        return _delivery_record(claimed, now=now, error=f"{type(exc).__name__}: {str(exc)[:150]}")
+    return _delivery_record(claimed, now=now, provider_id=provider_id)
+
+
+def _delivery_claim(*, delivery_id: Any, now: datetime) -> Delivery | Attempt:
+    """Step 1 of ``delivery_attempt``: the delivery, claimed; or why it is not sent now."""
     with transaction.atomic():
         delivery = (
             Delivery.objects.select_for_update(of=("self",))
@@ -264,19 +290,35 @@ def delivery_attempt(*, delivery_id: Any, now: datetime | None = None) -> Attemp
                 delivery.save(update_fields=["not_before"])
                 return Attempt("held", retry_at=until)
         delivery.attempts += 1
-        try:
-            provider_id = _send(delivery)
-        except TokenGone:
+        delivery.not_before = now + timedelta(seconds=settings.NOTIFY_SEND_LEASE_SECONDS)
+        delivery.save(update_fields=["attempts", "not_before"])
+        return delivery
+
+
+def _delivery_record(
+    claimed: Delivery, *, now: datetime, provider_id: str = "", error: str = "", dropped: bool = False
+) -> Attempt:
+    """Step 3 of ``delivery_attempt``: the send's result, written if the claim is still ours
+    (a send that outlived its lease was taken over: the other worker writes its own)."""
+    with transaction.atomic():
+        delivery = Delivery.objects.select_for_update(of=("self",)).filter(pk=claimed.pk).first()
+        if delivery is None or delivery.status != DeliveryStatus.PENDING or delivery.attempts != claimed.attempts:
+            logger.warning(
+                "notification delivery finished after its lease; another attempt owns it",
+                extra={"delivery_id": str(claimed.pk), "channel": claimed.channel},
+            )
+            return Attempt("skipped")
+        if dropped:
             if delivery.device_id:
                 Device.objects.filter(pk=delivery.device_id).delete()
             delivery.status, delivery.last_error = DeliveryStatus.DROPPED, "device token no longer registered"
-            delivery.save(update_fields=["status", "last_error", "attempts"])
+            delivery.save(update_fields=["status", "last_error"])
             return Attempt("dropped")
-        except Exception as exc:  # any provider failure is retried, then dead-lettered
-            delivery.last_error = f"{type(exc).__name__}: {str(exc)[:150]}"
+        if error:
+            delivery.last_error = error
             if delivery.attempts >= settings.NOTIFY_MAX_ATTEMPTS:
                 delivery.status = DeliveryStatus.DEAD
-                delivery.save(update_fields=["status", "last_error", "attempts"])
+                delivery.save(update_fields=["status", "last_error"])
                 logger.error(
                     "notification delivery dead after %d attempts",
                     delivery.attempts,
@@ -286,10 +328,10 @@ def delivery_attempt(*, delivery_id: Any, now: datetime | None = None) -> Attemp
             delivery.not_before = now + timedelta(
                 seconds=settings.NOTIFY_RETRY_BACKOFF_SECONDS * 2 ** (delivery.attempts - 1)
             )
-            delivery.save(update_fields=["last_error", "attempts", "not_before"])
+            delivery.save(update_fields=["last_error", "not_before"])
             return Attempt("retry", retry_at=delivery.not_before)
         delivery.status, delivery.sent_at, delivery.provider_id = DeliveryStatus.SENT, now, provider_id or ""
-        delivery.save(update_fields=["status", "sent_at", "provider_id", "attempts"])
+        delivery.save(update_fields=["status", "sent_at", "provider_id"])
         return Attempt("sent")
 
 

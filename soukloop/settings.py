@@ -255,6 +255,10 @@ DATA_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024
 EMAIL_BACKEND = env("EMAIL_BACKEND", default="django.core.mail.backends.filebased.EmailBackend")
 EMAIL_FILE_PATH = env("EMAIL_FILE_PATH", default=str(VAR_DIR / "email"))
 DEFAULT_FROM_EMAIL = env("DEFAULT_FROM_EMAIL", default="Souk Loop <no-reply@soukloop.ae>")
+# Seconds an SMTP connection may wait (Django's default is no limit).
+EMAIL_TIMEOUT = env.int("EMAIL_TIMEOUT", default=10)
+# Seconds a Twilio request may take (the client's default is no limit).
+SMS_TIMEOUT_SECONDS = env.int("SMS_TIMEOUT_SECONDS", default=10)
 SMS_BACKEND = env("SMS_BACKEND", default="accounts.sms.FileSMSBackend")
 SMS_FILE_PATH = env("SMS_FILE_PATH", default=str(VAR_DIR / "sms"))
 SMS_SENDER_ID = env("SMS_SENDER_ID", default="SoukLoop")
@@ -583,6 +587,11 @@ CELERY_BEAT_SCHEDULE = {
 NOTIFY_MAX_ATTEMPTS = env.int("NOTIFY_MAX_ATTEMPTS", default=5)
 NOTIFY_RETRY_BACKOFF_SECONDS = env.int("NOTIFY_RETRY_BACKOFF_SECONDS", default=30)
 NOTIFY_OUTBOX_GRACE_SECONDS = env.int("NOTIFY_OUTBOX_GRACE_SECONDS", default=60)
+# A delivery being sent is held this long for its worker (notifications.services.
+# delivery_attempt: no transaction is open while the provider answers). Longer than every
+# provider's timeout (FCM 10 s, SMS_TIMEOUT_SECONDS, EMAIL_TIMEOUT), so that only a worker that
+# died leaves it to the next attempt.
+NOTIFY_SEND_LEASE_SECONDS = env.int("NOTIFY_SEND_LEASE_SECONDS", default=120)
 # A followed seller going live reaches followers in batches of this many per task.
 NOTIFY_FANOUT_BATCH = env.int("NOTIFY_FANOUT_BATCH", default=1000)
 # Quiet hours hold pushes (never OTPs) until they end, in the user's time zone.

@@ -354,3 +354,67 @@ def test_no_push_for_a_message_the_recipient_is_watching_arrive(auth_client, dja
     with django_capture_on_commit_callbacks(execute=True):
         auth_client(conversation.buyer).post(url, {"content": "hello?"})
     assert [message.body for message in push.outbox] == ["hello?"]
+
+
+class WatchingBackend(push.BasePushBackend):
+    """Records how many transactions were open on this thread while the provider answered."""
+
+    depths: list[int] = []
+
+    def send(self, message):
+        from django.db import connection
+
+        WatchingBackend.depths.append(len(connection.atomic_blocks))
+        return "projects/soukloop/messages/1"
+
+
+def _one_push(user):
+    _device(user)
+    (delivery_id,) = notify_users(user_ids=[user.pk], kind=Kind.MESSAGE, texts=lambda: ("t", "b"), data={})
+    return delivery_id  # not sent: nothing ran its after-commit work
+
+
+def test_no_transaction_is_open_while_the_provider_answers(settings):
+    from django.db import connection
+
+    settings.PUSH_BACKEND = "tests.notifications.test_deliveries.WatchingBackend"
+    WatchingBackend.depths = []
+    delivery_id = _one_push(UserFactory())
+    depth = len(connection.atomic_blocks)  # the test's own transaction
+
+    assert delivery_attempt(delivery_id=delivery_id).outcome == "sent"
+    assert WatchingBackend.depths == [depth]
+
+
+def test_a_delivery_being_sent_is_held_for_everyone_else_then_taken_over_if_its_worker_died(settings):
+    from notifications.services import _delivery_claim
+
+    settings.NOTIFY_SEND_LEASE_SECONDS = 120
+    delivery_id = _one_push(UserFactory())
+    now = datetime(2026, 12, 4, 12, 0, tzinfo=UTC)
+    claimed = _delivery_claim(delivery_id=delivery_id, now=now)  # a worker took it... and died
+
+    meanwhile = delivery_attempt(delivery_id=delivery_id, now=now + timedelta(seconds=60))
+    assert (meanwhile.outcome, meanwhile.retry_at) == ("held", now + timedelta(seconds=120))
+    assert push.outbox == []
+    later = delivery_attempt(delivery_id=delivery_id, now=now + timedelta(seconds=120))
+    assert later.outcome == "sent" and len(push.outbox) == 1
+    delivery = Delivery.objects.get(pk=delivery_id)
+    assert (delivery.status, delivery.attempts) == ("sent", claimed.attempts + 1)
+
+
+def test_a_send_that_outlived_its_lease_does_not_overwrite_the_attempt_that_took_over(settings, caplog):
+    from notifications.services import _delivery_claim, _delivery_record
+
+    settings.NOTIFY_SEND_LEASE_SECONDS = 120
+    delivery_id = _one_push(UserFactory())
+    now = datetime(2026, 12, 4, 12, 0, tzinfo=UTC)
+    slow = _delivery_claim(delivery_id=delivery_id, now=now)  # its provider hangs past the lease
+    assert delivery_attempt(delivery_id=delivery_id, now=now + timedelta(seconds=121)).outcome == "sent"
+
+    late = _delivery_record(slow, now=now + timedelta(seconds=130), error="TimeoutError: late")
+
+    assert late.outcome == "skipped"
+    delivery = Delivery.objects.get(pk=delivery_id)
+    assert (delivery.status, delivery.last_error, delivery.attempts) == ("sent", "", 2)
+    assert "after its lease" in caplog.text

@@ -136,3 +136,31 @@ def test_an_unsigned_or_forged_report_is_refused(
     assert response.status_code == 403
     delivery.refresh_from_db()
     assert delivery.provider_status == ""
+
+
+def test_twilio_not_answering_is_an_sms_error_after_the_timeout(settings):
+    """A server that takes the connection and never answers: the client gives up after
+    SMS_TIMEOUT_SECONDS (its own default is to wait for ever) and the caller gets an SMSError."""
+    import socket
+    import threading
+    import time
+
+    from accounts.sms import SMSError, SMSMessage, TwilioSMSBackend
+
+    silent = socket.create_server(("127.0.0.1", 0))
+    held: list[socket.socket] = []
+    threading.Thread(target=lambda: held.append(silent.accept()[0]), daemon=True).start()
+    settings.SMS_BACKEND = "accounts.sms.TwilioSMSBackend"
+    settings.TWILIO_ACCOUNT_SID, settings.TWILIO_AUTH_TOKEN = "AC" + "1" * 32, "twilio-test-token"
+    settings.TWILIO_FROM, settings.TWILIO_MESSAGING_SERVICE_SID = "+971500000000", ""
+    settings.TWILIO_API_BASE = f"http://127.0.0.1:{silent.getsockname()[1]}"
+    settings.SMS_TIMEOUT_SECONDS = 1
+    try:
+        started = time.monotonic()
+        with pytest.raises(SMSError, match="could not be reached"):
+            TwilioSMSBackend().send(SMSMessage(to="+971501112288", body="hello"))
+        assert time.monotonic() - started < 5
+    finally:
+        for conn in held:
+            conn.close()
+        silent.close()
