@@ -571,6 +571,7 @@ def second_chance_offer(*, host: User, auction_id: Any, message: str = "") -> Se
         product_id=auction.product_id,
         price=price,
         message=message,
+        fee_percent=Decimal(settings.PLATFORM_FEE_PERCENT_LIVE),  # the lot's sale, as its winner's
     )
     auction.second_chance_offer = offer
     auction.save(update_fields=["second_chance_offer", "updated_at"])

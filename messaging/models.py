@@ -102,12 +102,20 @@ class Offer(BaseModel):
     message = models.CharField(max_length=500, blank=True)
     expires_at = models.DateTimeField(db_index=True)
     responded_at = models.DateTimeField(null=True, blank=True)
+    # The platform's fee rate for a sale through this offer when it is not the listing's own: a
+    # live lot offered to the next bidder (auctions' second chance) sells at the live-show rate,
+    # as its winner would have. Null: the listing's rate.
+    fee_percent = models.DecimalField(max_digits=5, decimal_places=2, null=True, blank=True)
 
     class Meta:
         ordering = ["-created_at", "-id"]
         indexes = [models.Index(fields=["product", "status"], name="messaging_offer_product_idx")]
         constraints = [
             models.CheckConstraint(condition=Q(offered_price__gt=0), name="messaging_offer_price_positive"),
+            models.CheckConstraint(
+                condition=Q(fee_percent__isnull=True) | Q(fee_percent__gte=0, fee_percent__lte=100),
+                name="messaging_offer_fee_percent_range",
+            ),
             models.CheckConstraint(
                 condition=Q(counter_price__isnull=True) | Q(counter_price__gt=0),
                 name="messaging_offer_counter_price_positive",

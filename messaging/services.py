@@ -440,10 +440,19 @@ def offer_create(*, buyer: User, product_id: Any, offered_price: Decimal, messag
     return offer
 
 
-def offer_propose(*, seller: User, buyer: User, product_id: Any, price: Decimal, message: str = "") -> Offer:
+def offer_propose(
+    *,
+    seller: User,
+    buyer: User,
+    product_id: Any,
+    price: Decimal,
+    message: str = "",
+    fee_percent: Decimal | None = None,
+) -> Offer:
     """The seller offers the listing to one buyer at ``price`` (an auction's second chance): an
     offer already in ``countered`` (the seller's price), which the buyer accepts or declines like
-    any counter-offer, then pays with ``offer_id``. Call it inside a transaction."""
+    any counter-offer, then pays with ``offer_id``; ``fee_percent``: the platform's rate for that
+    sale when not the listing's. Call it inside a transaction."""
     product = product_locked(product_id=product_id)
     if product.seller_id != seller.pk or product.seller_id == buyer.pk:
         raise ValidationError(_("Offer one of your own listings to someone else."), code="invalid", attr="product_id")
@@ -481,6 +490,7 @@ def offer_propose(*, seller: User, buyer: User, product_id: Any, price: Decimal,
         responded_at=now,
         message=message[:500],
         expires_at=now + timedelta(hours=settings.OFFER_TTL_HOURS),
+        fee_percent=fee_percent,
     )
     _post(
         conversation=conversation,

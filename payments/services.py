@@ -278,7 +278,11 @@ def _checkout_reserve(
     open_for_buyer = Transaction.objects.filter(buyer=buyer, status=TransactionStatus.PENDING).count()
     if open_for_buyer >= settings.MAX_OPEN_CHECKOUTS:
         raise Conflict(_("Finish or cancel one of your checkouts in progress first."), code="too_many_open_checkouts")
-    fees = compute_fees(amount=offer.agreed_price if offer else product.price, feed_type=product.feed_type)
+    fees = compute_fees(
+        amount=offer.agreed_price if offer else product.price,
+        feed_type=product.feed_type,
+        percent=offer.fee_percent if offer else None,  # a live lot's second chance: the live rate
+    )
     _check_amount(fees.amount)
     try:
         with transaction.atomic():

@@ -240,6 +240,8 @@ def test_second_chance_goes_to_the_runner_up_at_their_highest_bid(sold, checkout
     resp = checkout(bob, offer_id=str(offer.pk))
     assert resp.status_code == 201, resp.json()
     assert resp.json()["amount"] == "115.00"
+    # the lot's sale, at the live-show rate its winner would have paid (8%), not the listing's (10%)
+    assert resp.json()["platform_fee"] == "9.20"
     # the first winner cannot come back to it
     assert _code(checkout(alice, auction_id=str(lot.pk))) == "checkout_expired"
     lot.refresh_from_db()
