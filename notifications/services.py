@@ -51,10 +51,17 @@ logger = logging.getLogger(__name__)
 @transaction.atomic
 def device_register(*, user: User, platform: str, token: str) -> Device:
     """Register a push token; one registered by another account moves to this one (a phone
-    that changed hands, or signed in as someone else)."""
+    that changed hands, or signed in as someone else), and that account's pushes still
+    pending for it are dropped."""
     device = Device.objects.select_for_update().filter(token=token).first()
     if device is None:
         return Device.objects.create(user=user, platform=platform, token=token)
+    if device.user_id != user.pk:
+        # The previous account's pushes still waiting for this phone (quiet hours, back-off)
+        # must not reach whoever holds it now.
+        Delivery.objects.filter(device=device, status=DeliveryStatus.PENDING).update(
+            status=DeliveryStatus.DROPPED, last_error="the device moved to another account"
+        )
     device.user, device.platform = user, platform
     device.save(update_fields=["user", "platform", "updated_at"])
     return device

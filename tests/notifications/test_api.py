@@ -17,13 +17,23 @@ PREFERENCES = "/api/v1/notifications/preferences/"
 
 
 def test_a_device_registers_and_moves_to_whoever_signs_in_on_it(auth_client):
+    from notifications import push
+    from notifications.models import Delivery
+    from notifications.services import delivery_attempt
+
     layla, omar = UserFactory(), UserFactory()
 
     first = auth_client(layla).post(DEVICES, {"platform": "ios", "token": "phone-1"})
+    # a push for Layla waits (not sent yet: quiet hours, a retry)
+    (waiting,) = notify_users(user_ids=[layla.pk], kind=Kind.MESSAGE, texts=lambda: ("Layla", "private"), data={})
     again = auth_client(omar).post(DEVICES, {"platform": "ios", "token": "phone-1"})
 
     assert first.status_code == again.status_code == 201
     assert list(Device.objects.values_list("user_id", "token")) == [(omar.pk, "phone-1")]
+    # and Layla's waiting push never reaches the phone Omar holds now
+    assert Delivery.objects.get(pk=waiting).status == "dropped"
+    assert delivery_attempt(delivery_id=waiting).outcome == "skipped"
+    assert push.outbox == []
 
 
 @pytest.mark.parametrize(
