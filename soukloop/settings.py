@@ -280,10 +280,8 @@ REST_FRAMEWORK = {
     # Errors are described once (soukloop/schema.py), not as enums per operation.
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "EXCEPTION_HANDLER": "drf_standardized_errors.handler.exception_handler",
-    "DEFAULT_THROTTLE_CLASSES": [
-        "soukloop.throttling.AnonRateThrottle",
-        "soukloop.throttling.UserRateThrottle",
-    ],
+    # AnonRateThrottle and UserRateThrottle, both windows in one Redis round trip.
+    "DEFAULT_THROTTLE_CLASSES": ["soukloop.throttling.DefaultRateThrottle"],
     "DEFAULT_THROTTLE_RATES": {
         "anon": env("THROTTLE_ANON", default="120/min"),
         "user": env("THROTTLE_USER", default="600/min"),

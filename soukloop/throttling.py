@@ -45,7 +45,33 @@ redis.call('EXPIRE', key, math.ceil(duration) + 1)
 return {1}
 """
 
+# The same window for several callers' keys at once: KEYS are the windows; ARGV: now, a unique
+# member, then duration and limit for each key in turn. Each window is judged on its own (a
+# refusal there is not counted there; an allowance is, whatever the others say, as DRF counts
+# each of a view's throttles). Returns, per key, 1 (counted) or 0 then its oldest score.
+_SLIDING_WINDOWS = """
+local now = tonumber(ARGV[1])
+local result = {}
+for i, key in ipairs(KEYS) do
+    local duration = tonumber(ARGV[1 + 2 * i])
+    local limit = tonumber(ARGV[2 + 2 * i])
+    redis.call('ZREMRANGEBYSCORE', key, '-inf', now - duration)
+    if redis.call('ZCARD', key) >= limit then
+        local oldest = redis.call('ZRANGE', key, 0, 0, 'WITHSCORES')
+        table.insert(result, 0)
+        table.insert(result, oldest[2])
+    else
+        redis.call('ZADD', key, now, ARGV[2])
+        redis.call('EXPIRE', key, math.ceil(duration) + 1)
+        table.insert(result, 1)
+        table.insert(result, 0)
+    end
+end
+return result
+"""
+
 _script: Any = None
+_scripts: Any = None
 
 
 def _sliding_window() -> Any:
@@ -107,9 +133,9 @@ class RedisSlidingWindowThrottle(throttling.SimpleRateThrottle):
 @receiver(setting_changed)
 def _forget_script(*, setting: str, **kwargs: Any) -> None:
     """Tests swap the cache (e.g. for an unreachable Redis): look the backend up again."""
-    global _script
+    global _script, _scripts
     if setting == "CACHES":
-        _script = None
+        _script = _scripts = None
 
 
 class AnonRateThrottle(throttling.AnonRateThrottle, RedisSlidingWindowThrottle):
@@ -118,6 +144,74 @@ class AnonRateThrottle(throttling.AnonRateThrottle, RedisSlidingWindowThrottle):
 
 class UserRateThrottle(throttling.UserRateThrottle, RedisSlidingWindowThrottle):
     pass
+
+
+def _sliding_windows() -> Any:
+    """``_SLIDING_WINDOWS`` registered, or ``None`` when the cache is not Redis."""
+    global _scripts
+    if _scripts is None:
+        if _sliding_window() is None:
+            _scripts = False
+        else:
+            from django_redis import get_redis_connection
+
+            _scripts = get_redis_connection("default").register_script(_SLIDING_WINDOWS)
+    return _scripts or None
+
+
+class DefaultRateThrottle(throttling.BaseThrottle):
+    """The API's default throttles, ``AnonRateThrottle`` then ``UserRateThrottle``, judged as DRF
+    judges a view's list of them (each window on its own; refused when any refuses; the longest
+    wait), with both windows in one Redis round trip: an anonymous request is counted in both
+    (as DRF counts it), which took two. Without Redis, the two classes run one after the other."""
+
+    def __init__(self) -> None:
+        self.throttles: list[RedisSlidingWindowThrottle] = [AnonRateThrottle(), UserRateThrottle()]
+        self._refused = False
+        self._waits: list[float] = []
+
+    def allow_request(self, request: Any, view: Any) -> bool:
+        script = _sliding_windows()
+        if script is None:
+            return self._one_by_one(request, view)
+        windows = []
+        for throttle in self.throttles:
+            if throttle.rate is None:
+                continue
+            key = throttle.get_cache_key(request, view)
+            if key is not None:
+                windows.append((throttle, cache.make_key(key)))
+        if not windows:
+            return True
+        now = windows[0][0].timer()
+        args: list[Any] = [repr(now), uuid.uuid4().hex]
+        for throttle, _key in windows:
+            args += [throttle.duration, throttle.num_requests]
+        try:
+            result = script(keys=[key for _throttle, key in windows], args=args)
+        except CACHE_UNAVAILABLE:  # Redis down: let the request through rather than fail it
+            logger.warning("Rate limit not checked: the cache is unreachable (default throttles).")
+            return True
+        self._waits = [
+            max(0.0, float(oldest) + throttle.duration - now)
+            for (throttle, _key), counted, oldest in zip(windows, result[::2], result[1::2], strict=True)
+            if counted != 1
+        ]
+        self._refused = bool(self._waits)
+        return not self._refused
+
+    def _one_by_one(self, request: Any, view: Any) -> bool:
+        self._refused, self._waits = False, []
+        for throttle in self.throttles:
+            if not throttle.allow_request(request, view):
+                self._refused = True
+                wait = throttle.wait()
+                if wait is not None:
+                    self._waits.append(wait)
+        return not self._refused
+
+    def wait(self) -> float | None:
+        return max(self._waits) if self._waits else None
 
 
 class ScopedRateThrottle(throttling.ScopedRateThrottle, RedisSlidingWindowThrottle):

@@ -68,3 +68,63 @@ def test_concurrent_requests_cannot_overrun_the_limit():
     # exactly five get through (a cache get-then-set lets racing requests all read the same count)
     assert results.count(True) == 5
     assert results.count(False) == 7
+
+
+def _default(now: float, *, anon: str, user: str, monkeypatch):
+    monkeypatch.setattr(throttling.AnonRateThrottle, "rate", anon, raising=False)
+    monkeypatch.setattr(throttling.UserRateThrottle, "rate", user, raising=False)
+    throttle = throttling.DefaultRateThrottle()
+    for one in throttle.throttles:
+        one.timer = lambda: now
+    return throttle
+
+
+def test_the_default_throttles_count_an_anonymous_caller_in_both_windows_as_drf_does(monkeypatch):
+    # anon 2/min, user 3/min: two requests fit, the third is refused by the anonymous window
+    assert _default(1_000.0, anon="2/min", user="3/min", monkeypatch=monkeypatch).allow_request(_request(), None)
+    assert _default(1_001.0, anon="2/min", user="3/min", monkeypatch=monkeypatch).allow_request(_request(), None)
+    third = _default(1_002.0, anon="2/min", user="3/min", monkeypatch=monkeypatch)
+    assert not third.allow_request(_request(), None)
+    assert third.wait() == pytest.approx(58.0)  # until the anonymous window's oldest leaves
+    # ...and counted in the user window, which allowed it (DRF counts each throttle that
+    # allows): that window now holds three, so it refuses on its own
+    user_only = throttling.UserRateThrottle()
+    user_only.timer = lambda: 1_003.0
+    assert not user_only.allow_request(_request(), None)
+    # a minute after the first, both windows have room again
+    assert _default(1_060.5, anon="2/min", user="3/min", monkeypatch=monkeypatch).allow_request(_request(), None)
+
+
+def test_the_default_throttles_hold_a_signed_in_caller_to_the_user_rate(monkeypatch):
+    from tests.factories import UserFactory
+
+    request = _request()
+    request.user = UserFactory.build()
+    results = [
+        _default(2_000.0 + i, anon="1/min", user="2/min", monkeypatch=monkeypatch).allow_request(request, None)
+        for i in range(3)
+    ]
+    assert results == [True, True, False]  # the anonymous window does not apply to her
+
+
+@needs_redis
+def test_the_default_throttles_take_one_round_trip(monkeypatch):
+    # one script call (one EVALSHA) for both windows, and no single-window call besides
+    script, calls = throttling._sliding_windows(), []
+    monkeypatch.setattr(throttling, "_sliding_windows", lambda: lambda **kw: calls.append(kw) or script(**kw))
+    monkeypatch.setattr(throttling, "_sliding_window", lambda: pytest.fail("a window was counted on its own"))
+
+    assert _default(3_000.0, anon="5/min", user="9/min", monkeypatch=monkeypatch).allow_request(_request(), None)
+    assert [len(call["keys"]) for call in calls] == [2]
+
+
+@needs_redis
+def test_the_default_throttles_let_requests_through_with_redis_down(monkeypatch, caplog):
+    from redis.exceptions import ConnectionError as RedisConnectionError
+
+    def down(*args, **kwargs):
+        raise RedisConnectionError("down")
+
+    monkeypatch.setattr(throttling, "_sliding_windows", lambda: down)
+    assert _default(4_000.0, anon="1/min", user="1/min", monkeypatch=monkeypatch).allow_request(_request(), None)
+    assert "Rate limit not checked" in caplog.text
