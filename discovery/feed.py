@@ -12,8 +12,10 @@ purchases (3), saved searches naming a category (2); sellers: a follow or a purc
 the affinity 1, likes count a third each.
 
 Candidates: the global top ``DISCOVER_PERSONAL_CANDIDATES`` by ``hot_score`` (the Discover
-index), plus the freshest-ranked listings of their top categories and of their sellers;
-their own listings and blocked (either way) sellers' are left out in SQL. The candidates are
+index), plus the best-ranked listings of their top categories (both shared pools) and each
+affinity seller's best few; their own listings and blocked (either way) sellers' are left out
+(of the pools' rows, and of the sellers asked for). The person's signals are one statement
+(``_signals``). The candidates are
 re-ranked here and made diverse (never more than ``MAX_RUN`` in a row from one seller), and
 the order is kept as a snapshot in the cache for ``DISCOVER_PERSONAL_TTL_SECONDS``: the
 cursor is (snapshot, offset), so scrolling never duplicates or skips an item while new
