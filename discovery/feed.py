@@ -115,11 +115,44 @@ def _signals(user_id: Any, *, exclude_like_ids: Iterable[Any]) -> list[tuple[str
     """``(kind, category, seller id as text)`` rows of what ``user_id`` did: their latest
     ``SIGNAL_LIKES`` likes, follows, purchases, saved searches naming a category, and the
     people in a block with them. Five small reads, each compiled by the ORM, sent as one
-    ``UNION ALL`` statement: one round trip instead of five."""
+    ``UNION ALL`` statement: one round trip instead of five.
+
+    The statement is the same for everyone but the person's id, so each process builds it
+    once (for a stand-in id) and puts the person's id in its parameters (building the five
+    querysets was ~2 ms a request). Plans are still the database's for each execution: the
+    parameters are bound client-side, nothing is prepared on the server."""
+    excluded = list(exclude_like_ids)
+    if excluded:  # the offline evaluation's held-out likes: built for this call
+        sql, params = _signals_statement(user_id, excluded)
+    else:
+        key = connection.vendor
+        if key not in _STATEMENTS:
+            _STATEMENTS[key] = _signals_statement(_STAND_IN, [])
+        sql, template = _STATEMENTS[key]
+        stand_in, theirs = _db_uuid(_STAND_IN), _db_uuid(user_id)
+        params = [theirs if param == stand_in else param for param in template]
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        rows = cursor.fetchall()
+    # SpatiaLite hands uuids back as 32 hex digits, PostgreSQL as UUIDs: one text form for both.
+    return [(kind, category, str(uuid.UUID(str(seller))) if seller else None) for kind, category, seller in rows]
+
+
+# The signals statement per database vendor, built for _STAND_IN (an id no one has).
+_STATEMENTS: dict[str, tuple[str, list[Any]]] = {}
+_STAND_IN = uuid.uuid4()
+
+
+def _db_uuid(value: Any) -> Any:
+    """A user id as the database driver is handed it (a UUID, or 32 hex digits on SQLite)."""
+    return UUIDField().get_db_prep_value(value if isinstance(value, uuid.UUID) else uuid.UUID(str(value)), connection)
+
+
+def _signals_statement(user_id: Any, excluded: list[Any]) -> tuple[str, list[Any]]:
     no_text, no_seller = Cast(Value(None), output_field=CharField()), Cast(Value(None), output_field=UUIDField())
     parts = {
         "like": ProductLike.objects.filter(user_id=user_id)
-        .exclude(pk__in=list(exclude_like_ids))
+        .exclude(pk__in=excluded)
         .order_by("-created_at")
         .values_list("product__category", "product__seller_id")[:SIGNAL_LIKES],
         "follow": Follow.objects.filter(follower_id=user_id)
@@ -142,11 +175,7 @@ def _signals(user_id: Any, *, exclude_like_ids: Iterable[Any]) -> list[tuple[str
         # the ORM's own SQL for each part, with its parameters kept apart
         statements.append(f"SELECT %s, * FROM ({sql}) AS {kind}_rows")  # noqa: S608
         params += [kind, *part_params]
-    with connection.cursor() as cursor:
-        cursor.execute(" UNION ALL ".join(statements), params)
-        rows = cursor.fetchall()
-    # SpatiaLite hands uuids back as 32 hex digits, PostgreSQL as UUIDs: one text form for both.
-    return [(kind, category, str(uuid.UUID(str(seller))) if seller else None) for kind, category, seller in rows]
+    return " UNION ALL ".join(statements), params
 
 
 _FIELDS = ("id", "seller_id", "category", "hot_score", "lng", "lat")

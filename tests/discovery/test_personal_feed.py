@@ -254,3 +254,18 @@ def test_every_signal_counts_as_the_formula_says(buyer):
     held_out = Affinities(user=buyer, exclude_like_ids=[likes[0].pk])
     assert held_out.category_share["books"] == 1 / 7
     assert held_out.sellers[str(bookseller.pk)] == pytest.approx(1 / 3)
+
+
+def test_each_person_reads_their_own_signals_from_the_one_built_statement():
+    from discovery.feed import Affinities
+    from tests.factories import UserFactory
+
+    # the statement is built once per process; each call puts its person's id in it
+    layla, omar = UserFactory(), UserFactory()
+    ProductLike.objects.create(user=layla, product=ProductFactory(category="books"))
+    ProductLike.objects.create(user=omar, product=ProductFactory(category="sneakers"))
+    Block.objects.create(blocker=SellerFactory(), blocked=omar)
+
+    assert Affinities(user=layla).category_share == {"books": 1.0}
+    assert Affinities(user=omar).category_share == {"sneakers": 1.0}
+    assert len(Affinities(user=omar).hidden_sellers) == 2 and len(Affinities(user=layla).hidden_sellers) == 1
