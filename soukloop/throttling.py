@@ -29,26 +29,10 @@ from soukloop.cacheerrors import CACHE_UNAVAILABLE
 
 logger = logging.getLogger(__name__)
 
-# KEYS[1]: the caller's window; ARGV: now, duration (s), limit, a unique member.
-# Returns {1} when counted, or {0, oldest} when refused.
-_SLIDING_WINDOW = """
-local key = KEYS[1]
-local now = tonumber(ARGV[1])
-local duration = tonumber(ARGV[2])
-redis.call('ZREMRANGEBYSCORE', key, '-inf', now - duration)
-if redis.call('ZCARD', key) >= tonumber(ARGV[3]) then
-    local oldest = redis.call('ZRANGE', key, 0, 0, 'WITHSCORES')
-    return {0, oldest[2]}
-end
-redis.call('ZADD', key, now, ARGV[4])
-redis.call('EXPIRE', key, math.ceil(duration) + 1)
-return {1}
-"""
-
-# The same window for several callers' keys at once: KEYS are the windows; ARGV: now, a unique
-# member, then duration and limit for each key in turn. Each window is judged on its own (a
-# refusal there is not counted there; an allowance is, whatever the others say, as DRF counts
-# each of a view's throttles). Returns, per key, 1 (counted) or 0 then its oldest score.
+# One or more callers' windows at once: KEYS are the windows; ARGV: now, a unique member, then
+# duration and limit for each key in turn. Each window is judged on its own (a refusal there is
+# not counted there; an allowance is, whatever the others say, as DRF counts each of a view's
+# throttles). Returns, per key, 1 (counted) then 0, or 0 (refused) then its oldest score.
 _SLIDING_WINDOWS = """
 local now = tonumber(ARGV[1])
 local result = {}
@@ -71,11 +55,10 @@ return result
 """
 
 _script: Any = None
-_scripts: Any = None
 
 
-def _sliding_window() -> Any:
-    """The registered script, or ``None`` when the cache is not Redis."""
+def _sliding_windows() -> Any:
+    """``_SLIDING_WINDOWS`` registered, or ``None`` when the cache is not Redis."""
     global _script
     if _script is None:
         if not settings.CACHES["default"]["BACKEND"].startswith("django_redis."):
@@ -83,12 +66,12 @@ def _sliding_window() -> Any:
         else:
             from django_redis import get_redis_connection
 
-            _script = get_redis_connection("default").register_script(_SLIDING_WINDOW)
+            _script = get_redis_connection("default").register_script(_SLIDING_WINDOWS)
     return _script or None
 
 
 class RedisSlidingWindowThrottle(throttling.SimpleRateThrottle):
-    """DRF's ``SimpleRateThrottle`` with the window counted by ``_SLIDING_WINDOW``. Listed after
+    """DRF's ``SimpleRateThrottle`` with the window counted by ``_SLIDING_WINDOWS``. Listed after
     a DRF throttle class, it takes over that class's counting (DRF's ``ScopedRateThrottle``
     picks its scope and rate, then calls this)."""
 
@@ -97,7 +80,7 @@ class RedisSlidingWindowThrottle(throttling.SimpleRateThrottle):
     duration: int
 
     def allow_request(self, request: Any, view: Any) -> bool:
-        script = _sliding_window()
+        script = _sliding_windows()
         if script is None:
             try:
                 return super().allow_request(request, view)
@@ -113,7 +96,7 @@ class RedisSlidingWindowThrottle(throttling.SimpleRateThrottle):
         try:
             result = script(
                 keys=[cache.make_key(self.key)],
-                args=[repr(self.now), self.duration, self.num_requests, uuid.uuid4().hex],
+                args=[repr(self.now), uuid.uuid4().hex, self.duration, self.num_requests],
             )
         except CACHE_UNAVAILABLE:  # Redis down: let the request through rather than fail it
             logger.warning("Rate limit not checked: the cache is unreachable (scope %s).", self.scope)
@@ -125,7 +108,7 @@ class RedisSlidingWindowThrottle(throttling.SimpleRateThrottle):
         return False
 
     def wait(self) -> float | None:
-        if _sliding_window() is None:
+        if _sliding_windows() is None:
             return super().wait()
         return self._retry_after
 
@@ -133,9 +116,9 @@ class RedisSlidingWindowThrottle(throttling.SimpleRateThrottle):
 @receiver(setting_changed)
 def _forget_script(*, setting: str, **kwargs: Any) -> None:
     """Tests swap the cache (e.g. for an unreachable Redis): look the backend up again."""
-    global _script, _scripts
+    global _script
     if setting == "CACHES":
-        _script = _scripts = None
+        _script = None
 
 
 class AnonRateThrottle(throttling.AnonRateThrottle, RedisSlidingWindowThrottle):
@@ -144,19 +127,6 @@ class AnonRateThrottle(throttling.AnonRateThrottle, RedisSlidingWindowThrottle):
 
 class UserRateThrottle(throttling.UserRateThrottle, RedisSlidingWindowThrottle):
     pass
-
-
-def _sliding_windows() -> Any:
-    """``_SLIDING_WINDOWS`` registered, or ``None`` when the cache is not Redis."""
-    global _scripts
-    if _scripts is None:
-        if _sliding_window() is None:
-            _scripts = False
-        else:
-            from django_redis import get_redis_connection
-
-            _scripts = get_redis_connection("default").register_script(_SLIDING_WINDOWS)
-    return _scripts or None
 
 
 class DefaultRateThrottle(throttling.BaseThrottle):
