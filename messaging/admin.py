@@ -45,6 +45,8 @@ class OfferAdmin(admin.ModelAdmin):
     search_fields = ("buyer__username", "seller__username", "product__title")
     list_select_related = ("product", "buyer", "seller")
     raw_id_fields = ("conversation", "product", "buyer", "seller")
+    # A term of the sale set by the system (an auction's second chance: the live-show rate).
+    readonly_fields = ("fee_percent",)
 
 
 class HideListingForm(forms.Form):

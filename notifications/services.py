@@ -311,7 +311,7 @@ def _delivery_record(
         delivery = Delivery.objects.select_for_update(of=("self",)).filter(pk=claimed.pk).first()
         if delivery is None or delivery.status != DeliveryStatus.PENDING or delivery.attempts != claimed.attempts:
             logger.warning(
-                "notification delivery finished after its lease; another attempt owns it",
+                "notification delivery finished after another attempt took it over or it was dropped",
                 extra={"delivery_id": str(claimed.pk), "channel": claimed.channel},
             )
             return Attempt("skipped")

@@ -211,3 +211,17 @@ def test_staff_who_may_only_view_reports_get_no_buttons_and_a_403(listing_report
     assert response.status_code == 403
     product.refresh_from_db()
     assert product.deleted_at is None
+
+
+def test_an_offers_fee_rate_cannot_be_edited_in_the_admin(admin_client):
+    from decimal import Decimal
+
+    from tests.messaging.factories import OfferFactory
+
+    offer = OfferFactory(fee_percent=Decimal("8.00"))
+
+    page = admin_client.get(f"/admin/messaging/offer/{offer.pk}/change/")
+
+    assert page.status_code == 200
+    assert "fee_percent" not in page.context["adminform"].form.fields
+    assert "8.00" in page.content.decode()  # shown, read-only

@@ -417,4 +417,4 @@ def test_a_send_that_outlived_its_lease_does_not_overwrite_the_attempt_that_took
     assert late.outcome == "skipped"
     delivery = Delivery.objects.get(pk=delivery_id)
     assert (delivery.status, delivery.last_error, delivery.attempts) == ("sent", "", 2)
-    assert "after its lease" in caplog.text
+    assert "another attempt took it over" in caplog.text
