@@ -313,7 +313,11 @@ def place_bids(*, auction_id: Any, bids: Sequence[BidRequest]) -> list[BidResult
         try:
             step = _apply_bid(auction, request, now=timezone.now())
         except DomainError as refusal:
-            answers.append(refusal)
+            # Kept without its traceback: the traceback holds this frame, which holds
+            # ``answers``, so a kept one made every batch with a refusal a reference cycle
+            # (its bids, rows and frames) left for the cycle collector, whose pauses were
+            # the socket process's longest stalls (docs/auctions.md, "Performance").
+            answers.append(refusal.with_traceback(None))
             continue
         answers.append(step.result)
         changed = True
