@@ -6,6 +6,9 @@ from __future__ import annotations
 import asyncio
 import threading
 
+import pytest
+from django.conf import settings
+
 from realtime import sender
 
 
@@ -79,3 +82,53 @@ def test_while_the_layer_stalls_the_queue_keeps_the_newest_sends_up_to_its_bound
     assert sent[-5:] == [35, 36, 37, 38, 39]  # the newest are never the ones dropped
     assert len(sent) < 40 and sent == sorted(sent)  # some oldest gave way; order kept
     assert "send queue is full" in caplog.text
+
+
+needs_redis_layer = pytest.mark.skipif(
+    "RedisPubSub" not in settings.CHANNEL_LAYERS["default"]["BACKEND"],
+    reason="the pipelined sends are the Redis pub/sub layer's (REDIS_URL=...)",
+)
+
+
+@needs_redis_layer
+def test_queued_sends_reach_the_redis_layers_subscribers_in_order_as_one_pipeline():
+    from channels.layers import get_channel_layer
+
+    layer = get_channel_layer()
+
+    async def scenario() -> list:
+        # the installed channels_redis is one whose internals the pipeline knows: were it not,
+        # every send would quietly go one round trip at a time again
+        assert sender._pubsub_shards(layer, [("rt.stream.p1", {"n": 0})]) is not None
+        channel = await layer.new_channel()
+        await layer.group_add("rt.stream.p1", channel)
+        await layer.group_add("rt.user.p2", channel)
+        items = [(("rt.stream.p1", "rt.user.p2")[n % 2], {"type": "x", "n": n}) for n in range(50)]
+        await sender.send_many(layer, items)
+        got = [(await asyncio.wait_for(layer.receive(channel), 2))["n"] for _ in range(50)]
+        await layer.flush()
+        return got
+
+    assert asyncio.run(scenario()) == list(range(50))
+
+
+@needs_redis_layer
+def test_a_pipeline_that_redis_refuses_is_logged_and_the_loop_goes_on(caplog, monkeypatch):
+    from channels.layers import get_channel_layer
+
+    layer = get_channel_layer()
+
+    async def scenario() -> None:
+        inner = layer._get_layer()
+        shard = inner._get_shard(inner._get_group_channel_name("rt.stream.p3"))
+        shard._ensure_redis()
+
+        async def refused(self, *args, **kwargs):
+            raise ConnectionError("redis away")
+
+        monkeypatch.setattr(type(shard._redis.pipeline()), "execute", refused)
+        await sender.send_many(layer, [("rt.stream.p3", {"n": 1}), ("rt.stream.p3", {"n": 2})])
+        await layer.flush()
+
+    asyncio.run(scenario())
+    assert "pipeline of group sends failed" in caplog.text
