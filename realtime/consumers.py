@@ -82,6 +82,11 @@ async def _place_bids(auction_id: str, requests: list[Any]) -> list[tuple[Any, D
     return told
 
 
+def _refused_bidder(answer: Any) -> bool:
+    """Whether a bid's answer refuses its bidder (who they are), not the bid (price, time)."""
+    return isinstance(answer, DomainError) and answer.code in {"bidder_not_allowed", "own_auction", "not_found"}
+
+
 def _replay(channel: str, last_event_id: int):
     return get_backlog().since(channel, last_event_id)
 
@@ -338,11 +343,11 @@ class GatewayConsumer(AsyncWebsocketConsumer):
             await self._error("bid_too_low", f"Bid at least {floor}.", minimum=str(floor), **extra)
             return
         try:
-            if self.bid_checked.get(auction_id, 0.0) <= time.monotonic():
-                await database_sync_to_async(auction_services.bidder_check)(bidder=self.user, auction_id=auction_id)
-                self.bid_checked[auction_id] = time.monotonic() + settings.AUCTION_BIDDER_CHECK_SECONDS
-            request = auction_services.BidRequest(bidder=self.user, **data)
+            check = self.bid_checked.get(auction_id, 0.0) <= time.monotonic()
+            request = auction_services.BidRequest(bidder=self.user, check_bidder=check, **data)
             kind, answer = await relay.bid(auction_id, bid, request, _place_bids)
+            if check and kind == "answer" and not _refused_bidder(answer):
+                self.bid_checked[auction_id] = time.monotonic() + settings.AUCTION_BIDDER_CHECK_SECONDS
         except DomainError as error:
             await self._error(error.code, str(error.detail), **extra)
             return

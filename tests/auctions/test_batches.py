@@ -103,6 +103,30 @@ def test_a_batchs_refusals_are_freed_without_the_cycle_collector(auth_client, li
         gc.enable()
 
 
+def test_bids_that_ask_for_their_bidders_check_are_refused_alone(auth_client, live):
+    """A socket's bid may carry its bidder's check (``check_bidder``): a refused bidder's bid is
+    answered with the refusal in its place, and the rest of the batch goes on."""
+    lot = _running(auth_client, live)  # starts at 50, increment 5
+    amy, unverified, bob = UserFactory(), UserFactory(is_verified=False), UserFactory()
+    answers = place_bids(
+        auction_id=lot.pk,
+        bids=[
+            BidRequest(bidder=amy, amount=Decimal("50"), check_bidder=True),
+            BidRequest(bidder=unverified, amount=Decimal("55"), check_bidder=True),
+            BidRequest(bidder=lot.host, amount=Decimal("60"), check_bidder=True),
+            BidRequest(bidder=bob, amount=Decimal("55")),
+        ],
+    )
+    assert [getattr(a, "code", "accepted") for a in answers] == [
+        "accepted",
+        "bidder_not_allowed",
+        "own_auction",
+        "accepted",
+    ]
+    assert [a.accepted_amount for a in answers if isinstance(a, BidResult)] == [50, 55]
+    assert sorted(Bid.objects.filter(auction=lot).values_list("amount", flat=True)) == [50, 55]
+
+
 def test_a_last_seconds_batch_extends_once(auth_client, live, monkeypatch, settings):
     from datetime import timedelta
 

@@ -75,3 +75,56 @@ def test_a_socket_bid_while_the_database_is_away_is_refused_and_the_socket_stays
     assert "closed the connection" not in refused["detail"]  # no internals to the client
     assert (accepted["ref"], accepted["accepted_amount"]) == ("b2", "50.00")
     assert list(Bid.objects.filter(auction=lot).values_list("amount", flat=True)) == [50]
+
+
+def test_a_sockets_bidder_check_rides_with_its_batch_and_is_remembered(buyer, live_stream, monkeypatch, settings):
+    """Who may bid is asked in the bid's own batch (no trip of its own to the database thread),
+    once per lot per AUCTION_BIDDER_CHECK_SECONDS while it passes, and again on every bid while
+    it refuses (an unverified phone is told ``bidder_not_allowed`` each time)."""
+    from auctions import services as auction_services
+    from auctions.models import Bid
+    from auctions.services import create_lot, start_lot
+    from tests.factories import ProductFactory, UserFactory
+
+    settings.AUCTION_BIDDER_CHECK_SECONDS = 60
+    product = ProductFactory(seller=live_stream.user)
+    lot = create_lot(
+        host=live_stream.user, stream_id=live_stream.pk, product_id=product.pk, starting_price=50, duration_seconds=60
+    )
+    start_lot(host=live_stream.user, auction_id=lot.pk)
+    unverified = UserFactory(is_verified=False)
+    tickets = [ticket_issue(user=user).ticket for user in (buyer, unverified)]
+    checks: list[str] = []
+    real_check = auction_services._check_bidder
+
+    def counted(*, host_id, bidder):
+        checks.append(bidder.username)
+        return real_check(host_id=host_id, bidder=bidder)
+
+    monkeypatch.setattr(auction_services, "_check_bidder", counted)
+    monkeypatch.setattr(auction_services, "bidder_check", lambda **kw: pytest.fail("a trip of its own"))
+
+    async def scenario() -> list[dict]:
+        sock, other = await Socket(tickets[0]).open(), await Socket(tickets[1]).open()
+        frames = []
+        for ref, bid in (("b1", {"amount": "50"}), ("b2", {"max_amount": "80"})):  # b2: the leader's ceiling
+            await sock.send(type="auction.bid", auction_id=str(lot.pk), ref=ref, **bid)
+            frames.append(await sock.recv_type("auction.bid.accepted"))
+        for ref in ("u1", "u2"):
+            await other.send(type="auction.bid", auction_id=str(lot.pk), amount="500", ref=ref)
+            frames.append(await other.recv_type("error"))
+        await sock.close()
+        await other.close()
+        return frames
+
+    first, second, refused, again = run(scenario)
+    assert (first["ref"], second["ref"]) == ("b1", "b2")
+    assert [(f["code"], f["ref"]) for f in (refused, again)] == [
+        ("bidder_not_allowed", "u1"),
+        ("bidder_not_allowed", "u2"),
+    ]
+    # asked once for the one who passed (remembered for b2), on each bid for the one refused
+    assert checks == [buyer.username, unverified.username, unverified.username]
+    assert list(Bid.objects.filter(auction=lot).values_list("amount", flat=True)) == [50]
+    lot.refresh_from_db()
+    assert (lot.leader, lot.leader_max) == (buyer, 80)
