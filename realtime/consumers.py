@@ -23,6 +23,7 @@ import json
 import logging
 import time
 import uuid
+from collections.abc import Callable
 from decimal import Decimal
 from typing import Any
 from urllib.parse import parse_qs
@@ -39,9 +40,9 @@ from auctions.serializers import bid_frame_validate
 from realtime import access
 from realtime.backlog import get_backlog
 from realtime.fanout import public_channel, session_group
-from realtime.relay import Outbox, relay_for
+from realtime.relay import Outbox, Placed, relay_for
 from realtime.tickets import ticket_redeem
-from soukloop import metrics, presence
+from soukloop import events, metrics, presence
 from soukloop.cacheerrors import CACHE_UNAVAILABLE
 from soukloop.errors import DomainError
 from streams import services as stream_services
@@ -67,10 +68,18 @@ def _redeem(ticket: str):
     return claim, user
 
 
-async def _place_bids(auction_id: str, requests: list[Any]) -> list[tuple[Any, Decimal | None]]:
+def _place_bids_holding(auction_id: str, requests: list[Any]) -> tuple[list[Any], list[Callable[[], None]]]:
+    with events.deliveries_held() as kept:
+        answers = auction_services.place_bids(auction_id=auction_id, bids=requests)
+    return answers, kept
+
+
+async def _place_bids(auction_id: str, requests: list[Any]) -> Placed:
     """A batch of one lot's socket bids at the database (realtime/relay.py), each with the
-    lot's floor after it as far as its answer tells."""
-    answers = await database_sync_to_async(auction_services.place_bids)(auction_id=auction_id, bids=requests)
+    lot's floor after it as far as its answer tells. The batch's events (the room's price, the
+    outbid notices) are delivered once its bidders are answered, on the same thread, before the
+    lot's next batch: a bidder's answer does not wait for them."""
+    answers, kept = await database_sync_to_async(_place_bids_holding)(auction_id, requests)
     told: list[tuple[Any, Decimal | None]] = []
     for answer in answers:
         if isinstance(answer, auction_services.BidResult):
@@ -79,7 +88,9 @@ async def _place_bids(auction_id: str, requests: list[Any]) -> list[tuple[Any, D
             told.append((answer, answer.minimum))
         else:
             told.append((answer, None))
-    return told
+    if not kept:
+        return Placed(told)
+    return Placed(told, lambda: database_sync_to_async(events.deliver_held)(kept))
 
 
 def _refused_bidder(answer: Any) -> bool:

@@ -26,6 +26,7 @@ import time
 import weakref
 from collections import deque
 from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any, Protocol
 
@@ -78,8 +79,17 @@ class Outbox:
             await asyncio.shield(self._writer)
 
 
-# place(lot id, items) -> per item (its answer, the lot's floor after it or None).
-PlaceBids = Callable[[str, list[Any]], Awaitable[list[tuple[Any, Decimal | None]]]]
+@dataclass
+class Placed:
+    """A batch's answers, per item (its answer, the lot's floor after it or None), and what to
+    run once they are answered, before the lot's next batch goes (its events' delivery)."""
+
+    answers: list[tuple[Any, Decimal | None]]
+    then: Callable[[], Awaitable[None]] | None = None
+
+
+# place(lot id, items) -> the answers (or ``Placed``: the answers and what to run after them).
+PlaceBids = Callable[[str, list[Any]], Awaitable["list[tuple[Any, Decimal | None]] | Placed"]]
 BID_BATCH = 200  # bids of one lot sent to the database together, at most
 
 
@@ -221,16 +231,24 @@ class Relay:
                 if not going:
                     continue
                 try:
-                    answers = await place(auction_id, [item for item, _f in going])
+                    result = await place(auction_id, [item for item, _f in going])
                 except Exception as error:  # the database or the thread failed: each bid hears it
                     for _item, future in going:
                         if not future.done():
                             future.set_exception(error)
                     continue
-                for (_item, future), (answer, minimum) in zip(going, answers, strict=True):
+                placed = result if isinstance(result, Placed) else Placed(result)
+                for (_item, future), (answer, minimum) in zip(going, placed.answers, strict=True):
                     if minimum is not None:
                         self._raise_floor(auction_id, minimum)
                     _answer(future, ("answer", answer))
+                if placed.then is not None:
+                    # The bidders are answered while this runs; the lot's next batch waits for it,
+                    # so a process delivers its batches' events in the order they committed.
+                    try:
+                        await placed.then()
+                    except Exception:
+                        logger.exception("realtime relay: a batch's after-answer step failed")
         finally:
             queue.running = False
 

@@ -13,7 +13,9 @@ A sink that fails is logged and does not stop the others, nor the request that c
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Iterable, Mapping
+import threading
+from collections.abc import Callable, Iterable, Iterator, Mapping
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -58,6 +60,42 @@ def unregister_sink(name: str) -> None:
     _batch_sinks.pop(name, None)
 
 
+_holding = threading.local()
+
+
+@contextmanager
+def deliveries_held() -> Iterator[list[Callable[[], None]]]:
+    """Within the block, this thread's events that commit are not delivered at the commit but
+    kept, in order, in the list it yields; the caller delivers them (``deliver_held``) when it
+    chooses. A socket process answers a batch of bids first and then delivers the batch's
+    events (realtime/relay.py): its bidders do not wait for the room's frames and the outbid
+    notices. A rollback still delivers nothing: only committed events are kept."""
+    outer = getattr(_holding, "kept", None)
+    kept: list[Callable[[], None]] = []
+    _holding.kept = kept
+    try:
+        yield kept
+    finally:
+        _holding.kept = outer
+
+
+def deliver_held(kept: list[Callable[[], None]]) -> None:
+    """Deliver what ``deliveries_held`` kept, in order."""
+    for deliver in kept:
+        deliver()
+
+
+def _on_commit(deliver: Callable[[], None], using: str | None) -> None:
+    def committed() -> None:
+        kept = getattr(_holding, "kept", None)
+        if kept is None:
+            deliver()
+        else:
+            kept.append(deliver)
+
+    transaction.on_commit(committed, using=using)
+
+
 def publish(event_type: str, *, channel: str | None, data: Mapping[str, Any], using: str | None = None) -> None:
     """Deliver ``event_type`` to every sink once the current transaction commits.
 
@@ -65,7 +103,7 @@ def publish(event_type: str, *, channel: str | None, data: Mapping[str, Any], us
     delivered in the order they were published.
     """
     payload = dict(data)
-    transaction.on_commit(lambda: dispatch(Event(event_type, channel, payload, timezone.now())), using=using)
+    _on_commit(lambda: dispatch(Event(event_type, channel, payload, timezone.now())), using)
 
 
 def publish_many(items: Iterable[tuple[str, str | None, Mapping[str, Any]]], *, using: str | None = None) -> None:
@@ -80,7 +118,7 @@ def publish_many(items: Iterable[tuple[str, str | None, Mapping[str, Any]]], *, 
         at = timezone.now()
         dispatch_many([Event(event_type, channel, data, at) for event_type, channel, data in payloads])
 
-    transaction.on_commit(deliver, using=using)
+    _on_commit(deliver, using)
 
 
 def dispatch(event: Event) -> None:

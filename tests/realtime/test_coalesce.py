@@ -164,6 +164,41 @@ def test_a_lots_socket_bids_queue_behind_its_batch_and_go_together():
     ]
 
 
+def test_a_batchs_bidders_are_answered_before_its_events_go_and_the_next_batch_waits_for_them():
+    """``Placed.then`` (a batch's event delivery) runs once the batch's bids are answered and
+    before the lot's next batch goes, so a process's batches deliver in commit order."""
+    from decimal import Decimal
+
+    from realtime.relay import Placed
+
+    log: list[str] = []
+    release = asyncio.Event()
+
+    async def place(auction_id: str, items: list) -> Placed:
+        log.append(f"batch {items}")
+
+        async def then() -> None:
+            log.append(f"deliver {items}")
+            if items == ["50"]:
+                await release.wait()
+
+        return Placed([(f"ok:{item}", None) for item in items], then)
+
+    async def scenario() -> None:
+        relay, _member = _relay(0.05)
+        first = asyncio.ensure_future(relay.bid("lot-1", Decimal("50"), "50", place))
+        assert await first == ("answer", "ok:50")  # answered while its delivery is still running
+        log.append("answered 50")
+        second = asyncio.ensure_future(relay.bid("lot-1", Decimal("60"), "60", place))
+        await asyncio.sleep(0.01)
+        assert not second.done()  # waits for the first batch's delivery
+        release.set()
+        assert await second == ("answer", "ok:60")
+
+    asyncio.run(scenario())
+    assert log == ["batch ['50']", "deliver ['50']", "answered 50", "batch ['60']", "deliver ['60']"]
+
+
 def test_a_failed_batch_fails_each_of_its_bids_and_the_next_batch_still_goes():
     from decimal import Decimal
 

@@ -94,3 +94,21 @@ def test_a_failing_batch_sink_does_not_stop_the_others(received, caplog):
         events.unregister_sink("broken")
     assert [e.type for e in received] == ["auction.bid", "auction.outbid"]
     assert "event sink failed" in caplog.text
+
+
+@pytest.mark.django_db(transaction=True)
+def test_held_deliveries_wait_for_the_caller_and_keep_their_order(received):
+    with events.deliveries_held() as kept:
+        with transaction.atomic():
+            events.publish("auction.bid", channel="stream:1", data={"n": 1})
+            events.publish_many([("auction.bid", "stream:1", {"n": 2}), ("auction.outbid", "user:7", {"n": 3})])
+        with pytest.raises(RuntimeError), transaction.atomic():
+            events.publish("auction.bid", channel="stream:1", data={"n": 99})
+            raise RuntimeError("rolled back")
+        assert received == []  # committed, but held
+    assert received == []  # still held after the block: the caller delivers
+    events.deliver_held(kept)
+    assert [e.data["n"] for e in received] == [1, 2, 3]  # in order; the rolled-back one never
+    with transaction.atomic():  # outside the block: at commit, as ever
+        events.publish("auction.bid", channel="stream:1", data={"n": 4})
+    assert [e.data["n"] for e in received] == [1, 2, 3, 4]
