@@ -23,6 +23,17 @@ def is_blocked_between_ids(*, user_a_id: Any, user_b_id: Any) -> bool:
     ).exists()
 
 
+def blocked_among(*, user_id: Any, others: Iterable[Any]) -> set[Any]:
+    """Which of ``others`` are in a block with ``user_id``, either way (one query)."""
+    others = list(others)
+    if not others:
+        return set()
+    rows = Block.objects.filter(
+        Q(blocker_id=user_id, blocked_id__in=others) | Q(blocked_id=user_id, blocker_id__in=others)
+    ).values_list("blocker_id", "blocked_id")
+    return {blocked if blocker == user_id else blocker for blocker, blocked in rows}
+
+
 def block_partner_ids(*, user_id: Any) -> QuerySet:
     """The people in a block with ``user_id``, either way, as a one-column queryset (a
     caller may read it or fold it into a statement of its own)."""

@@ -20,7 +20,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from accounts.models import User
-from accounts.selectors import is_blocked_between, is_blocked_between_ids
+from accounts.selectors import blocked_among, is_blocked_between, is_blocked_between_ids
 from auctions.locks import auction_for_update
 from auctions.models import Auction, AuctionOutcome, AuctionStatus, Bid
 from catalog.holds import product_hold
@@ -28,7 +28,7 @@ from catalog.locks import product_for_update
 from messaging.models import Offer
 from messaging.services import offer_propose
 from payments.models import TransactionStatus
-from payments.selectors import lot_sale, lot_sales_unpaid
+from payments.selectors import lot_buyers_with_unpaid, lot_sale, lot_sales_unpaid
 from payments.services import sale_reserve_for_lot
 from soukloop import events
 from soukloop.celery import app as celery_app
@@ -186,14 +186,17 @@ def _schedule_close(auction: Auction) -> None:
         logger.warning("auction close task not scheduled for %s", auction.pk, exc_info=True)
 
 
+def _strike_window() -> dict[str, Any]:
+    return {
+        "last": int(getattr(settings, "AUCTION_UNPAID_STRIKES", 2)),
+        "since": timezone.now() - timedelta(days=int(getattr(settings, "AUCTION_STRIKE_DAYS", 90))),
+    }
+
+
 def _unpaid_strikes(user: User) -> int:
     """Won lots left unpaid among the last AUCTION_UNPAID_STRIKES lots this user won (within
     AUCTION_STRIKE_DAYS): the sale of each won lot is the one source of truth (payments)."""
-    return lot_sales_unpaid(
-        buyer_id=user.pk,
-        last=int(getattr(settings, "AUCTION_UNPAID_STRIKES", 2)),
-        since=timezone.now() - timedelta(days=int(getattr(settings, "AUCTION_STRIKE_DAYS", 90))),
-    )
+    return lot_sales_unpaid(buyer_id=user.pk, **_strike_window())
 
 
 def bidder_check(*, bidder: User, auction_id: Any) -> None:
@@ -205,17 +208,33 @@ def bidder_check(*, bidder: User, auction_id: Any) -> None:
     _check_bidder(host_id=host_id, bidder=bidder)
 
 
+def _own_lot() -> Conflict:
+    return Conflict(_("You cannot bid on your own lot."), code="own_auction")
+
+
+def _unverified() -> Conflict:
+    return Conflict(_("Verify your phone to bid."), code="bidder_not_allowed")
+
+
+def _blocked() -> Conflict:
+    return Conflict(_("You cannot bid on this lot."), code="bidder_not_allowed")
+
+
+def _struck() -> Conflict:
+    return Conflict(_("Pay for the lots you won before bidding again."), code="bidder_not_allowed")
+
+
 def _check_bidder(*, host_id: Any, bidder: User) -> None:
     """Who may bid, asked before the lot's row lock is taken (none of it is the lot's state),
     so the lock is held only for the price check and the writes."""
     if host_id == bidder.pk:
-        raise Conflict(_("You cannot bid on your own lot."), code="own_auction")
+        raise _own_lot()
     if not bidder.is_verified:
-        raise Conflict(_("Verify your phone to bid."), code="bidder_not_allowed")
+        raise _unverified()
     if is_blocked_between_ids(user_a_id=bidder.pk, user_b_id=host_id):
-        raise Conflict(_("You cannot bid on this lot."), code="bidder_not_allowed")
+        raise _blocked()
     if _unpaid_strikes(bidder) > 0:
-        raise Conflict(_("Pay for the lots you won before bidding again."), code="bidder_not_allowed")
+        raise _struck()
 
 
 class BidTooLow(Conflict):
@@ -283,7 +302,7 @@ def place_bid(
         if seen is None:
             raise NotFound(_("No such lot."))
         if seen.host_id == bidder.pk:
-            raise Conflict(_("You cannot bid on your own lot."), code="own_auction")
+            raise _own_lot()
         _check_bidder(host_id=seen.host_id, bidder=bidder)
         if seen.status in (AuctionStatus.CLOSED, AuctionStatus.VOIDED):
             raise Conflict(_("This lot is closed."), code="auction_closed")
@@ -316,28 +335,30 @@ def place_bids(*, auction_id: Any, bids: Sequence[BidRequest]) -> list[BidResult
 
 
 def _bidder_refusals(auction_id: Any, bids: Sequence[BidRequest]) -> dict[int, DomainError]:
-    """The refusals of the bids that ask for their bidder's check, by position (one read of the
-    lot's host for all of them, one check per bidder)."""
+    """The refusals of the bids that ask for their bidder's check, by position: the same rules
+    as ``_check_bidder``, for all of them in three queries (the lot's host, the blocks, the
+    strikes), however many ask. At the start of a busy lot, and each time its bidders' checks
+    run out together, that is two hundred bidders in one batch."""
     due = [index for index, bid in enumerate(bids) if bid.check_bidder]
     if not due:
         return {}
     host_id = Auction.objects.filter(pk=auction_id).values_list("host_id", flat=True).first()
     if host_id is None:
         return {index: NotFound(_("No such lot.")) for index in due}
-    verdicts: dict[Any, DomainError | None] = {}
-    refused: dict[int, DomainError] = {}
-    for index in due:
-        bidder = bids[index].bidder
-        if bidder.pk not in verdicts:
-            try:
-                _check_bidder(host_id=host_id, bidder=bidder)
-                verdicts[bidder.pk] = None
-            except DomainError as refusal:
-                verdicts[bidder.pk] = refusal.with_traceback(None)  # no cycle (see _place_bids_locked)
-        verdict = verdicts[bidder.pk]
-        if verdict is not None:
-            refused[index] = verdict
-    return refused
+    bidders = {bids[index].bidder.pk: bids[index].bidder for index in due}
+    verdicts: dict[Any, DomainError] = {}
+    for bidder in bidders.values():
+        if bidder.pk == host_id:
+            verdicts[bidder.pk] = _own_lot()
+        elif not bidder.is_verified:
+            verdicts[bidder.pk] = _unverified()
+    asked = [pk for pk in bidders if pk not in verdicts]
+    for pk in blocked_among(user_id=host_id, others=asked):
+        verdicts[pk] = _blocked()
+    asked = [pk for pk in asked if pk not in verdicts]
+    for pk in lot_buyers_with_unpaid(buyer_ids=asked, **_strike_window()):
+        verdicts[pk] = _struck()
+    return {index: verdicts[bids[index].bidder.pk] for index in due if bids[index].bidder.pk in verdicts}
 
 
 def _place_bids_locked(auction_id: Any, bids: Sequence[BidRequest]) -> list[BidResult | DomainError]:
@@ -391,7 +412,7 @@ def _apply_bid(auction: Auction, request: BidRequest, *, now: datetime) -> _Step
     bidder, amount, max_amount = request.bidder, request.amount, request.max_amount
     bid_max = _bid_max(amount, max_amount)
     if auction.host_id == bidder.pk:
-        raise Conflict(_("You cannot bid on your own lot."), code="own_auction")
+        raise _own_lot()
     if auction.status == AuctionStatus.SCHEDULED:
         raise Conflict(_("This lot has not started."), code="auction_not_started")
     if auction.status != AuctionStatus.RUNNING or auction.ends_at is None or now >= auction.ends_at:

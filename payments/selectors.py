@@ -1,12 +1,14 @@
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
 from django.conf import settings
-from django.db.models import Count, Q, QuerySet, Sum
+from django.db.models import Count, F, Q, QuerySet, Sum, Window
+from django.db.models.functions import RowNumber
 
 from accounts.models import User
 from catalog.holds import Hold
@@ -95,6 +97,23 @@ def payouts_overdue_count(*, now: datetime | None = None, grace: timedelta = tim
 def lot_sale(*, source_id: Any) -> Transaction | None:
     """The sale made at a lot's hammer (its latest, if the winner's ended unpaid)."""
     return Transaction.objects.filter(source=SaleSource.AUCTION, source_id=source_id).order_by("-created_at").first()
+
+
+def lot_buyers_with_unpaid(*, buyer_ids: Iterable[Any], last: int, since: datetime) -> set[Any]:
+    """Which of ``buyer_ids`` left unpaid one of their last ``last`` won lots (since
+    ``since``): ``lot_sales_unpaid`` > 0, for many buyers in one query (each buyer's sales
+    numbered newest first, the first ``last`` read)."""
+    buyer_ids = list(buyer_ids)
+    if not buyer_ids or last <= 0:
+        return set()
+    newest_first = Window(RowNumber(), partition_by=[F("buyer_id")], order_by=F("created_at").desc())
+    recent = (
+        Transaction.objects.filter(source=SaleSource.AUCTION, buyer_id__in=buyer_ids, created_at__gte=since)
+        .annotate(rank=newest_first)
+        .filter(rank__lte=last)  # alone: a status filter here would be applied before the numbering
+        .values_list("buyer_id", "status")
+    )
+    return {buyer_id for buyer_id, status in recent if status == TransactionStatus.FAILED}
 
 
 def lot_sales_unpaid(*, buyer_id: Any, last: int, since: datetime) -> int:

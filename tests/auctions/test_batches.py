@@ -127,6 +127,74 @@ def test_bids_that_ask_for_their_bidders_check_are_refused_alone(auth_client, li
     assert sorted(Bid.objects.filter(auction=lot).values_list("amount", flat=True)) == [50, 55]
 
 
+def _won_unpaid(buyer, status):
+    from payments.models import SaleSource, Transaction
+    from streams.models import StreamStatus
+    from tests.factories import ProductFactory
+    from tests.streams.factories import StreamFactory
+
+    stream = StreamFactory(status=StreamStatus.LIVE)
+    product = ProductFactory(seller=stream.user)
+    lot = Auction.objects.create(
+        stream=stream, product=product, host=stream.user, starting_price=10, bid_increment=5, duration_seconds=60
+    )
+    Transaction.objects.create(
+        buyer=buyer,
+        seller=stream.user,
+        product=product,
+        amount=10,
+        platform_fee=1,
+        seller_payout=9,
+        feed_type=product.feed_type,
+        status=status,
+        source=SaleSource.AUCTION,
+        source_id=lot.pk,
+    )
+
+
+@pytest.mark.parametrize("fine", [2, 30])
+def test_many_bidders_checks_in_one_batch_agree_with_the_one_bidder_rule(
+    auth_client, live, settings, fine, django_assert_max_num_queries
+):
+    """A busy lot's first batch carries every bidder's check: the verdicts are the one-bidder
+    rule's (``bidder_check``), in the same number of queries for 2 or 30 fine bidders."""
+    from accounts.services import block_create
+    from auctions.services import bidder_check
+    from payments.models import TransactionStatus
+
+    settings.AUCTION_UNPAID_STRIKES = 2
+    lot = _running(auth_client, live)  # starts at 50, increment 5
+    host = lot.host
+    unverified = UserFactory(is_verified=False)
+    blocked_by_host, blocking_host = UserFactory(), UserFactory()
+    block_create(blocker=host, blocked=blocked_by_host)
+    block_create(blocker=blocking_host, blocked=host)
+    struck, paid_since = UserFactory(), UserFactory()
+    _won_unpaid(struck, TransactionStatus.FAILED)
+    _won_unpaid(paid_since, TransactionStatus.FAILED)  # then two paid wins: out of the window
+    _won_unpaid(paid_since, TransactionStatus.COMPLETED)
+    _won_unpaid(paid_since, TransactionStatus.COMPLETED)
+    people = [unverified, blocked_by_host, blocking_host, struck, paid_since, host] + [
+        UserFactory() for _ in range(fine)
+    ]
+    bids = [BidRequest(bidder=p, max_amount=Decimal(100 + 10 * n), check_bidder=True) for n, p in enumerate(people)]
+    bids.append(BidRequest(bidder=struck, max_amount=Decimal("5000"), check_bidder=True))  # twice in the batch
+
+    expected = []
+    for person in [*people, struck]:
+        try:
+            bidder_check(bidder=person, auction_id=lot.pk)
+            expected.append("fine")
+        except Conflict as refusal:
+            expected.append(refusal.code)
+    assert expected[:6] == ["bidder_not_allowed"] * 4 + ["fine", "own_auction"]
+
+    # the host, blocks and strikes once each; the lock, the insert and the lot's update
+    with django_assert_max_num_queries(3 + 5):
+        answers = place_bids(auction_id=lot.pk, bids=bids)
+    assert ["fine" if isinstance(a, BidResult) else a.code for a in answers] == expected
+
+
 def test_a_last_seconds_batch_extends_once(auth_client, live, monkeypatch, settings):
     from datetime import timedelta
 

@@ -95,13 +95,13 @@ def test_a_sockets_bidder_check_rides_with_its_batch_and_is_remembered(buyer, li
     unverified = UserFactory(is_verified=False)
     tickets = [ticket_issue(user=user).ticket for user in (buyer, unverified)]
     checks: list[str] = []
-    real_check = auction_services._check_bidder
+    real_refusals = auction_services._bidder_refusals
 
-    def counted(*, host_id, bidder):
-        checks.append(bidder.username)
-        return real_check(host_id=host_id, bidder=bidder)
+    def counted(auction_id, bids):
+        checks.extend(bid.bidder.username for bid in bids if bid.check_bidder)
+        return real_refusals(auction_id, bids)
 
-    monkeypatch.setattr(auction_services, "_check_bidder", counted)
+    monkeypatch.setattr(auction_services, "_bidder_refusals", counted)
     monkeypatch.setattr(auction_services, "bidder_check", lambda **kw: pytest.fail("a trip of its own"))
 
     async def scenario() -> list[dict]:
