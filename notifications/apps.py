@@ -8,10 +8,10 @@ class NotificationsConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
 
     def ready(self) -> None:
-        from notifications.sink import deliver_event
+        from notifications.sink import deliver_event, deliver_events
         from soukloop.events import register_sink
 
-        register_sink("notifications", deliver_event)
+        register_sink("notifications", deliver_event, many=deliver_events)
 
         from notifications.selectors import deliveries_dead_count
         from soukloop.metrics import register_gauge

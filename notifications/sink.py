@@ -274,23 +274,34 @@ def _outbid_window_key(event: Event) -> str | None:
 
 
 def _auction_outbid(event: Event) -> None:
-    data = event.data
-    dedupe_key = _outbid_window_key(event)
-    if dedupe_key is None:
-        return
+    _outbid_many([event])
 
-    def texts() -> tuple[str, str]:
-        return _("You were outbid"), _("The bid is now AED %(amount)s. Bid again before the lot closes.") % {
-            "amount": data["amount"]
-        }
 
-    notify_users(
-        user_ids=[data["user_id"]],
-        kind=Kind.OUTBID,
-        texts=texts,
-        data={"auction_id": data["auction_id"], "stream_id": data.get("stream_id"), "amount": data["amount"]},
-        dedupe_key=dedupe_key,
-    )
+def _outbid_many(batch: list[Event]) -> None:
+    """``outbid`` to each bidder of ``batch`` whose window this claims; the notices of one lot at
+    one price (a batch of bids tells everyone it outbid the price it left) are written with
+    one ``notify_users``. When two hundred bidders' windows run out together, that is one
+    write, not two hundred on the database thread of a socket process."""
+    groups: dict[tuple[str, str, str], list[Event]] = {}
+    for event in batch:
+        dedupe_key = _outbid_window_key(event)
+        if dedupe_key is not None:
+            groups.setdefault((str(event.data["auction_id"]), str(event.data["amount"]), dedupe_key), []).append(event)
+    for (_auction_id, _amount, dedupe_key), events in groups.items():
+        data = events[0].data
+
+        def texts(amount: str = data["amount"]) -> tuple[str, str]:
+            return _("You were outbid"), _("The bid is now AED %(amount)s. Bid again before the lot closes.") % {
+                "amount": amount
+            }
+
+        notify_users(
+            user_ids=[event.data["user_id"] for event in events],
+            kind=Kind.OUTBID,
+            texts=texts,
+            data={"auction_id": data["auction_id"], "stream_id": data.get("stream_id"), "amount": data["amount"]},
+            dedupe_key=dedupe_key,
+        )
 
 
 def _auction_won(event: Event) -> None:
@@ -363,6 +374,22 @@ def deliver_event(event: Event) -> None:
     handler = HANDLERS.get(event.type)
     if handler is not None:
         handler(event)
+
+
+def deliver_events(batch: list[Event]) -> None:
+    """The sink for the events of one ``publish_many`` (a lot's batch of bids: its price and
+    everyone it outbid): the ``auction.outbid`` notices together (``_outbid_many``), the others
+    one by one in order; one that fails is logged and the rest still go."""
+    outbid = [event for event in batch if event.type == "auction.outbid"]
+    for event in batch:
+        if event.type == "auction.outbid":
+            continue
+        try:
+            deliver_event(event)
+        except Exception:
+            logger.exception("notifications: an event failed", extra={"event_type": event.type})
+    if outbid:
+        _outbid_many(outbid)
 
 
 def followed_live_texts(host_name: str, title: str) -> Callable[[], tuple[str, str]]:

@@ -347,3 +347,28 @@ def test_voided_lot_releases_the_listing(auth_client, live):
     assert Auction.objects.get(pk=lot.pk).status == AuctionStatus.VOIDED
     assert product_hold(product_id=lot.product_id) is None
     assert not Transaction.objects.filter(product=lot.product).exists()
+
+
+@pytest.mark.parametrize("outbid", [2, 20])
+def test_a_batch_that_outbids_many_writes_their_notices_together(
+    auth_client, live, outbid, django_assert_max_num_queries, django_capture_on_commit_callbacks
+):
+    """A socket batch that takes the lead from many bidders at once (the start of a busy lot,
+    or when their windows run out together) notifies each of them once, in the same number of
+    queries for 2 or 20."""
+    from auctions.services import BidRequest, place_bids
+    from soukloop import events
+
+    lot = _lot(auth_client, live)  # starts at 50, increment 5
+    bidders = [UserFactory() for _ in range(outbid)]
+    rising = [BidRequest(bidder=b, amount=Decimal(50 + 5 * n)) for n, b in enumerate(bidders)]
+    winner = UserFactory()
+    with events.deliveries_held() as kept, django_capture_on_commit_callbacks(execute=True):
+        place_bids(auction_id=lot.pk, bids=[*rising, BidRequest(bidder=winner, amount=Decimal("1000.00"))])
+    assert not Notification.objects.filter(kind="outbid").exists()  # held until delivered
+    # the room's price, the outbid notices (users, preferences, devices, the rows, their check)
+    with django_assert_max_num_queries(8):
+        events.deliver_held(kept)
+    notices = Notification.objects.filter(kind="outbid", data__auction_id=str(lot.pk))
+    assert sorted(notices.values_list("user_id", flat=True)) == sorted(b.pk for b in bidders)
+    assert {n.data["amount"] for n in notices} == {"1000.00"} and not notices.filter(user=winner).exists()
