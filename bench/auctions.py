@@ -1,7 +1,7 @@
 """Live-auction benchmark on PostGIS + Redis: one lot, a room of viewers on WebSockets, bidders
 bidding over their sockets as fast as they can.
 
-    .venv/bin/python bench/auctions.py [--viewers 1000] [--bidders 200] [--seconds 30] [--servers 2]
+    .venv/bin/python bench/auctions.py [--viewers 1000] [--bidders 200] [--seconds 30] [--servers 2] [--timeline]
 
 Starts the ASGI app under uvicorn (``--servers`` processes, as production's worker class:
 sans-I/O websockets, no permessage-deflate) on loopback; viewers and bidders are spread over
@@ -176,6 +176,7 @@ async def run(ports: list[int], data: dict, viewers: int, seconds: float) -> dic
     readers = [asyncio.create_task(viewer(i, ws)) for i, ws in enumerate(viewer_socks)]
     shared = {"price": Decimal("10") - INCREMENT, "rung": Decimal("10") - INCREMENT}
     acks: list[float] = []
+    sent_at: list[float] = []  # each ack's bid's send, for --timeline
     accepted: list[tuple[Decimal, float, float]] = []  # (price, sent, answered)
     errors: dict[str, int] = {}
     deadline = time.perf_counter() + seconds
@@ -193,6 +194,7 @@ async def run(ports: list[int], data: dict, viewers: int, seconds: float) -> dic
             frame = json.loads(await ws.recv())
             answered = time.perf_counter()
             acks.append((answered - sent) * 1000)
+            sent_at.append(sent)
             if frame["type"] == "auction.bid.accepted":
                 price = Decimal(frame["accepted_amount"])
                 accepted.append((price, sent, answered))
@@ -238,6 +240,7 @@ async def run(ports: list[int], data: dict, viewers: int, seconds: float) -> dic
         "accepted": accepted,
         "answered": len(acks),
         "acks": acks,
+        "sent_at": sent_at,
         "errors": errors,
         "fan_ack": fan_ack,
         "fan_send": fan_send,
@@ -284,6 +287,21 @@ def check_database(lot_id: str, told: list[Decimal]) -> tuple[bool, int]:
     return increasing and sorted(told) == amounts and lot.current_price == amounts[-1], len(amounts)
 
 
+def print_timeline(sent_at: list[float], acks: list[float]) -> None:
+    """Acknowledgements by the half second their bid was sent: a stall shows as one slow bucket."""
+    if not sent_at:
+        return
+    start = sent_at[0]
+    buckets: dict[int, list[float]] = {}
+    for sent, ms in zip(sent_at, acks, strict=True):
+        buckets.setdefault(int((sent - start) * 2), []).append(ms)
+    for bucket, values in sorted(buckets.items()):
+        print(
+            f"  {bucket / 2:5.1f} s: {len(values):5d} answered, ack p50 {percentile(values, 0.5):6.1f} ms, "
+            f"p99 {percentile(values, 0.99):6.1f} ms"
+        )
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--viewers", type=int, default=1000)
@@ -296,6 +314,11 @@ def main() -> None:
         default="button",
         help="button: each bids one increment over the price it was told of (many bid the same amount, "
         "one wins); ladder: each bid is the next rung of one shared ladder (the accept path's capacity)",
+    )
+    parser.add_argument(
+        "--timeline",
+        action="store_true",
+        help="also the acknowledgement p50/p99 per half second of the run (where a tail comes from)",
     )
     args = parser.parse_args()
     MODE[0] = args.mode
@@ -324,8 +347,11 @@ def main() -> None:
     )
     print(
         f"bid acknowledgement: p50 {statistics.median(acks):.1f} ms, "
-        f"p99 {percentile(acks, 0.99):.1f} ms (target p99 <= 100 ms)"
+        f"p99 {percentile(acks, 0.99):.1f} ms (target p99 <= 100 ms); p90 {percentile(acks, 0.9):.1f}, "
+        f"p95 {percentile(acks, 0.95):.1f}, p99.9 {percentile(acks, 0.999):.1f} ms"
     )
+    if args.timeline:
+        print_timeline(result["sent_at"], acks)
     if result["fan_ack"]:
         print(
             f"fan-out, accepted bid's answer -> every viewer shows it (or later): p50 "
