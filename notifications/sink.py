@@ -248,29 +248,74 @@ def _remember_window(key: str, until: float, now: float) -> None:
     _claimed_windows[key] = until
 
 
-def _outbid_window_key(event: Event) -> str | None:
-    """One ``outbid`` per lot per bidder per AUCTION_OUTBID_NOTIFY_SECONDS: the first outbid of
-    a window claims it in the shared cache (Redis ``SET NX``) and gets a key of its own (the new
-    price: a replayed event is one notification); later ones in that window get ``None`` and
-    are dropped, those this process knows of without asking the cache again. With the cache
-    down the window is a fixed clock bucket of the dedupe key."""
-    data, seconds = event.data, max(1, settings.AUCTION_OUTBID_NOTIFY_SECONDS)
-    key = f"notif:outbid:{data['auction_id']}:{data['user_id']}"
+def _outbid_window_keys(batch: list[Event]) -> list[str | None]:
+    """Per event, its notice's dedupe key, or None when the notice is dropped: one ``outbid``
+    per lot per bidder per AUCTION_OUTBID_NOTIFY_SECONDS. The first outbid of a window claims
+    it in the shared cache (Redis ``SET NX``) and gets a key of its own (the new price: a
+    replayed event is one notification); later ones in that window are dropped, those this
+    process knows of without asking the cache again. The batch's claims go in one round trip:
+    a busy lot's bidders' windows open together and run out together. With the cache down the
+    window is a fixed clock bucket of the dedupe key."""
+    seconds = max(1, settings.AUCTION_OUTBID_NOTIFY_SECONDS)
     now = time.time()
-    if _claimed_windows.get(key, 0.0) > now:
-        return None
+    keys: list[str | None] = []
+    asking: dict[str, None] = {}
+    for event in batch:
+        window = f"notif:outbid:{event.data['auction_id']}:{event.data['user_id']}"
+        if _claimed_windows.get(window, 0.0) > now:
+            keys.append(None)
+        else:
+            keys.append(window)
+            asking[window] = None
     try:
-        if not cache.add(key, 1, timeout=seconds):
-            # Claimed elsewhere: remember it for what is left of that window (where the cache
-            # can say; otherwise ask again next time).
-            ttl = cache.ttl(key) if hasattr(cache, "ttl") else None
-            if isinstance(ttl, int) and ttl > 0:
-                _remember_window(key, now + min(ttl, seconds), now)
-            return None
+        claims = _claim_windows(list(asking), seconds) if asking else {}
     except CACHE_UNAVAILABLE:
-        return f"outbid:{data['auction_id']}:window:{int(event.at.timestamp()) // seconds}"
-    _remember_window(key, now + seconds, now)
-    return f"outbid:{data['auction_id']}:{data['amount']}"
+        return [
+            None if key is None else f"outbid:{event.data['auction_id']}:window:{int(event.at.timestamp()) // seconds}"
+            for key, event in zip(keys, batch, strict=True)
+        ]
+    dedupe: list[str | None] = []
+    for key, event in zip(keys, batch, strict=True):
+        left = claims.pop(key, None) if key is not None else None
+        if key is None or left is None:  # remembered, or a second event of the batch for the bidder
+            dedupe.append(None)
+        elif left == 0:  # claimed here
+            _remember_window(key, now + seconds, now)
+            dedupe.append(f"outbid:{event.data['auction_id']}:{event.data['amount']}")
+        else:  # claimed elsewhere: remember it for what is left of that window, where known
+            if left > 0:
+                _remember_window(key, now + min(left, seconds), now)
+            dedupe.append(None)
+    return dedupe
+
+
+def _claim_windows(keys: list[str], seconds: int) -> dict[str, int]:
+    """Try to claim each key for ``seconds``: per key 0 when claimed here, else the seconds left
+    of the window claimed elsewhere (-1 when the cache cannot say). On Redis one pipeline of
+    ``SET NX EX`` and ``TTL``; elsewhere ``cache.add`` per key."""
+    if not keys:
+        return {}
+    if settings.CACHES["default"]["BACKEND"].startswith("django_redis."):
+        from django_redis import get_redis_connection
+
+        pipe = get_redis_connection("default").pipeline(transaction=False)
+        for key in keys:
+            full = cache.make_key(key)
+            pipe.set(full, 1, nx=True, ex=seconds)
+            pipe.ttl(full)
+        replies = pipe.execute()
+        return {
+            key: 0 if claimed else (ttl if isinstance(ttl, int) and ttl > 0 else -1)
+            for key, claimed, ttl in zip(keys, replies[0::2], replies[1::2], strict=True)
+        }
+    claims = {}
+    for key in keys:
+        if cache.add(key, 1, timeout=seconds):
+            claims[key] = 0
+        else:
+            ttl = cache.ttl(key) if hasattr(cache, "ttl") else None
+            claims[key] = ttl if isinstance(ttl, int) and ttl > 0 else -1
+    return claims
 
 
 def _auction_outbid(event: Event) -> None:
@@ -283,8 +328,7 @@ def _outbid_many(batch: list[Event]) -> None:
     one ``notify_users``. When two hundred bidders' windows run out together, that is one
     write, not two hundred on the database thread of a socket process."""
     groups: dict[tuple[str, str, str], list[Event]] = {}
-    for event in batch:
-        dedupe_key = _outbid_window_key(event)
+    for event, dedupe_key in zip(batch, _outbid_window_keys(batch), strict=True):
         if dedupe_key is not None:
             groups.setdefault((str(event.data["auction_id"]), str(event.data["amount"]), dedupe_key), []).append(event)
     for (_auction_id, _amount, dedupe_key), events in groups.items():
