@@ -21,6 +21,7 @@ from messaging.models import Offer, OfferStatus
 from notifications.models import Notification
 from payments.models import SaleSource, Transaction, TransactionStatus
 from streams.models import StreamStatus
+from tests.auctions.conftest import won_lot
 from tests.factories import ProductFactory, UserFactory
 from tests.streams.factories import StreamFactory
 
@@ -190,32 +191,13 @@ def test_paid_lots_after_an_unpaid_one_leave_the_strike_window(auth_client, sett
     settings.AUCTION_UNPAID_STRIKES = 2
     alice = UserFactory()
 
-    def won(status):
-        stream = StreamFactory(status=StreamStatus.LIVE)
-        product = ProductFactory(seller=stream.user)
-        lot = Auction.objects.create(
-            stream=stream, product=product, host=stream.user, starting_price=10, bid_increment=5, duration_seconds=60
-        )
-        Transaction.objects.create(
-            buyer=alice,
-            seller=stream.user,
-            product=product,
-            amount=10,
-            platform_fee=1,
-            seller_payout=9,
-            feed_type=product.feed_type,
-            status=status,
-            source=SaleSource.AUCTION,
-            source_id=lot.pk,
-        )
-
     stream = StreamFactory(status=StreamStatus.LIVE)
     target = _lot(auth_client, (stream, ProductFactory(seller=stream.user)))
-    won(TransactionStatus.FAILED)
+    won_lot(alice, TransactionStatus.FAILED)
     assert _code(_bid(auth_client, alice, target, amount="50")) == "bidder_not_allowed"
-    won(TransactionStatus.COMPLETED)
+    won_lot(alice, TransactionStatus.COMPLETED)
     assert _code(_bid(auth_client, alice, target, amount="50")) == "bidder_not_allowed"
-    won(TransactionStatus.COMPLETED)
+    won_lot(alice, TransactionStatus.COMPLETED)
     assert _bid(auth_client, alice, target, amount="50").status_code == 201
 
 

@@ -10,6 +10,7 @@ import pytest
 from auctions.models import Auction, Bid
 from auctions.services import BidRequest, BidResult, BidTooLow, place_bids
 from soukloop.errors import Conflict
+from tests.auctions.conftest import won_lot
 from tests.auctions.test_auctions import _running
 from tests.factories import UserFactory
 
@@ -127,31 +128,6 @@ def test_bids_that_ask_for_their_bidders_check_are_refused_alone(auth_client, li
     assert sorted(Bid.objects.filter(auction=lot).values_list("amount", flat=True)) == [50, 55]
 
 
-def _won_unpaid(buyer, status):
-    from payments.models import SaleSource, Transaction
-    from streams.models import StreamStatus
-    from tests.factories import ProductFactory
-    from tests.streams.factories import StreamFactory
-
-    stream = StreamFactory(status=StreamStatus.LIVE)
-    product = ProductFactory(seller=stream.user)
-    lot = Auction.objects.create(
-        stream=stream, product=product, host=stream.user, starting_price=10, bid_increment=5, duration_seconds=60
-    )
-    Transaction.objects.create(
-        buyer=buyer,
-        seller=stream.user,
-        product=product,
-        amount=10,
-        platform_fee=1,
-        seller_payout=9,
-        feed_type=product.feed_type,
-        status=status,
-        source=SaleSource.AUCTION,
-        source_id=lot.pk,
-    )
-
-
 @pytest.mark.parametrize("fine", [2, 30])
 def test_many_bidders_checks_in_one_batch_agree_with_the_one_bidder_rule(
     auth_client, live, settings, fine, django_assert_max_num_queries
@@ -170,10 +146,10 @@ def test_many_bidders_checks_in_one_batch_agree_with_the_one_bidder_rule(
     block_create(blocker=host, blocked=blocked_by_host)
     block_create(blocker=blocking_host, blocked=host)
     struck, paid_since = UserFactory(), UserFactory()
-    _won_unpaid(struck, TransactionStatus.FAILED)
-    _won_unpaid(paid_since, TransactionStatus.FAILED)  # then two paid wins: out of the window
-    _won_unpaid(paid_since, TransactionStatus.COMPLETED)
-    _won_unpaid(paid_since, TransactionStatus.COMPLETED)
+    won_lot(struck, TransactionStatus.FAILED)
+    won_lot(paid_since, TransactionStatus.FAILED)  # then two paid wins: out of the window
+    won_lot(paid_since, TransactionStatus.COMPLETED)
+    won_lot(paid_since, TransactionStatus.COMPLETED)
     people = [unverified, blocked_by_host, blocking_host, struck, paid_since, host] + [
         UserFactory() for _ in range(fine)
     ]
