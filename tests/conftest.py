@@ -38,6 +38,15 @@ def _celery_eager():
     yield
 
 
+def drop_broker_connections(app) -> None:
+    """Forget the Celery app's pooled broker connections (after its ``broker_url`` changed).
+
+    Not ``app.close()``: that also takes the app out of Celery's active apps, and a
+    ``shared_task`` module imported after it (``auctions.tasks`` in a later test) was then never
+    registered in it: ``NotRegistered`` depending on which tests ran first."""
+    app._pool = None  # what close() does first
+
+
 @pytest.fixture(autouse=True)
 def _fast_password_hashing(settings):
     """Argon2 costs ~50 ms a hash and factories hash one per user: the suite spent most of its

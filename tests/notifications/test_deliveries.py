@@ -15,6 +15,7 @@ from notifications import push
 from notifications.models import Delivery, Device, Kind, Notification, Preferences
 from notifications.services import delivery_attempt, notify_users, preferences_update
 from soukloop import events
+from tests.conftest import drop_broker_connections
 from tests.factories import UserFactory
 
 pytestmark = pytest.mark.django_db
@@ -129,7 +130,7 @@ def test_with_the_broker_down_the_request_succeeds_and_the_outbox_sends_later(
     app.conf.task_always_eager = False
     previous_broker = app.conf.broker_url
     app.conf.broker_url = "redis://127.0.0.1:1/0"  # nothing listens there
-    app.close()  # drop pooled connections to the old broker
+    drop_broker_connections(app)  # pooled connections to the old broker
     try:
         with django_capture_on_commit_callbacks(execute=True):
             response = auth_client(conversation.buyer).post(
@@ -138,7 +139,7 @@ def test_with_the_broker_down_the_request_succeeds_and_the_outbox_sends_later(
     finally:
         app.conf.task_always_eager = True
         app.conf.broker_url = previous_broker
-        app.close()
+        drop_broker_connections(app)
     # the buyer's message is sent; the seller's push waits in the outbox
     assert response.status_code == 201
     delivery = Delivery.objects.get(channel="push")

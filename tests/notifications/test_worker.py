@@ -16,6 +16,7 @@ from django.db import connection, transaction
 
 from notifications.models import Delivery, Device, Kind
 from notifications.services import notify_users
+from tests.conftest import drop_broker_connections
 from tests.factories import UserFactory
 
 pytestmark = [pytest.mark.postgres, pytest.mark.django_db(transaction=True)]
@@ -47,12 +48,12 @@ def worker(tmp_path):
     )
     saved = {key: app.conf[key] for key in ("task_always_eager", "broker_url", "task_default_queue")}
     app.conf.update(task_always_eager=False, broker_url=settings.REDIS_URL, task_default_queue=queue)
-    app.close()
+    drop_broker_connections(app)
     try:
         yield tmp_path / "push"
     finally:
         app.conf.update(saved)
-        app.close()
+        drop_broker_connections(app)
         process.terminate()
         process.wait(timeout=30)
 
