@@ -24,14 +24,13 @@ def is_blocked_between_ids(*, user_a_id: Any, user_b_id: Any) -> bool:
 
 
 def blocked_among(*, user_id: Any, others: Iterable[Any]) -> set[Any]:
-    """Which of ``others`` are in a block with ``user_id``, either way (one query)."""
-    others = list(others)
-    if not others:
+    """Which of ``others`` (ids, as objects or strings) are in a block with ``user_id``, either
+    way, as the database's ids (one query)."""
+    wanted = {str(other) for other in others}
+    if not wanted:
         return set()
-    rows = Block.objects.filter(
-        Q(blocker_id=user_id, blocked_id__in=others) | Q(blocked_id=user_id, blocker_id__in=others)
-    ).values_list("blocker_id", "blocked_id")
-    return {blocked if blocker == user_id else blocker for blocker, blocked in rows}
+    among = Q(blocker_id__in=wanted) | Q(blocked_id__in=wanted)
+    return {pk for pk in block_partner_ids(user_id=user_id).filter(among) if str(pk) in wanted}
 
 
 def block_partner_ids(*, user_id: Any) -> QuerySet:

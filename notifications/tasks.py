@@ -9,12 +9,11 @@ from typing import Any
 
 from celery import shared_task
 from django.conf import settings
-from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from accounts.models import Follow
-from accounts.selectors import block_partner_ids
+from accounts.selectors import blocked_among
 from catalog.selectors import product_likers_page, product_price_drop_facts
 from messaging.selectors import offers_expiring_between
 from notifications import services
@@ -127,8 +126,7 @@ def notify_price_drop(user_ids: list[str], product_id: str, old_price: str) -> i
     seller_id = facts["seller_id"]
     # Nobody in a block with the seller, either way (as saved-search alerts): who blocked them
     # does not want to hear of them, and whom they blocked they do not want back.
-    among = Q(blocker_id__in=user_ids) | Q(blocked_id__in=user_ids)
-    partners = {str(pk) for pk in block_partner_ids(user_id=seller_id).filter(among)}
+    partners = {str(pk) for pk in blocked_among(user_id=seller_id, others=user_ids)}
     recipients = [uid for uid in user_ids if uid not in partners and uid != str(seller_id)]
     return len(
         services.notify_users(
