@@ -76,6 +76,8 @@ async def _drain(bound: _Bound) -> None:
             await send_many(bound.layer, items)
         except asyncio.CancelledError:
             raise
+        except Exception:  # e.g. a message the layer cannot serialise: this task must live on
+            logger.exception("realtime: a batch of group sends failed", extra={"sends": len(items)})
         finally:
             for _item in items:
                 bound.queue.task_done()

@@ -132,3 +132,28 @@ def test_a_pipeline_that_redis_refuses_is_logged_and_the_loop_goes_on(caplog, mo
 
     asyncio.run(scenario())
     assert "pipeline of group sends failed" in caplog.text
+
+
+def test_a_batch_that_cannot_be_sent_does_not_stop_the_sender(monkeypatch, caplog):
+    """Whatever a batch raises (a message the layer cannot serialise), the one task writing the
+    loop's sends lives on: later events still reach their sockets."""
+    layer = _Layer()
+    real = sender.send_many
+
+    async def first_fails(layer_, items):
+        if any(message.get("n") == 0 for _group, message in items):
+            raise TypeError("can not serialize 'object' object")
+        await real(layer_, items)
+
+    monkeypatch.setattr(sender, "send_many", first_fails)
+
+    async def scenario() -> list:
+        sender.bind(layer)
+        sender.group_send(layer, "rt.stream.s3", {"n": 0})
+        await sender.drained()
+        sender.group_send(layer, "rt.stream.s3", {"n": 1})
+        await asyncio.wait_for(sender.drained(), 2)  # a dead sender would never drain it
+        return list(layer.sent)
+
+    assert asyncio.run(scenario()) == [("rt.stream.s3", 1)]
+    assert "a batch of group sends failed" in caplog.text
