@@ -6,6 +6,7 @@ from django.utils.translation import ngettext
 
 from auctions import services
 from auctions.models import Auction, Bid
+from soukloop.errors import DomainError
 
 
 class BidInline(admin.TabularInline):
@@ -30,10 +31,18 @@ class AuctionAdmin(admin.ModelAdmin):
 
     @admin.action(description=_("Void selected lots"), permissions=("change",))
     def void_lots(self, request: HttpRequest, queryset: QuerySet[Auction]) -> None:
+        """Void each lot; a closed one's unpaid sale is cancelled (no strike), a paid one is
+        refused until it is refunded (auctions.services.void_lot)."""
         voided = 0
         for lot in queryset:
-            if services.void_lot(auction_id=lot.pk) is not None:
+            was = lot.status
+            try:
+                done = services.void_lot(auction_id=lot.pk)
+            except DomainError as refusal:
+                self.message_user(request, f"{lot.pk}: {refusal.detail}", messages.WARNING)
+                continue
+            if done is not None:
                 # Audited in the admin log (Recent actions / LogEntry) like other staff actions.
-                self.log_change(request, lot, [{"changed": {"fields": ["status"]}}])
+                self.log_change(request, lot, f"Voided (was {was}).")
                 voided += 1
         self.message_user(request, ngettext("%d lot voided.", "%d lots voided.", voided) % voided, messages.SUCCESS)

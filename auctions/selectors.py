@@ -28,12 +28,13 @@ def auction_hold(product_id: Any, now: datetime) -> Hold | None:
 
 
 def _with_sale(lots: QuerySet[Auction]) -> QuerySet[Auction]:
-    """Each lot with its sale's status and pay-by time (``sale_status``, ``sale_pay_by``,
-    ``sale_id``), in the same query."""
+    """Each lot with its sale's status, why it failed and its pay-by time (``sale_status``,
+    ``sale_failure_reason``, ``sale_pay_by``, ``sale_id``), in the same query."""
     sale = Transaction.objects.filter(source=SaleSource.AUCTION, source_id=OuterRef("pk")).order_by("-created_at")
     return lots.annotate(
         sale_id=Subquery(sale.values("pk")[:1]),
         sale_status=Subquery(sale.values("status")[:1]),
+        sale_failure_reason=Subquery(sale.values("failure_reason")[:1]),
         sale_pay_by=Subquery(sale.values("pay_by")[:1]),
     )
 

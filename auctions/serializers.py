@@ -20,7 +20,7 @@ _PAYMENT_STATUS = {
 class LotPaymentSerializer(serializers.Serializer):
     """Only the winner and the host see it: the sale made at the hammer."""
 
-    status = serializers.ChoiceField(choices=["awaiting_payment", "paid", "unpaid", "refunded"])
+    status = serializers.ChoiceField(choices=["awaiting_payment", "paid", "unpaid", "refunded", "cancelled"])
     transaction_id = serializers.UUIDField()
     pay_by = serializers.DateTimeField(allow_null=True)
     second_chance_offer_id = serializers.UUIDField(allow_null=True)
@@ -71,8 +71,11 @@ class AuctionSerializer(serializers.ModelSerializer):
         sale_id = getattr(obj, "sale_id", None)
         if sale_id is None or user_id is None or user_id not in (obj.winner_id, obj.host_id):
             return None
+        status = _PAYMENT_STATUS.get(getattr(obj, "sale_status", ""), "paid")
+        if getattr(obj, "sale_failure_reason", "") == "lot_voided":
+            status = "cancelled"  # staff voided the lot: nothing is owed, and no strike
         return {
-            "status": _PAYMENT_STATUS.get(getattr(obj, "sale_status", ""), "paid"),
+            "status": status,
             "transaction_id": sale_id,
             "pay_by": getattr(obj, "sale_pay_by", None),
             "second_chance_offer_id": obj.second_chance_offer_id if user_id == obj.host_id else None,

@@ -27,9 +27,9 @@ from catalog.holds import product_hold
 from catalog.locks import product_for_update
 from messaging.models import Offer
 from messaging.services import offer_propose
-from payments.models import TransactionStatus
+from payments.models import FailureReason, TransactionStatus
 from payments.selectors import lot_buyers_with_unpaid, lot_sale, lot_sales_unpaid
-from payments.services import sale_reserve_for_lot
+from payments.services import sale_cancel_for_voided_lot, sale_reserve_for_lot
 from soukloop import events
 from soukloop.celery import app as celery_app
 from soukloop.errors import Conflict, DomainError, NotFound, PermissionDenied, ValidationError
@@ -569,18 +569,49 @@ def close_due_lots(*, now: datetime | None = None) -> int:
 
 @transaction.atomic
 def void_lot(*, auction_id: Any) -> Auction | None:
-    """Staff: void a scheduled or running lot (no winner; the listing's hold ends)."""
+    """Staff: void a lot (e.g. shill bidding); ``None`` when it is already voided (idempotent).
+
+    A scheduled or running lot ends with no winner, and the listing's hold with it. A closed lot
+    may be voided too, as shill bidding is often found after the hammer: a sale still awaiting
+    payment is cancelled, with its PaymentIntent, and is no strike against the winner
+    (``payments.services.sale_cancel_for_voided_lot``); a paid sale is refused (409
+    ``lot_paid``: staff refund it first, then void), and so is a lot already offered to the
+    next buyer (409 ``second_chance_sent``: that sale is the runner-up's own). A voided closed
+    lot keeps the outcome and winner the hammer gave it, as history."""
     auction = auction_for_update(auction_id=auction_id)
-    if auction is None or auction.status not in (AuctionStatus.SCHEDULED, AuctionStatus.RUNNING):
+    if auction is None or auction.status == AuctionStatus.VOIDED:
         return None
+    cancelled = None
+    if auction.status == AuctionStatus.CLOSED:
+        if auction.second_chance_offer_id is not None:
+            raise Conflict(
+                _("This lot was offered to the next buyer; that sale stands on its own."), code="second_chance_sent"
+            )
+        sale = sale_cancel_for_voided_lot(source_id=auction.pk)
+        if sale is not None and sale.failure_reason == FailureReason.LOT_VOIDED:
+            cancelled = sale
+    else:
+        auction.closed_at = timezone.now()
     auction.status = AuctionStatus.VOIDED
-    auction.closed_at = timezone.now()
     auction.save(update_fields=["status", "closed_at", "updated_at"])
     events.publish(
         "auction.closed",
         channel=_channel(auction),
         data={"auction_id": str(auction.pk), "outcome": "voided", "amount": None, "winner": None},
     )
+    if cancelled is not None:
+        events.publish(
+            "auction.voided",
+            channel=f"user:{cancelled.buyer_id}",
+            data={
+                "auction_id": str(auction.pk),
+                "user_id": str(cancelled.buyer_id),
+                "host_id": str(auction.host_id),
+                "transaction_id": str(cancelled.pk),
+                "product_title": auction.product.title,
+            },
+        )
+    logger.info("lot voided", extra={"auction_id": str(auction.pk), "sale_cancelled": cancelled is not None})
     return auction
 
 

@@ -34,6 +34,7 @@ class Kind(models.TextChoices):
     OUTBID = "outbid", _("Outbid on an auction lot")
     AUCTION_WON = "auction_won", _("Auction lot won")
     AUCTION_UNPAID = "auction_unpaid", _("A won auction lot left unpaid")
+    AUCTION_VOIDED = "auction_voided", _("A won auction lot voided by staff")
 
 
 class Channel(models.TextChoices):

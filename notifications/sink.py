@@ -19,6 +19,8 @@ auction.outbid         the bidder who lost the lead, at most once per lot    out
 auction.won            the winner (pay within AUCTION_PAY_MINUTES)           auction_won
 transaction.expired    a won lot left unpaid: the host (may offer it to the  auction_unpaid
 (source auction)       runner-up) and the winner (it counts as a strike)
+auction.voided         staff voided a won lot awaiting payment: the winner    auction_voided
+                       (nothing to pay, no strike) and the host
 =====================  ====================================================  =================
 
 Offers expiring within two hours are found by a periodic task (``offers_expiring_soon``);
@@ -397,10 +399,36 @@ def _sale_expired(event: Event) -> None:
         )
 
 
+def _auction_voided(event: Event) -> None:
+    data = event.data
+    title = data.get("product_title", "")
+
+    def winner_texts() -> tuple[str, str]:
+        return _("A lot you won was voided"), _(
+            "Our team voided the lot for %(title)s. You owe nothing for it, and it is no strike."
+        ) % {"title": title}
+
+    def host_texts() -> tuple[str, str]:
+        return _("Your lot was voided"), _(
+            "Our team voided the lot for %(title)s; its sale is cancelled and the item is yours to list again."
+        ) % {"title": title}
+
+    payload = {"auction_id": data["auction_id"], "transaction_id": data["transaction_id"]}
+    for user_id, texts, role in ((data["user_id"], winner_texts, "winner"), (data["host_id"], host_texts, "host")):
+        notify_users(
+            user_ids=[user_id],
+            kind=Kind.AUCTION_VOIDED,
+            texts=texts,
+            data=payload,
+            dedupe_key=f"voided:{data['auction_id']}:{role}",
+        )
+
+
 HANDLERS: dict[str, Callable[[Event], None]] = {
     "auction.outbid": _auction_outbid,
     "auction.won": _auction_won,
     "transaction.expired": _sale_expired,
+    "auction.voided": _auction_voided,
     "product.price_dropped": _price_dropped,
     "saved_search.alerts": _saved_search_alerts,
     "claim.updated": _claim_updated,

@@ -39,6 +39,9 @@ class FailureReason(models.TextChoices):
     PAYMENT_FAILED = "payment_failed", _("The payment was declined")
     CHECKOUT_EXPIRED = "checkout_expired", _("The checkout was abandoned")
     PAYMENT_PROVIDER_ERROR = "provider_error", _("The payment provider could not be reached")
+    # Staff voided the auction lot the sale came from (e.g. shill bidding): nothing is owed and
+    # it is no strike against the winner.
+    LOT_VOIDED = "lot_voided", _("The auction lot was voided")
 
 
 class SaleSource(models.TextChoices):

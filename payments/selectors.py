@@ -12,7 +12,15 @@ from django.db.models.functions import RowNumber
 
 from accounts.models import User
 from catalog.holds import Hold
-from payments.models import ConnectAccount, PayoutBlock, PayoutStatus, SaleSource, Transaction, TransactionStatus
+from payments.models import (
+    ConnectAccount,
+    FailureReason,
+    PayoutBlock,
+    PayoutStatus,
+    SaleSource,
+    Transaction,
+    TransactionStatus,
+)
 
 
 def transactions_for_user(*, user: User, role: str | None = None) -> QuerySet[Transaction]:
@@ -109,6 +117,7 @@ def lot_buyers_with_unpaid(*, buyer_ids: Iterable[Any], last: int, since: dateti
     newest_first = Window(RowNumber(), partition_by=[F("buyer_id")], order_by=F("created_at").desc())
     recent = (
         Transaction.objects.filter(source=SaleSource.AUCTION, buyer_id__in=buyer_ids, created_at__gte=since)
+        .exclude(failure_reason=FailureReason.LOT_VOIDED)  # a voided lot was never theirs to pay
         .annotate(rank=newest_first)
         .filter(rank__lte=last)  # alone: a status filter here would be applied before the numbering
         .values_list("buyer_id", "status")
@@ -121,6 +130,7 @@ def lot_sales_unpaid(*, buyer_id: Any, last: int, since: datetime) -> int:
     sale ended ``failed`` (the pay window ran out, or the payment was cancelled after it)."""
     recent = (
         Transaction.objects.filter(source=SaleSource.AUCTION, buyer_id=buyer_id, created_at__gte=since)
+        .exclude(failure_reason=FailureReason.LOT_VOIDED)
         .order_by("-created_at")
         .values_list("status", flat=True)[:last]
     )

@@ -61,6 +61,7 @@ from payments.models import (
     Transaction,
     TransactionStatus,
 )
+from payments.selectors import lot_sale
 from soukloop import events
 from soukloop.errors import Conflict, DomainError, NotFound, PermissionDenied, ServiceUnavailable, ValidationError
 from soukloop.money import from_fils, quantize_aed, to_fils
@@ -355,6 +356,8 @@ def _checkout_for_lot(*, buyer: User, auction_id: uuid.UUID) -> Transaction:
         raise NotFound(_("You have not won this lot."), code="auction_not_won")
     if tx.status == TransactionStatus.PENDING and (tx.pay_by is None or tx.pay_by > timezone.now()):
         return tx
+    if tx.failure_reason == FailureReason.LOT_VOIDED:
+        raise Conflict(_("This lot was voided: nothing is owed for it."), code="auction_voided")
     if tx.status in (TransactionStatus.PENDING, TransactionStatus.FAILED):
         raise Conflict(_("The time to pay for this lot is over."), code="checkout_expired")
     raise Conflict(_("This lot is already paid for."), code="already_paid")
@@ -502,6 +505,60 @@ def _publish_expired(tx: Transaction) -> None:
             "product_title": Product.objects.filter(pk=tx.product_id).values_list("title", flat=True).first() or "",
         },
     )
+
+
+def _cancel_intent_for_void(tx: Transaction) -> None:
+    """Cancel the sale's PaymentIntent, or refuse when its money is already on the way."""
+    client = stripe_client()
+    try:
+        client.v1.payment_intents.cancel(
+            tx.stripe_payment_intent_id,
+            # A fresh key per attempt: Stripe keeps a key's first answer, an outage's too, and a
+            # cancel repeated is harmless (the intent is found cancelled below).
+            options={"idempotency_key": idempotency_key("lot-void-cancel", tx.pk, uuid.uuid4().hex[:12])},
+        )
+        return
+    except stripe.InvalidRequestError:
+        # Stripe refuses to cancel an intent that succeeded or is processing (or was cancelled).
+        try:
+            status = client.v1.payment_intents.retrieve(tx.stripe_payment_intent_id).status
+        except stripe.StripeError as exc:
+            raise _provider_unavailable(exc, action="void_cancel", object_id=tx.pk) from exc
+    except stripe.StripeError as exc:
+        raise _provider_unavailable(exc, action="void_cancel", object_id=tx.pk) from exc
+    if status != "canceled":
+        raise Conflict(
+            _("The winner's payment is going through: refund it once it completes, then void the lot."),
+            code="lot_payment_in_progress",
+        )
+
+
+@transaction.atomic
+def sale_cancel_for_voided_lot(*, source_id: Any) -> Transaction | None:
+    """Staff void a closed auction lot (e.g. shill bidding): its sale must not be paid.
+
+    A sale still awaiting payment is cancelled (its PaymentIntent too) and ends ``failed`` with
+    ``lot_voided``: nothing is owed, the listing's hold ends, and it is no strike against the
+    winner. A sale already failed or refunded is left as it is. A sale that was paid is refused
+    (409 ``lot_paid``): staff refund it first (the refund path handles payouts already sent),
+    then void. ``None``: the lot made no sale. Idempotent under the transaction's row lock."""
+    sale = lot_sale(source_id=source_id)
+    if sale is None:
+        return None
+    tx = transaction_for_update(transaction_id=sale.pk)
+    if tx is None:
+        return None
+    if tx.status in (TransactionStatus.FAILED, TransactionStatus.REFUNDED):
+        return tx
+    if tx.status != TransactionStatus.PENDING:
+        raise Conflict(_("The winner has paid for this lot: refund the payment first, then void it."), code="lot_paid")
+    if tx.stripe_payment_intent_id:
+        _cancel_intent_for_void(tx)
+    tx.status = TransactionStatus.FAILED
+    tx.failure_reason = FailureReason.LOT_VOIDED
+    tx.save(update_fields=["status", "failure_reason", "updated_at"])
+    logger.info("sale %s cancelled: its lot was voided", tx.pk)
+    return tx
 
 
 # A checkout in one of these states pays (or paid) for its accepted offer: the offer stays.

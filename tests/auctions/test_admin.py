@@ -11,7 +11,9 @@ from django.test import Client
 from django.utils import timezone
 
 from auctions.models import Auction, AuctionStatus, Bid
+from payments.models import TransactionStatus
 from streams.models import StreamStatus
+from tests.auctions.conftest import won_lot
 from tests.conftest import otp_verify_session
 from tests.factories import ProductFactory, UserFactory
 from tests.streams.factories import StreamFactory
@@ -60,3 +62,24 @@ def test_void_action_voids_and_is_audited(admin_client, lot, moderator):
     # voiding again changes nothing and logs nothing more
     admin_client.post("/admin/auctions/auction/", {"action": "void_lots", "_selected_action": [str(lot.pk)]})
     assert LogEntry.objects.filter(object_id=str(lot.pk)).count() == 1
+
+
+def test_void_action_after_the_hammer_cancels_an_unpaid_sale_and_refuses_a_paid_one(admin_client, moderator):
+    unpaid = won_lot(UserFactory(), TransactionStatus.PENDING)
+    paid = won_lot(UserFactory(), TransactionStatus.COMPLETED)
+    lots = [Auction.objects.get(pk=tx.source_id) for tx in (unpaid, paid)]
+    Auction.objects.filter(pk__in=[lot.pk for lot in lots]).update(status=AuctionStatus.CLOSED)
+    resp = admin_client.post(
+        "/admin/auctions/auction/",
+        {"action": "void_lots", "_selected_action": [str(lot.pk) for lot in lots]},
+        follow=True,
+    )
+    page = resp.content.decode()
+    assert "1 lot voided." in page and "refund the payment first" in page
+    unpaid.refresh_from_db()
+    paid.refresh_from_db()
+    assert (unpaid.status, unpaid.failure_reason) == (TransactionStatus.FAILED, "lot_voided")
+    assert paid.status == TransactionStatus.COMPLETED
+    assert [Auction.objects.get(pk=lot.pk).status for lot in lots] == [AuctionStatus.VOIDED, AuctionStatus.CLOSED]
+    (entry,) = LogEntry.objects.filter(user=moderator)
+    assert (entry.object_id, entry.change_message) == (str(lots[0].pk), "Voided (was closed).")

@@ -14,12 +14,15 @@ from django.utils import timezone
 
 from accounts.services import block_create
 from auctions.models import Auction, AuctionOutcome, AuctionStatus
-from auctions.services import close_lot
+from auctions.services import close_lot, void_lot
 from catalog.holds import product_hold
 from catalog.models import Product
 from messaging.models import Offer, OfferStatus
 from notifications.models import Notification
 from payments.models import SaleSource, Transaction, TransactionStatus
+from payments.selectors import lot_buyers_with_unpaid, lot_sales_unpaid
+from payments.services import transaction_refund
+from soukloop.errors import Conflict, ServiceUnavailable
 from streams.models import StreamStatus
 from tests.auctions.conftest import won_lot
 from tests.factories import ProductFactory, UserFactory
@@ -321,8 +324,6 @@ def test_outbid_is_notified_once_per_lot_per_window_and_the_winner_is_told(
 
 
 def test_voided_lot_releases_the_listing(auth_client, live):
-    from auctions.services import void_lot
-
     lot = _lot(auth_client, live)
     _bid(auth_client, UserFactory(), lot, amount="50")
     void_lot(auction_id=lot.pk)
@@ -354,3 +355,121 @@ def test_a_batch_that_outbids_many_writes_their_notices_together(
     notices = Notification.objects.filter(kind="outbid", data__auction_id=str(lot.pk))
     assert sorted(notices.values_list("user_id", flat=True)) == sorted(b.pk for b in bidders)
     assert {n.data["amount"] for n in notices} == {"1000.00"} and not notices.filter(user=winner).exists()
+
+
+# --- Voided after the hammer (shill bidding found late) ----------------------------------------
+
+
+def test_voiding_a_won_lot_cancels_its_unpaid_sale_without_a_strike(
+    sold, checkout, fake_stripe, auth_client, django_capture_on_commit_callbacks
+):
+    lot, alice, bob = sold
+    sale = Transaction.objects.get(pk=checkout(alice, auction_id=str(lot.pk)).json()["transaction_id"])
+    with django_capture_on_commit_callbacks(execute=True):
+        assert void_lot(auction_id=lot.pk) is not None
+    lot.refresh_from_db()
+    sale.refresh_from_db()
+    assert lot.status == AuctionStatus.VOIDED
+    assert (sale.status, sale.failure_reason) == (TransactionStatus.FAILED, "lot_voided")
+    # the winner's PaymentIntent can no longer take money
+    assert fake_stripe.payment_intents[sale.stripe_payment_intent_id]["status"] == "canceled"
+    resp = checkout(alice, auction_id=str(lot.pk))
+    assert resp.status_code == 409 and _code(resp) == "auction_voided"
+    for person in (alice, lot.host):
+        assert auth_client(person).get(f"/api/v1/auctions/{lot.pk}/").json()["payment"]["status"] == "cancelled"
+    # the listing is free again: anyone may buy it at its price
+    assert product_hold(product_id=lot.product_id) is None
+    assert checkout(bob, product_id=str(lot.product_id)).status_code == 201
+    # both sides are told; the winner's voided lot is no strike
+    kinds = set(Notification.objects.filter(data__auction_id=str(lot.pk)).values_list("user_id", "kind"))
+    assert {(alice.pk, "auction_voided"), (lot.host_id, "auction_voided")} <= kinds
+    assert not Notification.objects.filter(user=alice, kind="auction_unpaid").exists()
+    stream2 = StreamFactory(status=StreamStatus.LIVE)
+    assert (
+        _bid(
+            auth_client, alice, _lot(auth_client, (stream2, ProductFactory(seller=stream2.user))), amount="50"
+        ).status_code
+        == 201
+    )
+    # the reaper and a second void change nothing
+    call_command("release_checkouts")
+    assert void_lot(auction_id=lot.pk) is None
+    sale.refresh_from_db()
+    assert (sale.status, sale.failure_reason) == (TransactionStatus.FAILED, "lot_voided")
+    assert Notification.objects.filter(user=alice, kind="auction_voided").count() == 1
+
+
+def test_a_paid_lot_is_voided_only_after_its_refund(sold, checkout, fake_stripe, post_event, auth_client):
+    lot, alice, _bob = sold
+    sale = Transaction.objects.get(pk=checkout(alice, auction_id=str(lot.pk)).json()["transaction_id"])
+    post_event(fake_stripe, fake_stripe.settle(sale.stripe_payment_intent_id, succeed=True))
+    with pytest.raises(Conflict) as refused:
+        void_lot(auction_id=lot.pk)
+    assert refused.value.code == "lot_paid"
+    lot.refresh_from_db()
+    sale.refresh_from_db()
+    assert (lot.status, sale.status) == (AuctionStatus.CLOSED, TransactionStatus.COMPLETED)
+    transaction_refund(transaction_id=sale.pk, by=lot.host)
+    assert void_lot(auction_id=lot.pk).status == AuctionStatus.VOIDED
+    sale.refresh_from_db()
+    assert (sale.status, sale.failure_reason) == (TransactionStatus.REFUNDED, "")
+    assert auth_client(alice).get(f"/api/v1/auctions/{lot.pk}/").json()["payment"]["status"] == "refunded"
+
+
+def test_a_void_waits_while_the_winners_payment_is_going_through(sold, checkout, fake_stripe, post_event):
+    """The winner confirmed the card at Stripe a moment before staff voided: the money is on its
+    way (Stripe cannot cancel a processing intent), so the void is refused and the payment lands."""
+    lot, alice, _bob = sold
+    sale = Transaction.objects.get(pk=checkout(alice, auction_id=str(lot.pk)).json()["transaction_id"])
+    fake_stripe.payment_intents[sale.stripe_payment_intent_id]["status"] = "processing"
+    with pytest.raises(Conflict) as refused:
+        void_lot(auction_id=lot.pk)
+    assert refused.value.code == "lot_payment_in_progress"
+    lot.refresh_from_db()
+    sale.refresh_from_db()
+    assert (lot.status, sale.status) == (AuctionStatus.CLOSED, TransactionStatus.PENDING)
+    assert (
+        post_event(fake_stripe, fake_stripe.settle(sale.stripe_payment_intent_id, succeed=True)).json()["outcome"]
+        == "completed"
+    )
+
+
+def test_a_void_while_stripe_is_down_changes_nothing(sold, checkout, fake_stripe):
+    lot, alice, _bob = sold
+    sale = Transaction.objects.get(pk=checkout(alice, auction_id=str(lot.pk)).json()["transaction_id"])
+    fake_stripe.fail_next("POST", f"/v1/payment_intents/{sale.stripe_payment_intent_id}/cancel", 503)
+    with pytest.raises(ServiceUnavailable):
+        void_lot(auction_id=lot.pk)
+    lot.refresh_from_db()
+    sale.refresh_from_db()
+    assert (lot.status, sale.status, sale.failure_reason) == (AuctionStatus.CLOSED, TransactionStatus.PENDING, "")
+    # the retry, Stripe back, goes through
+    assert void_lot(auction_id=lot.pk).status == AuctionStatus.VOIDED
+
+
+def test_a_lot_offered_to_the_runner_up_is_not_voided(sold, auth_client):
+    lot, _alice, _bob = sold
+    _expire(Transaction.objects.get(source_id=lot.pk))
+    assert auth_client(lot.host).post(f"/api/v1/auctions/{lot.pk}/second-chance/").status_code == 201
+    with pytest.raises(Conflict) as refused:
+        void_lot(auction_id=lot.pk)
+    assert refused.value.code == "second_chance_sent"
+    assert Auction.objects.get(pk=lot.pk).status == AuctionStatus.CLOSED
+
+
+def test_a_voided_win_takes_no_place_among_the_last_lots_counted_for_strikes(settings):
+    """Strikes look at a buyer's last AUCTION_UNPAID_STRIKES won lots: a voided one was never
+    theirs to pay, so it neither strikes nor pushes an older unpaid lot out of the window."""
+    settings.AUCTION_UNPAID_STRIKES = 2
+    alice, carol = UserFactory(), UserFactory()
+    won_lot(alice, TransactionStatus.FAILED)  # unpaid, the oldest
+    won_lot(alice, TransactionStatus.COMPLETED)
+    voided = won_lot(alice, TransactionStatus.FAILED)
+    Transaction.objects.filter(pk=voided.pk).update(failure_reason="lot_voided")
+    won_lot(carol, TransactionStatus.COMPLETED)
+    only_voided = won_lot(carol, TransactionStatus.FAILED)
+    Transaction.objects.filter(pk=only_voided.pk).update(failure_reason="lot_voided")
+    since = timezone.now() - timedelta(days=settings.AUCTION_STRIKE_DAYS)
+    assert lot_buyers_with_unpaid(buyer_ids=[alice.pk, carol.pk], last=2, since=since) == {alice.pk}
+    assert lot_sales_unpaid(buyer_id=alice.pk, last=2, since=since) == 1
+    assert lot_sales_unpaid(buyer_id=carol.pk, last=2, since=since) == 0
