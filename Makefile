@@ -63,7 +63,8 @@ serve: migrate
 
 # `make test` spreads the suite over the machine's cores (pytest-xdist, -n auto; tests marked
 # CONNECTION_HUNGRY share one worker, see tests/concurrency.py); CI runs its two
-# suites side by side instead (.ci/run), one process each. PYTEST_ARGS replaces the default.
+# suites side by side instead (.ci/run: PostGIS on two workers, embedded on one). PYTEST_ARGS
+# replaces the default.
 # Celery (needs REDIS_URL or CELERY_BROKER_URL): deliveries, SMS, email; beat runs the periodic ops.
 worker: migrate
 	$(BIN)/celery -A soukloop worker --loglevel=INFO

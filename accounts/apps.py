@@ -9,7 +9,7 @@ class AccountsConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
 
     def ready(self) -> None:
-        from accounts.roles import sync_moderators_group
+        from accounts.roles import sync_moderators_group_after_migrate
 
-        # Runs after all apps' permissions exist; idempotent.
-        post_migrate.connect(sync_moderators_group, dispatch_uid="accounts.sync_moderators_group")
+        # Runs once all apps' permissions exist (after the last app's); idempotent.
+        post_migrate.connect(sync_moderators_group_after_migrate, dispatch_uid="accounts.sync_moderators_group")

@@ -7,8 +7,12 @@ a data migration cannot grant them reliably). Names that do not exist yet are sk
 from __future__ import annotations
 
 import logging
+from typing import Any
 
+from django.apps import apps
 from django.contrib.auth.models import Group, Permission
+from django.db import DEFAULT_DB_ALIAS
+from django.db.models import Q
 
 logger = logging.getLogger(__name__)
 
@@ -48,13 +52,25 @@ MODERATOR_PERMISSIONS: tuple[str, ...] = (
 )
 
 
-def sync_moderators_group(**kwargs) -> Group:
-    group, _ = Group.objects.get_or_create(name=MODERATORS_GROUP)
-    wanted = []
+def _last_app_with_models() -> Any:
+    return [config for config in apps.get_app_configs() if config.models_module is not None][-1]
+
+
+def sync_moderators_group(*, using: str = DEFAULT_DB_ALIAS) -> Group:
+    """Give the Moderators group its permissions (creating the group if needed); idempotent.
+    Four queries, whatever the number of permissions."""
+    wanted = Q()
     for name in MODERATOR_PERMISSIONS:
         app_label, codename = name.split(".", 1)
-        perm = Permission.objects.filter(content_type__app_label=app_label, codename=codename).first()
-        if perm is not None:
-            wanted.append(perm)
-    group.permissions.add(*wanted)
+        wanted |= Q(content_type__app_label=app_label, codename=codename)
+    group, _ = Group.objects.using(using).get_or_create(name=MODERATORS_GROUP)
+    group.permissions.add(*Permission.objects.using(using).filter(wanted))
     return group
+
+
+def sync_moderators_group_after_migrate(*, app_config: Any, using: str = DEFAULT_DB_ALIAS, **kwargs: Any) -> None:
+    """The ``post_migrate`` receiver. The signal is sent once per app (and after every test
+    database flush), and every app's permissions exist only after the last one's: the sync
+    runs for that one alone."""
+    if app_config is _last_app_with_models():
+        sync_moderators_group(using=using)

@@ -7,7 +7,12 @@ from django.contrib.auth.models import Group
 from django.core.management import call_command
 
 from accounts.models import User
-from accounts.roles import MODERATOR_PERMISSIONS, MODERATORS_GROUP, sync_moderators_group
+from accounts.roles import (
+    MODERATOR_PERMISSIONS,
+    MODERATORS_GROUP,
+    sync_moderators_group,
+    sync_moderators_group_after_migrate,
+)
 from tests.accounts.conftest import LOGIN_URL, REFRESH_URL
 from tests.factories import TEST_PASSWORD, UserFactory
 
@@ -78,3 +83,17 @@ def test_admin_deactivate_action_signs_the_person_out(client, moderator, api_cli
 
     assert User.objects.get(pk=person.pk).is_active is False
     assert api_client.post(REFRESH_URL, {"refresh_token": refresh}).status_code == 401
+
+
+def test_the_sync_runs_once_per_migrate_in_a_few_queries(django_assert_num_queries, django_assert_max_num_queries):
+    """post_migrate is sent once per app, and again after every test database flush: the sync
+    waits for the last app (whose permissions are the last made) and asks for all at once."""
+    from django.apps import apps
+
+    Group.objects.get(name=MODERATORS_GROUP).permissions.clear()
+    with django_assert_num_queries(0):
+        sync_moderators_group_after_migrate(app_config=apps.get_app_config("auth"))
+    last = [config for config in apps.get_app_configs() if config.models_module is not None][-1]
+    with django_assert_max_num_queries(4):
+        sync_moderators_group_after_migrate(app_config=last)
+    assert Group.objects.get(name=MODERATORS_GROUP).permissions.count() == len(MODERATOR_PERMISSIONS)
