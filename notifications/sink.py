@@ -388,15 +388,26 @@ def _sale_expired(event: Event) -> None:
             "You did not pay for %(title)s in time. An unpaid lot stops you bidding for a while."
         ) % {"title": title}
 
-    payload = {"auction_id": data["source_id"], "transaction_id": data["transaction_id"]}
-    for user_id, texts, role in ((data["seller_id"], host_texts, "host"), (data["buyer_id"], winner_texts, "winner")):
-        notify_users(
-            user_ids=[user_id],
-            kind=Kind.AUCTION_UNPAID,
-            texts=texts,
-            data=payload,
-            dedupe_key=f"unpaid:{data['transaction_id']}:{role}",
-        )
+    _notify_host_and_winner(
+        Kind.AUCTION_UNPAID,
+        host=(data["seller_id"], host_texts),
+        winner=(data["buyer_id"], winner_texts),
+        data={"auction_id": data["source_id"], "transaction_id": data["transaction_id"]},
+        dedupe=f"unpaid:{data['transaction_id']}",
+    )
+
+
+def _notify_host_and_winner(
+    kind: str,
+    *,
+    host: tuple[Any, Callable[[], tuple[str, str]]],
+    winner: tuple[Any, Callable[[], tuple[str, str]]],
+    data: dict[str, Any],
+    dedupe: str,
+) -> None:
+    """A lot's news to its host and its winner, each in their own words, once each."""
+    for (user_id, texts), role in ((host, "host"), (winner, "winner")):
+        notify_users(user_ids=[user_id], kind=kind, texts=texts, data=data, dedupe_key=f"{dedupe}:{role}")
 
 
 def _auction_voided(event: Event) -> None:
@@ -413,15 +424,13 @@ def _auction_voided(event: Event) -> None:
             "Our team voided the lot for %(title)s; its sale is cancelled and the item is yours to list again."
         ) % {"title": title}
 
-    payload = {"auction_id": data["auction_id"], "transaction_id": data["transaction_id"]}
-    for user_id, texts, role in ((data["user_id"], winner_texts, "winner"), (data["host_id"], host_texts, "host")):
-        notify_users(
-            user_ids=[user_id],
-            kind=Kind.AUCTION_VOIDED,
-            texts=texts,
-            data=payload,
-            dedupe_key=f"voided:{data['auction_id']}:{role}",
-        )
+    _notify_host_and_winner(
+        Kind.AUCTION_VOIDED,
+        host=(data["host_id"], host_texts),
+        winner=(data["user_id"], winner_texts),
+        data={"auction_id": data["auction_id"], "transaction_id": data["transaction_id"]},
+        dedupe=f"voided:{data['auction_id']}",
+    )
 
 
 HANDLERS: dict[str, Callable[[Event], None]] = {
