@@ -8,6 +8,7 @@ from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from auctions.models import Auction, Bid
+from payments.models import FailureReason
 
 # The winner's sale as the winner and the host see it.
 _PAYMENT_STATUS = {
@@ -72,7 +73,7 @@ class AuctionSerializer(serializers.ModelSerializer):
         if sale_id is None or user_id is None or user_id not in (obj.winner_id, obj.host_id):
             return None
         status = _PAYMENT_STATUS.get(getattr(obj, "sale_status", ""), "paid")
-        if getattr(obj, "sale_failure_reason", "") == "lot_voided":
+        if getattr(obj, "sale_failure_reason", "") == FailureReason.LOT_VOIDED:
             status = "cancelled"  # staff voided the lot: nothing is owed, and no strike
         return {
             "status": status,

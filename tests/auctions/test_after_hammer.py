@@ -473,3 +473,36 @@ def test_a_voided_win_takes_no_place_among_the_last_lots_counted_for_strikes(set
     assert lot_buyers_with_unpaid(buyer_ids=[alice.pk, carol.pk], last=2, since=since) == {alice.pk}
     assert lot_sales_unpaid(buyer_id=alice.pk, last=2, since=since) == 1
     assert lot_sales_unpaid(buyer_id=carol.pk, last=2, since=since) == 0
+
+
+def test_a_void_goes_through_when_stripe_already_cancelled_the_intent(sold, checkout, fake_stripe, post_event):
+    """Stripe (or the app) cancelled the winner's intent and its webhook has not arrived yet:
+    Stripe refuses a second cancel, the intent is looked up and found cancelled, the void goes
+    on; the late webhook then changes nothing."""
+    lot, alice, _bob = sold
+    sale = Transaction.objects.get(pk=checkout(alice, auction_id=str(lot.pk)).json()["transaction_id"])
+    intent = fake_stripe.payment_intents[sale.stripe_payment_intent_id]
+    intent["status"] = "canceled"
+    assert void_lot(auction_id=lot.pk).status == AuctionStatus.VOIDED
+    sale.refresh_from_db()
+    assert (sale.status, sale.failure_reason) == (TransactionStatus.FAILED, "lot_voided")
+    assert post_event(fake_stripe, fake_stripe.event("payment_intent.canceled", intent)).status_code == 200
+    sale.refresh_from_db()
+    assert (sale.status, sale.failure_reason) == (TransactionStatus.FAILED, "lot_voided")
+
+
+def test_a_void_whose_intent_cannot_be_looked_up_changes_nothing(sold, checkout, fake_stripe):
+    """Stripe refuses the cancel (the money is moving) and is then down for the lookup: nothing
+    is known, so nothing is changed (503), and the retry decides."""
+    lot, alice, _bob = sold
+    sale = Transaction.objects.get(pk=checkout(alice, auction_id=str(lot.pk)).json()["transaction_id"])
+    fake_stripe.payment_intents[sale.stripe_payment_intent_id]["status"] = "processing"
+    fake_stripe.fail_next("GET", f"/v1/payment_intents/{sale.stripe_payment_intent_id}", 503)
+    with pytest.raises(ServiceUnavailable):
+        void_lot(auction_id=lot.pk)
+    lot.refresh_from_db()
+    sale.refresh_from_db()
+    assert (lot.status, sale.status, sale.failure_reason) == (AuctionStatus.CLOSED, TransactionStatus.PENDING, "")
+    with pytest.raises(Conflict) as refused:
+        void_lot(auction_id=lot.pk)
+    assert refused.value.code == "lot_payment_in_progress"
