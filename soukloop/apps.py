@@ -14,6 +14,12 @@ class SoukLoopConfig(AppConfig):
         checks.register(check_development_defaults, checks.Tags.security, deploy=True)
 
         from django.conf import settings
+        from django.core.signals import setting_changed
+
+        from soukloop.images import follow_pixel_limit
+
+        follow_pixel_limit()
+        setting_changed.connect(follow_pixel_limit, dispatch_uid="soukloop.images.follow_pixel_limit")
 
         if settings.OTEL_EXPORTER_OTLP_ENDPOINT:  # tracing is opt-in (soukloop/tracing.py)
             from soukloop.tracing import init

@@ -36,6 +36,15 @@ def _slots() -> threading.BoundedSemaphore:
         return _decode_slots
 
 
+def follow_pixel_limit(*, setting: str = "MAX_IMAGE_PIXELS", **kwargs: object) -> None:
+    """Pillow's own decompression-bomb guard (one process-wide value) agrees with
+    ``MAX_IMAGE_PIXELS``: set at start-up and whenever the setting changes (a test's override
+    and its restore), never per request, where one request's value outlived it: a 1,000-pixel
+    limit set by one upload then refused every ID photo that followed."""
+    if setting == "MAX_IMAGE_PIXELS":
+        Image.MAX_IMAGE_PIXELS = settings.MAX_IMAGE_PIXELS
+
+
 @contextmanager
 def decode_slot() -> Iterator[None]:
     slots = _slots()
@@ -54,7 +63,6 @@ def unsupported_image(attr: str) -> ValidationError:
 def clean_image(upload: IO[bytes], *, attr: str = "file") -> tuple[bytes, str, str]:
     """``(bytes, content type, extension)`` of the image re-encoded without metadata; 400 when
     it is not a JPEG/PNG/WebP or has more than ``MAX_IMAGE_PIXELS`` pixels."""
-    Image.MAX_IMAGE_PIXELS = settings.MAX_IMAGE_PIXELS  # Pillow's own bomb guard agrees with ours
     upload.seek(0)
     try:
         image: Image.Image = Image.open(upload)  # reads the header only
