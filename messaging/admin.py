@@ -21,32 +21,47 @@ from soukloop.admin_i18n import translate_labels
 from soukloop.errors import DomainError
 
 
+class RecordAdmin(admin.ModelAdmin):
+    """A record of what two people said and agreed: staff read it, nobody rewrites it here.
+
+    An accepted offer's price is what checkout charges, and chats and offers are the evidence
+    behind reports, claims and disputes; an edit in the admin (even a superuser's) would change
+    the money or the evidence with no trace in the conversation. So there is no change, add or
+    delete: offers move through their own rules (accept, decline, counter, withdraw, lapse,
+    cancel on refund), and content is dealt with through reports. Staff with the view
+    permission (moderators, superusers) get Django's view-only page."""
+
+    def has_change_permission(self, request: HttpRequest, obj=None) -> bool:
+        return False
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj=None) -> bool:
+        return False
+
+
 @admin.register(Conversation)
-class ConversationAdmin(admin.ModelAdmin):
+class ConversationAdmin(RecordAdmin):
     list_display = ("id", "buyer", "seller", "product", "last_message_at", "created_at")
     search_fields = ("buyer__username", "seller__username", "product__title")
     list_select_related = ("buyer", "seller", "product")
-    raw_id_fields = ("buyer", "seller", "product", "last_message")
 
 
 @admin.register(Message)
-class MessageAdmin(admin.ModelAdmin):
+class MessageAdmin(RecordAdmin):
     list_display = ("id", "conversation", "sender", "message_type", "is_read", "created_at")
     list_filter = ("message_type", "is_read")
     search_fields = ("content", "sender__username")
     list_select_related = ("sender",)
-    raw_id_fields = ("conversation", "sender")
 
 
 @admin.register(Offer)
-class OfferAdmin(admin.ModelAdmin):
+class OfferAdmin(RecordAdmin):
     list_display = ("id", "product", "buyer", "seller", "offered_price", "counter_price", "status", "expires_at")
     list_filter = ("status",)
     search_fields = ("buyer__username", "seller__username", "product__title")
     list_select_related = ("product", "buyer", "seller")
-    raw_id_fields = ("conversation", "product", "buyer", "seller")
-    # A term of the sale set by the system (an auction's second chance: the live-show rate).
-    readonly_fields = ("fee_percent",)
 
 
 class HideListingForm(forms.Form):
