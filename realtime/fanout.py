@@ -26,7 +26,9 @@ CHANNEL_KINDS = ("user", "conversation", "stream")
 # Events that only say "the state is now X": a socket needs the latest, not each one. The
 # relay of each process sends the first at once and then at most one per
 # REALTIME_COALESCE_MS per key, the latest (realtime/relay.py); the backlog keeps them all.
-COALESCED = {"auction.bid": "auction_id", "auction.extended": "auction_id"}
+# ``auction.outbid`` goes to one bidder's user channel: in a hot lot a bidder is outbid many
+# times a second, and the latest (the price now) is what their screen shows.
+COALESCED = {"auction.bid": "auction_id", "auction.extended": "auction_id", "auction.outbid": "auction_id"}
 SIGNED_OUT = "user.signed_out"
 ACCESS_CHANGED = "user.access_changed"
 
@@ -50,13 +52,16 @@ def public_channel(channel: str) -> str:
 def _order(event: Event) -> float | None:
     """Where a coalesced frame stands among its key's (``relay._coalesce`` drops one older than a
     frame already sent or held): a lot's bid count for ``auction.bid``, its end for
-    ``auction.extended``. Two processes' events can reach a third in either order, and the seq
-    is taken after the commit, so neither arrival nor seq says which lot state is newer."""
+    ``auction.extended``, the price a bidder was outbid at for ``auction.outbid``. Two
+    processes' events can reach a third in either order, and the seq is taken after the
+    commit, so neither arrival nor seq says which lot state is newer."""
     try:
         if event.type == "auction.bid":
             return float(event.data["bid_count"])
         if event.type == "auction.extended":
             return datetime.fromisoformat(event.data["ends_at"]).timestamp()
+        if event.type == "auction.outbid":  # a lot's price only rises
+            return float(event.data["amount"])
     except (KeyError, TypeError, ValueError):
         return None
     return None

@@ -82,7 +82,7 @@ def test_a_lots_extended_frames_coalesce_apart_from_its_bids():
     own keys, so one does not flush the other (only another kind of event does)."""
     from realtime.fanout import COALESCED
 
-    assert set(COALESCED) == {"auction.bid", "auction.extended"}
+    assert set(COALESCED) == {"auction.bid", "auction.extended", "auction.outbid"}
 
     async def scenario() -> list[int]:
         relay, member = _relay(10)
@@ -126,6 +126,7 @@ def test_fanout_orders_a_lots_frames_by_bid_count_and_end():
     assert _order(Event("auction.bid", "stream:s1", {"bid_count": 12})) == 12.0
     assert _order(Event("auction.extended", "stream:s1", {"ends_at": end.isoformat()})) == end.timestamp()
     assert _order(Event("auction.bid", "stream:s1", {})) is None  # an old frame: coalesced unordered
+    assert _order(Event("auction.outbid", "user:7", {"amount": "125.50"})) == 125.5
 
 
 def test_a_lots_socket_bids_queue_behind_its_batch_and_go_together():
@@ -235,3 +236,40 @@ def test_a_late_window_timer_never_sends_the_held_frame_after_a_newer_one():
         return list(member.seen)
 
     assert asyncio.run(scenario()) == [1, 3, 4]
+
+
+def test_a_bidder_outbid_again_and_again_gets_the_first_notice_then_the_latest_price():
+    """In a hot lot one bidder is outbid many times a second: their user channel gets the first
+    ``auction.outbid`` at once, then the latest per window (the price now), each lot on its own;
+    a frame of another kind on their channel (a chat message) first flushes what is held, and a
+    late frame at a lower price never follows a higher one out."""
+    from realtime.backlog import Entry
+    from realtime.fanout import _message
+    from soukloop.events import Event
+
+    def outbid(seq: int, amount: str, lot: str = "lot-1") -> dict:
+        event = Event("auction.outbid", "user:7", {"auction_id": lot, "user_id": "7", "amount": amount})
+        return _message(event, Entry(seq=seq, at=0.0, text="{}"))
+
+    async def scenario() -> tuple[list[int], list[int], list[int]]:
+        relay = Relay(layer=None)
+        relay.coalesce_seconds = 0.05
+        member = _Member()
+        relay.members["user:7"] = {member}
+        for seq, amount in ((1, "101"), (2, "103"), (3, "105"), (4, "104")):  # 4: late, lower: dropped
+            relay._coalesce(outbid(seq, amount)["coalesce"], outbid(seq, amount))
+        relay._coalesce(outbid(5, "40", lot="lot-2")["coalesce"], outbid(5, "40", lot="lot-2"))  # its own key
+        at_once = list(member.seen)
+        await asyncio.sleep(0.08)
+        after_window = list(member.seen)
+        relay.coalesce_seconds = 10
+        relay._coalesce(outbid(6, "70", lot="lot-3")["coalesce"], outbid(6, "70", lot="lot-3"))  # a quiet key: at once
+        relay._coalesce(outbid(7, "72", lot="lot-3")["coalesce"], outbid(7, "72", lot="lot-3"))  # held
+        relay._flush_channel("user:7")  # a chat message arrives on the same channel
+        relay._deliver({"channel": "user:7", "seq": 8, "text": "{}"})
+        return at_once, after_window, list(member.seen)
+
+    at_once, after_window, flushed = asyncio.run(scenario())
+    assert at_once == [1, 5]
+    assert after_window == [1, 5, 3]
+    assert flushed == [1, 5, 3, 6, 7, 8]
