@@ -5,7 +5,8 @@
 Creates (once) a PostGIS database per size (``<BENCH_DATABASE_URL>_<listings>``), migrates it,
 loads ``--listings`` demo listings with ``seed_demo``, starts gunicorn on 127.0.0.1:8102
 (DEBUG off, throttles out of the way; ``BENCH_PORT`` to move it), then for nearby search,
-community feed, discover feed, ``q`` search (English, Arabic, by relevance),
+community feed (at a point; and ``community_home``, a resident's with their neighbourhood and
+building), discover feed, ``q`` search (English, Arabic, by relevance),
 attribute-filtered search, the signed-in personalised Discover feed (first and second pages, for
 people with seed_demo's simulated likes) and ``/healthz`` prints p50/p95 latency over ``--requests``
 sequential requests (in four rounds of blocks, each round taking every endpoint in turn) and
@@ -46,6 +47,19 @@ POINTS = [
     (25.2697, 55.3247),  # Deira
     (25.2200, 55.4200),  # Mirdif
 ]
+# (latitude, longitude, neighbourhood, building) of residents: the community feed as a signed-in
+# person with a saved home sees it (same building, then neighbourhood, then the rest); the
+# places and buildings are seed_demo's.
+RESIDENTS = [
+    (25.0805, 55.1403, "Dubai Marina", "Cayan Tower"),
+    (25.0693, 55.1450, "Jumeirah Lake Towers", "Armada 2"),
+    (25.1972, 55.2744, "Downtown Dubai", "Burj Vista 1"),
+    (25.1850, 55.2650, "Business Bay", "Damac Maison"),
+    (25.0600, 55.2090, "Jumeirah Village Circle", "Bloom Towers"),
+    (25.1130, 55.2000, "Al Barsha", "Hessa Tower"),
+    (25.2697, 55.3247, "Deira", "Reef Tower"),
+    (25.2200, 55.4200, "Mirdif", "Uptown Mirdif"),
+]
 QUERIES = ["yeezy", "iphone", "yezy", "sofa", "jordan", "lego", "perfume", "macbook", "rug", "pokemon"]
 # Arabic queries: a sound plural meeting its singular, a brand written in Arabic, alef forms.
 ARABIC_QUERIES = ["ساعة", "ايفون", "نايك", "بوكيمون", "سجادة", "عطر", "ليغو", "كنبة", "سامسونج", "أحذية"]
@@ -77,6 +91,11 @@ def endpoints(
         lat, lng = rng.choice(POINTS)
         return "/api/v1/feeds/community/?" + urlencode({"lat": lat, "lng": lng})
 
+    def community_home() -> str:
+        lat, lng, hood, building = rng.choice(RESIDENTS)
+        query = {"lat": lat, "lng": lng, "neighborhood": hood, "building_name": building}
+        return "/api/v1/feeds/community/?" + urlencode(query)
+
     def discover() -> str:
         return "/api/v1/feeds/discover/"
 
@@ -104,6 +123,7 @@ def endpoints(
     return {
         "nearby": nearby,
         "community": community,
+        "community_home": community_home,
         "discover": discover,
         "q": search,
         "q_arabic": search_arabic,

@@ -138,6 +138,24 @@ def test_community_same_building_then_neighbourhood_then_distance(auth_client, r
     assert all(r["distance_km"] is not None for r in response.json()["results"])
 
 
+def test_a_neighbourhood_beyond_the_radius_stays_out_and_its_nearest_come_first(auth_client, resident, settings):
+    """The same-neighbourhood tier finds its page's nearest by walking the neighbourhood, without
+    the radius: its listings beyond the radius still stay out, the rest come nearest first,
+    then the other neighbourhoods within the radius."""
+    settings.COMMUNITY_RADIUS_KM = 2
+    seller = SellerFactory()
+    community = {"seller": seller, "feed_type": "community", "neighborhood": "Dubai Marina"}
+    inside = [ProductFactory(**community, location=at(DUBAI_MARINA, 0.001 * (i + 1))) for i in range(3)]
+    for i in range(25):  # the same neighbourhood, all ~3-4 km away: outside the radius
+        ProductFactory(**community, location=at(DUBAI_MARINA, 0.03 + 0.0005 * i))
+    jlt = ProductFactory(seller=seller, feed_type="community", location=at(JLT), neighborhood="Jumeirah Lake Towers")
+
+    response = auth_client(resident).get(COMMUNITY)
+
+    assert ids(response) == [str(p.pk) for p in inside] + [str(jlt.pk)]
+    assert all(r["distance_km"] <= 2 for r in response.json()["results"])
+
+
 def test_community_at_an_explicit_point(api_client):
     seller = SellerFactory()
     jlt = ProductFactory(seller=seller, feed_type="community", location=at(JLT))
