@@ -64,6 +64,8 @@ def sync_moderators_group(*, using: str = DEFAULT_DB_ALIAS) -> Group:
         app_label, codename = name.split(".", 1)
         wanted |= Q(content_type__app_label=app_label, codename=codename)
     group, _ = Group.objects.using(using).get_or_create(name=MODERATORS_GROUP)
+    if not wanted:  # an empty Q() matches every permission: an empty list grants none
+        return group
     group.permissions.add(*Permission.objects.using(using).filter(wanted))
     return group
 

@@ -44,6 +44,13 @@ def test_sync_is_idempotent_and_restores_removed_permissions():
     assert set(Group.objects.get(name=MODERATORS_GROUP).permissions.values_list("pk", flat=True)) == before
 
 
+def test_an_empty_permission_list_grants_nothing(monkeypatch):
+    # the permissions are OR-ed into one Q, and an empty Q() matches every permission there is
+    monkeypatch.setattr("accounts.roles.MODERATOR_PERMISSIONS", ())
+    Group.objects.filter(name=MODERATORS_GROUP).delete()
+    assert sync_moderators_group().permissions.count() == 0
+
+
 def test_moderator_is_not_superuser_but_can_see_users(moderator):
     assert not moderator.is_superuser
     assert moderator.has_perm("accounts.view_user")
