@@ -10,10 +10,11 @@ everything they do is over HTTP or their sockets. The close at the lot's end and
 the pay window are what the beat runs (``close_auctions``, ``release_checkouts``); the pay
 window is moved instead of waited for (30 minutes).
 
-Lot 1: two bidders (one over the socket, one over REST with a proxy ceiling), the winner
-pays through checkout with ``auction_id`` and the stand-in's webhook. Lot 2: the winner does
-not pay; it counts as a strike and the host sends the runner-up a second-chance offer, which
-is accepted and paid. An anonymous viewer's socket shows what the room saw.
+Lot 1: two bidders (one over the socket, one over REST with a proxy ceiling), a bid in the
+last 10 s that extends the lot (anti-sniping), the winner pays through checkout with
+``auction_id`` and the stand-in's webhook. Lot 2: the winner does not pay; it counts as a
+strike and the host sends the runner-up a second-chance offer, which is accepted and paid.
+An anonymous viewer's socket shows what the room saw.
 """
 
 from __future__ import annotations
@@ -204,6 +205,12 @@ async def show(base: str, stripe: str) -> None:  # noqa: C901
         print(f"socket  {who.username} auction.bid {amount} -> {json.dumps(answer)}")
         return answer
 
+    def until_seconds_left(lot_id: str, seconds: float) -> None:
+        from auctions.models import Auction
+
+        ends_at = Auction.objects.get(pk=lot_id).ends_at
+        time.sleep(max(0.0, (ends_at - timezone.now()).total_seconds() - seconds))
+
     async def hammer(lot_id: str) -> None:
         def close() -> None:
             from auctions.models import Auction
@@ -252,6 +259,10 @@ async def show(base: str, stripe: str) -> None:  # noqa: C901
     print(f"        {alice.username}'s user channel <- auction.outbid {json.dumps(outbid['data'])}")
     await socket_bid(alice_ws, alice, lot1, amount="60")  # too low: bob's proxy holds 55..80
     await socket_bid(alice_ws, alice, lot1, amount="90")
+    await asyncio.to_thread(until_seconds_left, lot1, 7)  # anti-sniping: a bid in the last 10 s
+    status, body = await http("POST", f"{api}/auctions/{lot1}/bids/", {"amount": "95"}, bob)
+    step(f"POST auctions/{{id}}/bids/ amount 95 ({bob.username}, REST, 7 s before the end)", status, body)
+    await socket_bid(alice_ws, alice, lot1, amount="100")
     status, body = await http("GET", f"{api}/auctions/{lot1}/", None, alice)
     step("GET auctions/{id}/ (alice)", status, body, ("status", "current_price", "leader", "bid_count", "ends_at"))
     await hammer(lot1)
