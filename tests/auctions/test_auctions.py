@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 from decimal import Decimal
+from io import StringIO
 
 import pytest
 from django.core.management import call_command
@@ -85,6 +86,31 @@ def test_listing_in_a_lot_is_held_and_cannot_join_another_lot(auth_client, live)
     assert _create(auth_client, stream, product).status_code == 201
     assert product_hold(product_id=product.pk).kind == "auction"
     assert _create(auth_client, stream, product).status_code == 409
+
+
+def test_a_listing_in_a_lot_is_neither_bought_nor_offered_on_until_the_lot_ends(
+    auth_client, live, checkout, fake_stripe
+):
+    stream, product = live
+    buyer = UserFactory()
+
+    def refused() -> None:
+        resp = checkout(buyer, product_id=str(product.pk))
+        assert resp.status_code == 409 and _code(resp) == "product_reserved"
+        offer = {"product_id": str(product.pk), "offered_price": str(product.price - 1)}
+        resp = auth_client(buyer).post("/api/v1/offers/", offer, format="json")
+        assert resp.status_code == 409 and _code(resp) == "product_reserved"
+
+    lot_id = _create(auth_client, stream, product).json()["id"]
+    refused()  # scheduled
+    assert auth_client(stream.user).post(f"/api/v1/auctions/{lot_id}/start/").status_code == 200
+    refused()  # running
+    assert fake_stripe.payment_intents == {}
+    # the lot ends without a bid (no sale): the listing is anyone's again
+    Auction.objects.filter(pk=lot_id).update(ends_at=timezone.now() - timedelta(seconds=1))
+    call_command("close_auctions", stdout=StringIO())
+    assert Auction.objects.get(pk=lot_id).outcome == AuctionOutcome.NO_SALE
+    assert checkout(buyer, product_id=str(product.pk)).status_code == 201
 
 
 def test_one_running_lot_per_stream(auth_client, live):
