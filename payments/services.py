@@ -427,11 +427,17 @@ def checkout_start(
             pk=tx.pk, status=TransactionStatus.PENDING, stripe_payment_intent_id__in=["", intent.id]
         ).update(stripe_payment_intent_id=intent.id, updated_at=timezone.now())
         if saved != 1:
-            # The reservation is gone (reaped meanwhile): never hand out a secret for money we
-            # could not record. Cancel the intent; the buyer starts again.
-            logger.error("checkout %s vanished before its PaymentIntent was saved", tx.pk)
+            # The reservation is gone (reaped meanwhile, or its lot voided by staff): never hand
+            # out a secret for money we could not record. Cancel the intent and say why.
+            voided = Transaction.objects.filter(pk=tx.pk, failure_reason=FailureReason.LOT_VOIDED).exists()
+            if voided:
+                logger.info("checkout %s: its lot was voided while Stripe made the PaymentIntent", tx.pk)
+            else:
+                logger.error("checkout %s vanished before its PaymentIntent was saved", tx.pk)
             with contextlib.suppress(stripe.StripeError):
                 client.v1.payment_intents.cancel(intent.id)
+            if voided:
+                raise Conflict(_("This lot was voided: nothing is owed for it."), code="auction_voided")
             raise Conflict(_("This checkout expired. Start again."), code="checkout_expired")
         tx.stripe_payment_intent_id = intent.id
     return Checkout(transaction=tx, client_secret=intent.client_secret or "", created=created)

@@ -3,6 +3,7 @@ through the Stripe stand-in, the unpaid strike, second-chance offers, and the no
 
 from __future__ import annotations
 
+import re
 from datetime import timedelta
 from decimal import Decimal
 
@@ -10,6 +11,7 @@ import pytest
 import time_machine
 from django.core.cache import cache
 from django.core.management import call_command
+from django.db import connection
 from django.utils import timezone
 
 from accounts.services import block_create
@@ -506,3 +508,37 @@ def test_a_void_whose_intent_cannot_be_looked_up_changes_nothing(sold, checkout,
     with pytest.raises(Conflict) as refused:
         void_lot(auction_id=lot.pk)
     assert refused.value.code == "lot_payment_in_progress"
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_void_that_lands_while_checkout_waits_on_stripe_is_answered_as_a_void(
+    sold, checkout, fake_stripe, httpserver
+):
+    """Staff void the lot while the winner's checkout is at Stripe making the intent: checkout
+    finds its sale gone, cancels the intent it was given (no money can move for a voided lot),
+    and says why: ``auction_voided``, not the ``checkout_expired`` of a lapsed pay window."""
+    lot, alice, _bob = sold
+
+    def void_while_stripe_answers(request):
+        response = fake_stripe(request)
+        if request.method == "POST" and request.path == "/v1/payment_intents":
+            try:
+                void_lot(auction_id=lot.pk)  # the sale has no intent yet: the void asks Stripe nothing
+            finally:
+                connection.close()  # this is the stand-in's thread
+        return response
+
+    httpserver.clear()
+    httpserver.expect_request(re.compile("^/")).respond_with_handler(void_while_stripe_answers)
+    resp = checkout(alice, auction_id=str(lot.pk))
+    assert resp.status_code == 409 and _code(resp) == "auction_voided"
+    (intent,) = fake_stripe.payment_intents.values()
+    assert intent["status"] == "canceled"
+    sale = Transaction.objects.get(source=SaleSource.AUCTION, source_id=lot.pk)
+    assert (sale.status, sale.failure_reason, sale.stripe_payment_intent_id) == (
+        TransactionStatus.FAILED,
+        "lot_voided",
+        "",
+    )
+    # and the app's retry is told the same
+    assert _code(checkout(alice, auction_id=str(lot.pk))) == "auction_voided"
