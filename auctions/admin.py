@@ -35,14 +35,14 @@ class AuctionAdmin(admin.ModelAdmin):
         refused until it is refunded (auctions.services.void_lot)."""
         voided = 0
         for lot in queryset:
-            was = lot.status
             try:
                 done = services.void_lot(auction_id=lot.pk)
             except DomainError as refusal:
                 self.message_user(request, f"{lot.pk}: {refusal.detail}", messages.WARNING)
                 continue
             if done is not None:
-                # Audited in the admin log (Recent actions / LogEntry) like other staff actions.
-                self.log_change(request, lot, f"Voided (was {was}).")
+                # Audited in the admin log (Recent actions / LogEntry) like other staff actions,
+                # with the status the lot had under its lock (a close may land after the page).
+                self.log_change(request, lot, f"Voided (was {done.voided_from}).")
                 voided += 1
         self.message_user(request, ngettext("%d lot voided.", "%d lots voided.", voided) % voided, messages.SUCCESS)

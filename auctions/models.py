@@ -53,6 +53,8 @@ class Auction(BaseModel):
     second_chance_offer = models.ForeignKey(
         "messaging.Offer", on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
     )
+    # Not stored: set on the lot services.void_lot returns, the status it found under the lock.
+    voided_from: str | None = None
 
     class Meta:
         ordering = ("created_at",)

@@ -577,10 +577,12 @@ def void_lot(*, auction_id: Any) -> Auction | None:
     (``payments.services.sale_cancel_for_voided_lot``); a paid sale is refused (409
     ``lot_paid``: staff refund it first, then void), and so is a lot already offered to the
     next buyer (409 ``second_chance_sent``: that sale is the runner-up's own). A voided closed
-    lot keeps the outcome and winner the hammer gave it, as history."""
+    lot keeps the outcome and winner the hammer gave it, as history. The returned lot's
+    ``voided_from`` is the status it had under the lock (what the staff audit records)."""
     auction = auction_for_update(auction_id=auction_id)
     if auction is None or auction.status == AuctionStatus.VOIDED:
         return None
+    auction.voided_from = auction.status
     cancelled = None
     if auction.status == AuctionStatus.CLOSED:
         if auction.second_chance_offer_id is not None:

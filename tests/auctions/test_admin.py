@@ -83,3 +83,18 @@ def test_void_action_after_the_hammer_cancels_an_unpaid_sale_and_refuses_a_paid_
     assert [Auction.objects.get(pk=lot.pk).status for lot in lots] == [AuctionStatus.VOIDED, AuctionStatus.CLOSED]
     (entry,) = LogEntry.objects.filter(user=moderator)
     assert (entry.object_id, entry.change_message) == (str(lots[0].pk), "Voided (was closed).")
+
+
+def test_the_void_audit_names_the_status_found_under_the_lock(lot, moderator, rf):
+    """The action's rows were read before the lock: a close that lands in between is what the
+    audit names, not the status the staff page showed."""
+    from django.contrib.admin.sites import site
+
+    stale = Auction.objects.get(pk=lot.pk)  # running, as the changelist read it
+    Auction.objects.filter(pk=lot.pk).update(status=AuctionStatus.CLOSED)  # the hammer, meanwhile
+    request = rf.post("/admin/auctions/auction/")
+    request.user = moderator
+    request._messages = type("Messages", (), {"add": lambda *args, **kwargs: None})()
+    site._registry[Auction].void_lots(request, [stale])
+    entry = LogEntry.objects.get(object_id=str(lot.pk))
+    assert "Voided (was closed)." in entry.get_change_message()
