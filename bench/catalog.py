@@ -141,7 +141,10 @@ def bench_env(database_url: str) -> dict[str, str]:
     env.update(
         DATABASE_URL=database_url,
         REDIS_URL=os.environ.get("REDIS_URL", "redis://127.0.0.1:6379/0"),
-        CACHE_KEY_PREFIX="catalog_bench",
+        # One cache namespace per database: the Discover pools and the search walks' bounds are
+        # shared through the cache for a minute, and a run right after another size's would read
+        # that database's listing ids and created_at bounds.
+        CACHE_KEY_PREFIX="catalog_bench_" + urlparse(database_url).path.lstrip("/"),
         THROTTLE_ANON="100000000/min",
         THROTTLE_USER="100000000/min",
         JWT_ACCESS_MINUTES="240",  # the signed-in requests' tokens outlive the run
