@@ -4,10 +4,13 @@ their own or blocked sellers' listings; never more than three in a row from one 
 from __future__ import annotations
 
 from datetime import timedelta
+from itertools import groupby
 from urllib.parse import parse_qs, urlparse
 
 import pytest
 from django.utils import timezone
+from hypothesis import given
+from hypothesis import strategies as st
 
 from accounts.models import Block, Follow
 from catalog.models import ProductLike
@@ -93,6 +96,32 @@ def test_diversify_keeps_order_and_drops_what_cannot_be_placed():
         (4, "A"),
         (6, "A"),
     ]
+
+
+def _diversify_by_definition(rows: list[dict], max_run: int = 3) -> list[dict]:
+    """The rule as written: place the earliest item that does not make the last ``max_run + 1``
+    one seller's; stop when no item can be placed."""
+    result, rest = [], list(rows)
+    while rest:
+        for index, item in enumerate(rest):
+            last = [prior["seller_id"] for prior in result[-max_run:]]
+            if len(last) < max_run or any(seller != item["seller_id"] for seller in last):
+                result.append(rest.pop(index))
+                break
+        else:
+            break
+    return result
+
+
+@given(st.lists(st.sampled_from("ABCD"), max_size=40), st.integers(min_value=1, max_value=4))
+def test_diversify_places_what_the_rule_places_in_the_same_order(sellers, max_run):
+    rows = [{"id": n, "seller_id": seller} for n, seller in enumerate(sellers)]
+
+    placed = diversify(rows, max_run=max_run)
+
+    assert placed == _diversify_by_definition(rows, max_run)
+    runs = [len(list(group)) for _seller, group in groupby(row["seller_id"] for row in placed)]
+    assert all(run <= max_run for run in runs)
 
 
 def test_pages_come_from_one_snapshot_while_listings_arrive(auth_client, buyer, settings):
