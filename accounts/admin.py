@@ -4,6 +4,7 @@ from django.contrib.admin.models import LogEntry
 from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
 from django.contrib.gis.admin import GISModelAdmin
 from django.core.exceptions import PermissionDenied
+from django.db import models
 from django.template.response import TemplateResponse
 from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
@@ -30,6 +31,7 @@ class UpheldClaimsFilter(admin.SimpleListFilter):
 
 @admin.register(User)
 class UserAdmin(DjangoUserAdmin, GISModelAdmin):
+    formfield_overrides = {models.URLField: {"assume_scheme": "https"}}  # avatar_url, as Django 6 will
     list_display = (
         "username",
         "email",
