@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import io
 import threading
+import warnings
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import IO
@@ -23,6 +24,11 @@ from PIL import Image, ImageOps, UnidentifiedImageError
 from soukloop.errors import ServiceUnavailable, ValidationError
 
 IMAGE_FORMATS = {"JPEG": ("image/jpeg", "jpg"), "PNG": ("image/png", "png"), "WEBP": ("image/webp", "webp")}
+
+# Pillow warns about an image between one and two times its limit (and refuses one over two);
+# clean_image refuses every image over MAX_IMAGE_PIXELS itself, right after reading the
+# header, so the warning would only repeat that in the logs.
+warnings.filterwarnings("ignore", category=Image.DecompressionBombWarning)
 
 _decode_slots: threading.BoundedSemaphore | None = None
 _slots_lock = threading.Lock()
