@@ -1,8 +1,11 @@
 """Error reports to Sentry (``SENTRY_DSN``), with personal data scrubbed before anything leaves.
 
 Sentry's SDK sends, besides the stack trace, each frame's local variables, the request (headers,
-query, body) and breadcrumbs (earlier log lines and SQL). ``send_default_pii`` is off, and
-``scrub`` walks the whole event before it is sent:
+query, body) and breadcrumbs (earlier log lines and SQL). The SDK runs with its defaults for
+personal data (``send_default_pii`` and ``data_collection`` left unset: no user, no cookies, its
+own denylist scrubber on; ``data_collection``, which deprecates ``send_default_pii`` in SDK 2.x,
+would turn most categories on and the SDK's scrubber off), and ``scrub`` walks the whole event
+before it is sent:
 
 - any value under a key that names a secret or personal data (authorization, cookie, password,
   token, secret, key, otp, code, phone, id_number, emirates_id, iban, email, ...) becomes
@@ -86,7 +89,6 @@ def init(*, dsn: str, environment: str, traces_sample_rate: float = 0.0) -> None
     sentry_sdk.init(
         dsn=dsn,
         environment=environment,
-        send_default_pii=False,
         traces_sample_rate=traces_sample_rate,
         integrations=[DjangoIntegration(), CeleryIntegration()],
         before_send=scrub,  # type: ignore[arg-type]

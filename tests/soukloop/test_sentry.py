@@ -71,3 +71,13 @@ def test_an_error_report_arrives_without_phone_id_number_token_key_or_email(sent
 )
 def test_scrubbing_leaves_ordinary_numbers_and_times_alone(text, kept):
     assert (scrub_text(text) == text) is kept
+
+
+def test_the_sdk_keeps_its_personal_data_defaults_and_its_own_scrubber(sentry):
+    """Neither ``send_default_pii`` (deprecated) nor ``data_collection`` (which turns most
+    categories on and the SDK's scrubber off) is set: no user, and the SDK scrubs too."""
+    client = sentry_sdk.get_client()
+    assert client.should_send_default_pii() is False
+    assert client.options["data_collection"]["user_info"] is False
+    assert client.options["data_collection"]["provided_by_user"] is False
+    assert client.options["event_scrubber"] is not None
