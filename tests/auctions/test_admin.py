@@ -7,6 +7,7 @@ from decimal import Decimal
 
 import pytest
 from django.contrib.admin.models import LogEntry
+from django.contrib.messages.storage.fallback import FallbackStorage
 from django.test import Client
 from django.utils import timezone
 
@@ -94,7 +95,8 @@ def test_the_void_audit_names_the_status_found_under_the_lock(lot, moderator, rf
     Auction.objects.filter(pk=lot.pk).update(status=AuctionStatus.CLOSED)  # the hammer, meanwhile
     request = rf.post("/admin/auctions/auction/")
     request.user = moderator
-    request._messages = type("Messages", (), {"add": lambda *args, **kwargs: None})()
+    request.session = {}
+    request._messages = FallbackStorage(request)
     site._registry[Auction].void_lots(request, [stale])
     entry = LogEntry.objects.get(object_id=str(lot.pk))
     assert "Voided (was closed)." in entry.get_change_message()
