@@ -10,6 +10,7 @@ from __future__ import annotations
 import dataclasses
 import functools
 import re
+from collections.abc import Callable
 from datetime import timedelta
 from typing import Any, TypeVar
 
@@ -17,14 +18,18 @@ from django.conf import settings
 from django.contrib.gis.db.models import GeometryField
 from django.contrib.gis.db.models.functions import Distance, GeometryDistance
 from django.contrib.gis.geos import Point
+from django.contrib.postgres.fields import ArrayField
 from django.contrib.postgres.search import SearchQuery, SearchRank, TrigramWordSimilarity
 from django.db.models import (
     BooleanField,
     Case,
+    CharField,
     DateTimeField,
+    DecimalField,
     Exists,
     ExpressionWrapper,
     F,
+    Field,
     FloatField,
     Func,
     IntegerField,
@@ -33,6 +38,7 @@ from django.db.models import (
     Q,
     QuerySet,
     Subquery,
+    UUIDField,
     Value,
     When,
 )
@@ -40,6 +46,7 @@ from django.db.models.functions import Cast, Coalesce, Least, Upper
 
 from catalog import textsearch
 from catalog.models import FeedType, Product, ProductLike
+from soukloop import compiled
 from soukloop.geo import is_postgis, radius_metres
 from soukloop.shared import shared_value
 
@@ -398,13 +405,64 @@ SEARCH_ARGS = (
 
 def search_page_source(
     args: dict[str, Any], *, ordering: str, include_sold: bool, user: Any = None
-) -> Rows | TopMatches | NewestWalk:
-    """What the products list slices a page from: the search built with the ORM, planned by
-    PostgreSQL for this request's values (no server-side prepared statements: a cached
-    generic plan cannot see the radius or the page size)."""
+) -> Rows | TopMatches | NewestWalk | CompiledSearch:
+    """What the products list slices a page from: the search built with the ORM (on PostGIS, a
+    search without text or attributes compiled once per shape: ``CompiledSearch``), planned by
+    PostgreSQL for this request's values (no server-side prepared statements: a cached generic
+    plan cannot see the radius or the page size)."""
     present = {name: value for name, value in args.items() if value is not None}
+    if is_postgis() and present.keys() <= _SEARCH_PARAMS.keys():
+        return CompiledSearch(present, ordering=ordering, include_sold=include_sold, user=user)
     qs = product_rows(user=user, include_sold=True)
-    return search_products(qs, present, ordering=ordering, include_sold=include_sold)
+    source = search_products(qs, present, ordering=ordering, include_sold=include_sold)
+    if isinstance(source, _PageByIds) and "point" not in present:
+        # The ids came through every filter; the rows are read by id alone (still visible, and
+        # still available unless sold ones were asked for), as ``NewestWalk`` always did.
+        source.rows_of = functools.partial(rows_by_ids, user=user, include_sold=include_sold)
+    return source
+
+
+# The products search's values a compiled statement takes (``CompiledSearch``): every filter but
+# the text and the attributes, whose SQL depends on their values.
+_SEARCH_PARAMS: dict[str, Callable[[], Field[Any, Any]]] = {
+    "category": CharField,
+    "condition": CharField,
+    "feed_type": CharField,
+    "min_price": lambda: DecimalField(max_digits=12, decimal_places=2),
+    "max_price": lambda: DecimalField(max_digits=12, decimal_places=2),
+    "seller_id": UUIDField,
+    "seller_username": CharField,
+    "point": lambda: GeometryField(srid=4326, geography=True),
+    "metres": FloatField,
+}
+
+
+class CompiledSearch:
+    """A products search without ``q`` or attributes (PostGIS), sliced like a queryset: each
+    slice runs the statement compiled once per shape (which filters, the ordering, the slice)
+    with this search's values (``soukloop.compiled``). The same rows as ``search_products``."""
+
+    def __init__(self, values: dict[str, Any], *, ordering: str, include_sold: bool, user: Any = None) -> None:
+        self.values, self.ordering, self.include_sold, self.user = values, ordering, include_sold, user
+
+    def __getitem__(self, item: slice) -> list[dict[str, Any]]:
+        if not isinstance(item, slice) or item.stop is None or (item.step or 1) != 1:
+            raise TypeError("CompiledSearch takes a bounded slice.")
+        start, stop = item.start or 0, item.stop
+        names = tuple(sorted(self.values))
+        signed_in = _signed_in(self.user)
+
+        def build() -> Rows:
+            params = {name: compiled.Param(name, _SEARCH_PARAMS[name]()) for name in names}
+            qs = product_rows(user=_SIGNED_IN if signed_in else None, include_sold=True)
+            found = search_products(qs, params, ordering=self.ordering, include_sold=self.include_sold)
+            if isinstance(found, _PageByIds):  # only a text or attribute search pages by ids
+                raise TypeError("CompiledSearch runs searches without text or attributes.")
+            return found[start:stop]
+
+        key = ("search", names, self.ordering, self.include_sold, signed_in, start, stop)
+        bound = dict(self.values, user_id=self.user.pk if signed_in else None)
+        return compiled.statement(key, build).rows(bound)
 
 
 # ``ordering=relevance`` ranks the newest this many matches (the bounded candidate set).
@@ -418,6 +476,9 @@ class _PageByIds:
     order, then the page's rows are read from ``base`` by primary key (one query)."""
 
     base: Rows
+    # Reads the page's rows by id instead of ``base`` (``search_page_source``: the compiled
+    # statement of ``rows_by_ids`` when ``base`` has no distance to compute).
+    rows_of: Callable[[list[Any]], list[dict[str, Any]]] | None = None
 
     def _ids(self, stop: int) -> list[Any]:
         raise NotImplementedError
@@ -428,8 +489,38 @@ class _PageByIds:
         ids = self._ids(item.stop)[item.start or 0 :]
         if not ids:
             return []
-        rows = {row["id"]: row for row in self.base.filter(pk__in=ids).order_by()}
+        found = self.rows_of(ids) if self.rows_of is not None else self.base.filter(pk__in=ids).order_by()
+        rows = {row["id"]: row for row in found}
         return [rows[pk] for pk in ids if pk in rows]
+
+
+class IdIsAny(Func):
+    """``id = ANY(%s)``: the ids as one array parameter, so one statement whatever their number."""
+
+    output_field = BooleanField()
+
+    def as_sql(self, compiler: Any, connection: Any, **extra_context: Any) -> Any:  # type: ignore[override]
+        (column, column_params), (ids, ids_params) = (
+            compiler.compile(expression) for expression in self.get_source_expressions()
+        )
+        return f"{column} = ANY({ids})", [*column_params, *ids_params]
+
+
+def rows_by_ids(ids: list[Any], *, user: Any = None, include_sold: bool = False) -> list[dict[str, Any]]:
+    """The visible listings of ``ids`` as list rows (``LIST_VALUES``), in no particular order.
+    On PostGIS one statement compiled once (``soukloop.compiled``) with the ids as an array."""
+    if not ids:
+        return []
+    if not is_postgis():
+        return list(product_rows(user=user, include_sold=include_sold).filter(pk__in=ids).order_by())
+    signed_in = _signed_in(user)
+
+    def build() -> Rows:
+        qs = product_rows(user=_SIGNED_IN if signed_in else None, include_sold=include_sold)
+        return qs.filter(IdIsAny(F("pk"), compiled.Param("ids", ArrayField(UUIDField())))).order_by()
+
+    statement = compiled.statement(("rows-by-ids", signed_in, include_sold), build)
+    return statement.rows({"ids": list(ids), "user_id": user.pk if signed_in else None})
 
 
 class TopMatches(_PageByIds):
@@ -633,7 +724,10 @@ def community_feed_page(
             count=wanted,
         )
         args = {name: value for name, value in values.items() if value is not None}
-        rows.extend(_community_tier(shape, args, user=user)[:wanted])
+        if is_postgis():
+            rows.extend(_community_statement(shape, signed_in=_signed_in(user)).rows(_bound(args, user)))
+        else:
+            rows.extend(_community_tier(shape, args, user=user)[:wanted])
         if len(rows) > limit:
             break
     return rows
@@ -647,6 +741,49 @@ class _CommunityShape:
     building: bool
     resume: bool
     count: int
+
+
+# The values a community tier's statement is run with (``soukloop.compiled``), by name.
+_COMMUNITY_PARAMS: dict[str, Callable[[], Field[Any, Any]]] = {
+    "point": lambda: GeometryField(srid=4326, geography=True),
+    "metres": FloatField,
+    "category": CharField,
+    "hood": CharField,
+    "building": CharField,
+    "after_metres": FloatField,
+    "after_id": UUIDField,
+}
+
+
+def _community_statement(shape: _CommunityShape, *, signed_in: bool) -> compiled.CompiledQuery:
+    """A tier's page as a statement compiled once per shape (PostGIS): building the ORM query
+    and compiling it took more than half of the feed's time (docs/catalog.md)."""
+
+    def build() -> Rows:
+        args = {name: compiled.Param(name, field()) for name, field in _COMMUNITY_PARAMS.items()}
+        return _community_tier(shape, args, user=_SIGNED_IN if signed_in else None)[: shape.count]
+
+    return compiled.statement(("community", shape, signed_in), build)
+
+
+def _signed_in(user: Any) -> bool:
+    return user is not None and bool(getattr(user, "is_authenticated", False))
+
+
+def _bound(args: dict[str, Any], user: Any) -> dict[str, Any]:
+    """``args`` for a compiled statement: every parameter given (those the shape leaves out are
+    not in its SQL), and the caller's id for ``is_liked``."""
+    return {name: args.get(name) for name in _COMMUNITY_PARAMS} | {"user_id": user.pk if _signed_in(user) else None}
+
+
+class _SignedInCaller:
+    """The signed-in caller of a compiled statement: ``is_liked`` tests the id bound per run."""
+
+    is_authenticated = True
+    pk = compiled.Param("user_id", UUIDField())
+
+
+_SIGNED_IN = _SignedInCaller()
 
 
 def _community_tier(shape: _CommunityShape, args: dict[str, Any], *, user: Any = None) -> Rows:

@@ -47,7 +47,7 @@ from accounts.models import Follow
 from accounts.selectors import block_partner_ids
 from catalog.models import FeedType, Product, ProductLike
 from catalog.personalisation import PersonalPage
-from catalog.selectors import PointX, PointY, product_rows
+from catalog.selectors import PointX, PointY, rows_by_ids
 from discovery.models import SavedSearch
 from payments.models import Transaction, TransactionStatus
 from soukloop.cacheerrors import CACHE_UNAVAILABLE
@@ -377,7 +377,7 @@ def personal_discover_page(*, user: Any, category: str | None, cursor: str | Non
         ids = personal_ranking(user=user, category=category)
         _keep_snapshot(key, ids)
     page_ids = ids[offset : offset + limit]
-    rows = {str(row["id"]): row for row in product_rows(user=user).filter(id__in=page_ids)} if page_ids else {}
+    rows = {str(row["id"]): row for row in rows_by_ids(page_ids, user=user)}
     ordered = [rows[pk] for pk in page_ids if pk in rows]  # sold or hidden since: left out
     next_cursor = _encode(token, offset + limit) if offset + limit < len(ids) else None
     return PersonalPage(rows=ordered, next_cursor=next_cursor)
