@@ -114,6 +114,16 @@ class Product(BaseModel):
                 condition=Q(is_available=True, deleted_at__isnull=True),
                 name="catalog_product_live_new_idx",
             ),
+            # The same walk within one category (NewestWalk with a category, as most attribute
+            # filters come): only that category's entries are read, so a value on 1 in 200 of a
+            # category's listings fills its page from ~4,000 entries instead of falling back to
+            # the attributes' GIN (catalog.selectors.walk_cutoff).
+            models.Index(
+                fields=["category", "-created_at", "-id"],
+                include=["attributes", "price", "condition", "feed_type"],
+                condition=Q(is_available=True, deleted_at__isnull=True),
+                name="catalog_live_cat_new_idx",
+            ),
             # The community feed's first tiers: same neighbourhood / building, case-insensitive.
             models.Index(
                 Upper("neighborhood"),

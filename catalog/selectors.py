@@ -353,6 +353,7 @@ def search_products(
             qs.filter(is_available=True),
             plain=_filtered(products_visible(), args, include_sold=False),
             walked=_filtered(products_visible(), args, include_sold=False, walked=True),
+            category=args.get("category"),
         )
     qs = _filtered(qs, args, include_sold=include_sold)
     plain = _filtered(products_visible(), args, include_sold=include_sold) if args.get("q") is not None else None
@@ -608,7 +609,14 @@ ATTRIBUTE_WALK_MAX = 50_000
 
 
 def newest_in_window(
-    *, walk: Any, ask: Any, wanted: int, per_row: int, most: int, fields: tuple[str, ...] = ("pk",)
+    *,
+    walk: Any,
+    ask: Any,
+    wanted: int,
+    per_row: int,
+    most: int,
+    fields: tuple[str, ...] = ("pk",),
+    category: str | None = None,
 ) -> list[Any]:
     """The newest ``wanted`` rows of a search, as ``fields`` (``pk`` alone: flat).
 
@@ -619,7 +627,7 @@ def newest_in_window(
     sorted rather than walked, so a rare or absent match never walks the whole table. The same
     rows either way."""
     rows = 1 << max(0, wanted - 1).bit_length()
-    cutoff = walk_cutoff(min(most, per_row * rows))
+    cutoff = walk_cutoff(min(most, per_row * rows), category=category)
     window = walk if cutoff is None else walk.filter(created_at__gte=cutoff)
     flat = fields == ("pk",)
     found = list(window.order_by("-created_at", "-id").values_list(*fields, flat=flat)[:wanted])
@@ -628,21 +636,20 @@ def newest_in_window(
     return found
 
 
-def walk_cutoff(window: int) -> Any:
-    """The ``created_at`` of the ``window``-th newest live listing (None: fewer live listings
-    than that), shared for a minute (``soukloop.shared``): newer listings only widen the
-    window, so an older bound is still a correct one."""
+def walk_cutoff(window: int, *, category: str | None = None) -> Any:
+    """The ``created_at`` of the ``window``-th newest live listing (of ``category``: a walk
+    within one category reads ``catalog_live_cat_new_idx``), None when there are fewer live
+    listings than that, shared for a minute (``soukloop.shared``): newer listings only widen
+    the window, so an older bound is still a correct one."""
 
     def compute() -> tuple[Any]:
-        cutoff = (
-            Product.objects.filter(is_available=True, deleted_at__isnull=True)
-            .order_by("-created_at", "-id")
-            .values_list("created_at", flat=True)[window : window + 1]
-            .first()
-        )
+        live = Product.objects.filter(is_available=True, deleted_at__isnull=True)
+        if category is not None:
+            live = live.filter(category=category)
+        cutoff = live.order_by("-created_at", "-id").values_list("created_at", flat=True)[window : window + 1].first()
         return (cutoff,)
 
-    return shared_value(f"catalog:walk-cutoff:v2:{window}", seconds=60, compute=compute)[0]
+    return shared_value(f"catalog:walk-cutoff:v3:{category or '-'}:{window}", seconds=60, compute=compute)[0]
 
 
 class NewestWalk(_PageByIds):
@@ -653,17 +660,26 @@ class NewestWalk(_PageByIds):
     page's ids come from the index-only walk of ``catalog_product_live_new_idx`` (live listings
     newest first, with ``category``, ``attributes``, ``price``, ``condition`` and ``feed_type``
     in the index), which tests each entry and stops once the page is full, over the newest
-    ``ATTRIBUTE_WALK_PER_ROW`` listings per row the page needs. When those hold fewer matches than the page needs (a
+    ``ATTRIBUTE_WALK_PER_ROW`` listings per row the page needs. With a ``category`` the walk
+    reads that category's entries alone (``catalog_live_cat_new_idx``, and a window counted in
+    that category): sneakers in size 44 by Nike (1 in ~190 sneakers) filled their page from the
+    walk in 1.4 ms at 1M listings, where the walk of every category found 3 of 21 in 5 ms and
+    the GIN then took 2.4 ms more. When the window holds fewer matches than the page needs (a
     rare value), the GIN answers instead: the page is the same either way. Then the page's rows
     are read by primary key. Two or three queries a page, whatever its size.
     """
 
-    def __init__(self, base: Rows, *, plain: Any, walked: Any) -> None:
-        self.base, self.plain, self.walked = base, plain, walked
+    def __init__(self, base: Rows, *, plain: Any, walked: Any, category: str | None = None) -> None:
+        self.base, self.plain, self.walked, self.category = base, plain, walked, category
 
     def _ids(self, stop: int) -> list[Any]:
         return newest_in_window(
-            walk=self.walked, ask=self.plain, wanted=stop, per_row=ATTRIBUTE_WALK_PER_ROW, most=ATTRIBUTE_WALK_MAX
+            walk=self.walked,
+            ask=self.plain,
+            wanted=stop,
+            per_row=ATTRIBUTE_WALK_PER_ROW,
+            most=ATTRIBUTE_WALK_MAX,
+            category=self.category,
         )
 
 

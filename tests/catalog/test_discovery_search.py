@@ -308,12 +308,49 @@ def test_the_walk_keeps_a_handful_of_bounds_whatever_pages_callers_ask_for(monke
     from catalog import selectors
 
     windows: set[int] = set()
-    monkeypatch.setattr(selectors, "walk_cutoff", lambda window: windows.add(window))
+    monkeypatch.setattr(selectors, "walk_cutoff", lambda window, category=None: windows.add(window))
     plain = selectors.filter_attributes(selectors.products_visible(), values={"size_eu": ["42"]})
     walk = selectors.NewestWalk(selectors.product_rows(), plain=plain, walked=plain)
     for stop in range(1, 400):
         walk._ids(stop)
     assert len(windows) <= 10 and max(windows) == selectors.ATTRIBUTE_WALK_MAX
+
+
+def test_a_category_attribute_page_walks_that_category_alone(api_client, monkeypatch, django_assert_num_queries):
+    """PostgreSQL: with a category, the walk's window is counted in that category
+    (``catalog_live_cat_new_idx``), so newer listings of other categories do not push a common
+    value out of it and send the page to the GIN."""
+    if connection.vendor != "postgresql":
+        pytest.skip("the walk is PostgreSQL's (the embedded default filters with json_extract)")
+    from datetime import timedelta
+
+    from django.core.cache import cache
+    from django.utils import timezone
+
+    from catalog import selectors
+
+    monkeypatch.setattr(selectors, "ATTRIBUTE_WALK_PER_ROW", 2)
+    monkeypatch.setattr(selectors, "ATTRIBUTE_WALK_MAX", 6)
+    cache.clear()  # the windows' bounds are shared for a minute
+    seller = SellerFactory()
+    start = timezone.now() - timedelta(days=1)
+    shoes = []
+    for n in range(8):  # older sneakers, every other one a 42
+        shoe = ProductFactory(seller=seller, category="sneakers", attributes={"size_eu": "42" if n % 2 else "43"})
+        Product.objects.filter(pk=shoe.pk).update(created_at=start + timedelta(minutes=n))
+        shoes.append(shoe)
+    for n in range(10):  # newer listings of another category
+        phone = ProductFactory(seller=seller, category="electronics", attributes={})
+        Product.objects.filter(pk=phone.pk).update(created_at=start + timedelta(hours=1, minutes=n))
+    newest_42 = [str(shoe.pk) for shoe in reversed(shoes) if shoe.attributes["size_eu"] == "42"]
+    # the window bound (1), the walk that fills the page (2), the rows (3): no GIN query
+    with django_assert_num_queries(3):
+        page = ids(api_client.get(PRODUCTS, {"category": "sneakers", "attr.size_eu": "42", "page_size": 2}))
+    assert page == newest_42[:2]
+    # without a category the window is the newest 7 of all: phones, so the GIN answers (4)
+    with django_assert_num_queries(4):
+        page = ids(api_client.get(PRODUCTS, {"attr.size_eu": "42", "page_size": 2}))
+    assert page == newest_42[:2]
 
 
 # --- text in both languages -------------------------------------------------------------
