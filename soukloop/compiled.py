@@ -5,7 +5,8 @@ how many rows); only the values differ. Building and compiling it (forty columns
 expressions, a subquery) cost more than PostgreSQL took to plan and run it: the community feed's
 page at 1M listings took 7.3-7.8 ms in process through the ORM and 3.2-3.6 ms compiled once
 (docs/catalog.md). So a statement is built with ``Param`` placeholders where the values go,
-compiled by the ORM once per process and shape, and each run binds its values.
+turned into SQL by the ORM once per process and shape (``Query.sql_with_params``), and each
+run binds its values.
 
 Nothing is prepared on the server. The values are bound on the client (Django's default psycopg
 cursor interpolates them into the statement text), so PostgreSQL plans every run for its own
@@ -13,9 +14,10 @@ point, radius and page size, exactly as the ORM's own queries are planned: no ge
 settle in. The statements run through ``connection.cursor()``, so query counting, execute
 wrappers (metrics) and error wrapping see them like any other query.
 
-The ORM still writes all of the SQL and its row converters (JSON columns and the like) are
-applied as ``values()`` applies them; a PostGIS test compares the rows with the ORM's own for
-every shape the community feed uses.
+Only the ORM's public surface is used: an ``Expression`` subclass for the placeholders, the
+fields' ``get_db_prep_value`` to adapt a value and ``from_db_value`` to read one (the model's
+fields, found by the column's ``values()`` name through ``_meta``), and the cursor's description
+for the names. A PostGIS test compares the rows with the ORM's own for every shape the lists use.
 """
 
 from __future__ import annotations
@@ -24,9 +26,10 @@ import threading
 from collections.abc import Callable, Hashable, Mapping
 from typing import Any
 
+from django.core.exceptions import FieldDoesNotExist
 from django.core.signals import setting_changed
-from django.db import connections
-from django.db.models import Expression, Field, QuerySet
+from django.db import connection
+from django.db.models import Expression, Field, Model, QuerySet
 from django.dispatch import receiver
 
 
@@ -55,27 +58,35 @@ class _Slot:
         self.name, self.field = name, field
 
 
-class CompiledQuery:
-    """A sliced ``values()`` queryset compiled once; ``rows(values)`` runs it with ``values``
-    for its ``Param``s and gives the rows as ``values()`` would (dicts, converted)."""
+def _field_at(model: type[Model], path: str) -> Field | None:
+    """The model field a ``values()`` name reads (``seller__username`` follows the relation),
+    or None for an annotation."""
+    *relations, name = path.split("__")
+    try:
+        for relation in relations:
+            model = model._meta.get_field(relation).related_model  # type: ignore[assignment]
+            if model is None:
+                return None
+        field = model._meta.get_field(name)
+    except FieldDoesNotExist:
+        return None
+    return field if isinstance(field, Field) else None
 
-    def __init__(self, queryset: QuerySet[Any, Any], *, using: str = "default") -> None:
-        query = queryset.query
-        if not (query.values_select or query.annotation_select):
-            raise ValueError("CompiledQuery runs values() querysets.")
-        self.using = using
-        compiler = query.get_compiler(using=using)
-        self.sql, params = compiler.as_sql()
+
+class CompiledQuery:
+    """A sliced ``values()`` queryset turned into SQL once; ``rows(values)`` runs it with
+    ``values`` for its ``Param``s and gives the rows as ``values()`` would (dicts, with each
+    model field's ``from_db_value`` applied)."""
+
+    def __init__(self, queryset: QuerySet[Any, Any]) -> None:
+        self.model = queryset.model
+        self.sql, params = queryset.query.sql_with_params()
         self.params = tuple(params)
-        select = [expression for expression, _sql, _alias in compiler.select]
-        self.names = tuple(alias for _expression, _sql, alias in compiler.select)
-        if len(set(self.names)) != len(self.names) or None in self.names:
-            raise ValueError("Every selected column of a compiled statement needs its own name.")
-        self.converters = tuple(
-            (position, tuple(convs), expression)
-            for position, (convs, expression) in compiler.get_converters(select).items()
-        )
         self.slots = frozenset(param.name for param in self.params if isinstance(param, _Slot))
+        # Read from the first run's cursor: the names (every column of a values() statement has
+        # its own alias) and which of them a model field converts.
+        self._names: tuple[str, ...] | None = None
+        self._converters: tuple[tuple[int, Field], ...] = ()
 
     def bind(self, values: Mapping[str, Any]) -> list[Any]:
         """The statement's parameters with ``values`` in its slots, each adapted as its field
@@ -83,7 +94,6 @@ class CompiledQuery:
         missing = self.slots.difference(values)
         if missing:
             raise KeyError(f"No value for {', '.join(sorted(missing))}.")
-        connection = connections[self.using]
         adapted: dict[str, Any] = {}  # a value used several times is adapted once
         params = []
         for param in self.params:
@@ -95,42 +105,52 @@ class CompiledQuery:
         return params
 
     def rows(self, values: Mapping[str, Any]) -> list[dict[str, Any]]:
-        connection = connections[self.using]
         params = self.bind(values)
         with connection.cursor() as cursor:
             cursor.execute(self.sql, params)
             fetched = cursor.fetchall()
-        names, converters = self.names, self.converters
+            if self._names is None:
+                self._learn([column[0] for column in cursor.description])
+        names, converters = self._names or (), self._converters
         if not converters:
-            return [dict(zip(names, row, strict=False)) for row in fetched]
+            return [dict(zip(names, row, strict=True)) for row in fetched]
         out = []
         for row in fetched:
-            row = list(row)
-            for position, convs, expression in converters:
-                value = row[position]
-                for converter in convs:
-                    value = converter(value, expression, connection)
-                row[position] = value
-            out.append(dict(zip(names, row, strict=False)))
+            item = dict(zip(names, row, strict=True))
+            for position, field in converters:
+                name = names[position]
+                item[name] = field.from_db_value(item[name], None, connection)  # type: ignore[attr-defined]
+            out.append(item)
         return out
 
+    def _learn(self, names: list[str]) -> None:
+        if len(set(names)) != len(names):
+            raise ValueError("Every column of a compiled statement needs its own name.")
+        converters = []
+        for position, name in enumerate(names):
+            field = _field_at(self.model, name)
+            if field is not None and hasattr(field, "from_db_value"):
+                converters.append((position, field))
+        self._converters = tuple(converters)
+        self._names = tuple(names)
 
-_statements: dict[tuple[str, Hashable], CompiledQuery] = {}
+
+_statements: dict[Hashable, CompiledQuery] = {}
 _lock = threading.Lock()
 # Shapes are few (a handful per list endpoint); the bound keeps a bug from growing it forever.
 MAX_STATEMENTS = 1024
 
 
-def statement(key: Hashable, build: Callable[[], QuerySet[Any, Any]], *, using: str = "default") -> CompiledQuery:
+def statement(key: Hashable, build: Callable[[], QuerySet[Any, Any]]) -> CompiledQuery:
     """The statement for ``key`` (a shape: everything about the query but its values), built by
-    ``build`` and compiled on first use in this process."""
-    found = _statements.get((using, key))
+    ``build`` and turned into SQL on first use in this process."""
+    found = _statements.get(key)
     if found is None:
-        found = CompiledQuery(build(), using=using)
+        found = CompiledQuery(build())
         with _lock:
             if len(_statements) >= MAX_STATEMENTS:
                 _statements.clear()
-            _statements[(using, key)] = found
+            _statements[key] = found
     return found
 
 

@@ -84,8 +84,3 @@ def test_values_are_bound_on_the_client_never_prepared_on_the_server():
     with connection.cursor() as cursor:
         cursor.execute("SELECT count(*) FROM pg_prepared_statements")
         assert cursor.fetchone()[0] == 0
-
-
-def test_only_values_querysets_can_be_compiled():
-    with pytest.raises(ValueError, match="values"):
-        compiled.CompiledQuery(Product.objects.filter(category=compiled.Param("category", CharField()))[:5])
