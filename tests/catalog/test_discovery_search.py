@@ -309,8 +309,7 @@ def test_the_walk_keeps_a_handful_of_bounds_whatever_pages_callers_ask_for(monke
 
     windows: set[int] = set()
     monkeypatch.setattr(selectors, "walk_cutoff", lambda window, category=None: windows.add(window))
-    plain = selectors.filter_attributes(selectors.products_visible(), values={"size_eu": ["42"]})
-    walk = selectors.NewestWalk(selectors.product_rows(), plain=plain, walked=plain)
+    walk = selectors.NewestWalk(selectors.product_rows(), args={"attributes": {"size_eu": ["42"]}})
     for stop in range(1, 400):
         walk._ids(stop)
     assert len(windows) <= 10 and max(windows) == selectors.ATTRIBUTE_WALK_MAX
