@@ -214,9 +214,22 @@ def text_query(q: str) -> SearchQuery | None:
     """The PostgreSQL query for ``q`` (catalog.textsearch): every word must match, each as its
     English stem or as one of its normalised forms (``soukloop_simple``: accents, Arabic
     letters and light stem, transliterations). ``None``: no word to look for."""
+    return _text_query(text_terms(q))
+
+
+def text_terms(q: str) -> list[tuple[str, str]]:
+    """``(word, forms)`` for each word of ``q``: the word as typed (English stemming) and its
+    normalised forms as a ``soukloop_simple`` tsquery (``'a' | 'b' <-> 'c'``)."""
+    return [
+        (word, " | ".join("'" + alt.replace(" ", "' <-> '") + "'" for alt in alternatives))
+        for word, alternatives in zip(textsearch.words(q), textsearch.query_groups(q), strict=False)
+    ]
+
+
+def _text_query(terms: list[tuple[Any, Any]]) -> SearchQuery | None:
+    """The tsquery of ``text_terms`` (values, or a compiled statement's ``Param``s)."""
     query = None
-    for word, alternatives in zip(textsearch.words(q), textsearch.query_groups(q), strict=False):
-        forms = " | ".join("'" + alt.replace(" ", "' <-> '") + "'" for alt in alternatives)
+    for word, forms in terms:
         group = SearchQuery(word, search_type="plain", config=SEARCH_CONFIG) | SearchQuery(
             forms, search_type="raw", config=SIMPLE_CONFIG
         )
@@ -417,6 +430,8 @@ def search_page_source(
         # The ids came through every filter; the rows are read by id alone (still visible, and
         # still available unless sold ones were asked for), as ``NewestWalk`` always did.
         source.rows_of = functools.partial(rows_by_ids, user=user, include_sold=include_sold)
+        if isinstance(source, TopMatches) and "attribute_ranges" not in present and not include_sold:
+            source.args = present  # its newest-first walk can run compiled
     return source
 
 
@@ -547,6 +562,10 @@ class TopMatches(_PageByIds):
     Two or three queries a page, whatever its size.
     """
 
+    # The search's values (``search_page_source``), when its newest-first ids can run as
+    # compiled statements (no distance, no attribute range, sold ones left out).
+    args: dict[str, Any] | None = None
+
     def __init__(self, base: Rows, *, plain: Any, q: str, ordering: str) -> None:
         # ``plain``: the same filters on the bare table (no joins), for the ids.
         self.base, self.plain, self.q, self.ordering = base, plain, q, ordering
@@ -565,11 +584,38 @@ class TopMatches(_PageByIds):
             ranked = list(newest)
             ranked.sort(key=lambda row: (row[1], row[2], row[0]), reverse=True)
             ids = [row[0] for row in ranked[:stop]]
+        elif self.args is not None and stop <= COMPILED_PAGE_END:
+            ids = self._compiled_newest(stop)
         else:
             ids = list(self._newest(matches, stop, ("pk",)))
         if not ids:  # no listing has the words: titles similar to them (typos), newest first
             ids = self._typo_ids(stop)
         return ids
+
+    def _compiled_newest(self, stop: int) -> list[Any]:
+        """``_newest`` for ids alone, its walk and the GIN's query compiled once per shape (the
+        filters, the number of words, the page's end) and run with this search's words."""
+        params, values = _search_slots(self.args or {})
+        terms = text_terms(self.q)
+        slots = [
+            (compiled.Param(f"word:{i}", CharField()), compiled.Param(f"forms:{i}", CharField()))
+            for i in range(len(terms))
+        ]
+        for i, (word, forms) in enumerate(terms):
+            values[f"word:{i}"], values[f"forms:{i}"] = word, forms
+
+        def matches() -> Any:
+            return _filtered(products_visible(), params, include_sold=False).filter(search_vector=_text_query(slots))
+
+        return _compiled_newest_ids(
+            ("text", _search_shape(params), len(terms)),
+            walk=matches,
+            ask=matches,
+            values=values,
+            wanted=stop,
+            per_row=TEXT_WALK_PER_ROW,
+            most=TEXT_WALK_MAX,
+        )
 
     @staticmethod
     def _newest(matches: Any, wanted: int, fields: tuple[str, ...]) -> list[Any]:
@@ -694,48 +740,77 @@ class NewestWalk(_PageByIds):
                 most=ATTRIBUTE_WALK_MAX,
                 category=self.category,
             )
-        params, values = _attribute_slots(self.args)
-        shape = (
-            tuple(sorted(name for name in params if name != "attributes")),
-            tuple((key, len(options)) for key, options in sorted(params["attributes"].items())),
-            stop,
+        params, values = _search_slots(self.args)
+        return _compiled_newest_ids(
+            ("attributes", _search_shape(params)),
+            walk=lambda: _filtered(products_visible(), params, include_sold=False, walked=True),
+            ask=lambda: _filtered(products_visible(), params, include_sold=False),
+            values=values,
+            wanted=stop,
+            per_row=ATTRIBUTE_WALK_PER_ROW,
+            most=ATTRIBUTE_WALK_MAX,
+            category=self.category,
         )
-        rows = 1 << max(0, stop - 1).bit_length()
-        cutoff = walk_cutoff(min(ATTRIBUTE_WALK_MAX, ATTRIBUTE_WALK_PER_ROW * rows), category=self.category)
-
-        def window() -> Any:
-            walked = _filtered(products_visible(), params, include_sold=False, walked=True)
-            if cutoff is not None:
-                walked = walked.filter(created_at__gte=compiled.Param("cutoff", DateTimeField()))
-            return walked.order_by("-created_at", "-id").values("pk")[:stop]
-
-        def ask() -> Any:
-            plain = _filtered(products_visible(), params, include_sold=False)
-            return plain.order_by(*_NEWEST_SORTED).values("pk")[:stop]
-
-        walk = compiled.statement(("attribute-walk", shape, cutoff is not None), window)
-        found = [row["pk"] for row in walk.rows({**values, "cutoff": cutoff})]
-        if len(found) < stop and cutoff is not None:  # the window was not every listing
-            found = [row["pk"] for row in compiled.statement(("attribute-ask", shape), ask).rows(values)]
-        return found
 
 
-def _attribute_slots(args: dict[str, Any]) -> tuple[dict[str, Any], dict[str, Any]]:
-    """An attribute search's ``args`` as ``Param``s (each attribute value one JSON document
-    slot), and the values to run them with."""
+def _compiled_newest_ids(
+    shape: tuple[Any, ...],
+    *,
+    walk: Callable[[], Any],
+    ask: Callable[[], Any],
+    values: dict[str, Any],
+    wanted: int,
+    per_row: int,
+    most: int,
+    category: str | None = None,
+) -> list[Any]:
+    """``newest_in_window``'s ids, its two queries as statements compiled once per ``shape``
+    and page end: ``walk`` and ``ask`` build the searches with ``Param``s, run with ``values``."""
+    rows = 1 << max(0, wanted - 1).bit_length()
+    cutoff = walk_cutoff(min(most, per_row * rows), category=category)
+
+    def window() -> Any:
+        walked = walk()
+        if cutoff is not None:
+            walked = walked.filter(created_at__gte=compiled.Param("cutoff", DateTimeField()))
+        return walked.order_by("-created_at", "-id").values("pk")[:wanted]
+
+    statement = compiled.statement(("walk", shape, wanted, cutoff is not None), window)
+    found = [row["pk"] for row in statement.rows({**values, "cutoff": cutoff})]
+    if len(found) < wanted and cutoff is not None:  # the window was not every listing
+        sorted_matches = compiled.statement(
+            ("ask", shape, wanted), lambda: ask().order_by(*_NEWEST_SORTED).values("pk")[:wanted]
+        )
+        found = [row["pk"] for row in sorted_matches.rows(values)]
+    return found
+
+
+def _search_slots(args: dict[str, Any]) -> tuple[dict[str, Any], dict[str, Any]]:
+    """A search's plain filters and attribute values as ``Param``s (each attribute value one
+    JSON document slot), and the values to run them with."""
     params: dict[str, Any] = {
         name: compiled.Param(name, _SEARCH_PARAMS[name]()) for name in args if name in _SEARCH_PARAMS
     }
     values = {name: args[name] for name in params}
-    params["attributes"] = {}
-    for key, options in args["attributes"].items():
-        slots = []
-        for i, option in enumerate(options):
-            name = f"attr:{key}:{i}"
-            slots.append(compiled.Param(name, JSONField()))
-            values[name] = {key: option}
-        params["attributes"][key] = slots
+    if args.get("attributes"):
+        params["attributes"] = {}
+        for key, options in args["attributes"].items():
+            slots = []
+            for i, option in enumerate(options):
+                name = f"attr:{key}:{i}"
+                slots.append(compiled.Param(name, JSONField()))
+                values[name] = {key: option}
+            params["attributes"][key] = slots
     return params, values
+
+
+def _search_shape(params: dict[str, Any]) -> tuple[Any, ...]:
+    """What a compiled search statement is keyed by besides the page: the filters present and
+    how many values of which attribute keys."""
+    return (
+        tuple(sorted(name for name in params if name != "attributes")),
+        tuple((key, len(options)) for key, options in sorted(params.get("attributes", {}).items())),
+    )
 
 
 def discover_feed(*, user: Any = None, category: str | None = None) -> Rows:

@@ -152,3 +152,27 @@ def test_community_tiers_through_one_statement_keep_each_callers_likes_and_place
     assert not any(item["is_liked"] for item in pages["ben"]["results"])
     deira = auth_client(ben).get("/api/v1/feeds/community/", {"lat": DEIRA[1], "lng": DEIRA[0]}).json()
     assert [item["id"] for item in deira["results"]] == [str(listings[-1].pk)]
+
+
+@pytest.mark.parametrize("stop", [1, 3, 21])
+def test_a_text_pages_compiled_ids_are_the_orms_for_each_word(listings, stop):
+    # given listings whose titles carry different words, in both languages
+    for title in ("Nike Dunk Low", "ساعات ذكية سامسونج", "Pokémon Charizard holo", "ساعة رولكس قديمة"):
+        ProductFactory(title=title, category="electronics" if "ساع" in title else "sneakers")
+    searches = [
+        {"q": "nike"},
+        {"q": "ساعة"},
+        {"q": "pokemon"},
+        {"q": "ساعة", "category": "electronics"},
+        {"q": "nike dunk"},
+    ]
+    for args in searches:
+        source = selectors.search_page_source(dict(args), ordering="newest", include_sold=False)
+        # when the ids come from the compiled statements (one per shape, whatever the words)...
+        assert isinstance(source, selectors.TopMatches) and source.args is not None
+        compiled_ids = source._ids(stop)
+        # ...they are the ORM's, word for word
+        source.args = None
+        assert compiled_ids == source._ids(stop), args
+        assert compiled_ids, args
+    assert any(key[0] == "walk" and key[1][0] == "text" for key in compiled._statements)
