@@ -1,6 +1,6 @@
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 
 import pytest
 from django.contrib.auth.models import Group
@@ -178,3 +178,13 @@ def _empty_sms_outbox():
     sms.outbox.clear()
     yield
     sms.outbox.clear()
+
+
+@pytest.fixture
+def fresh_compiled_statements() -> Iterator[None]:
+    """No statement compiled by an earlier test (``soukloop.compiled``), none left for a later one."""
+    from soukloop import compiled
+
+    compiled.forget()
+    yield
+    compiled.forget()

@@ -14,14 +14,7 @@ from catalog.models import Product, ProductLike
 from soukloop import compiled
 from tests.factories import DEIRA, DUBAI_MARINA, JLT, ProductFactory, SellerFactory, UserFactory
 
-pytestmark = [pytest.mark.postgres, pytest.mark.django_db]
-
-
-@pytest.fixture(autouse=True)
-def _fresh_statements():
-    compiled.forget()
-    yield
-    compiled.forget()
+pytestmark = [pytest.mark.postgres, pytest.mark.django_db, pytest.mark.usefixtures("fresh_compiled_statements")]
 
 
 @pytest.fixture

@@ -13,14 +13,7 @@ from catalog.models import Product
 from soukloop import compiled
 from tests.factories import ProductFactory
 
-pytestmark = [pytest.mark.postgres, pytest.mark.django_db]
-
-
-@pytest.fixture(autouse=True)
-def _fresh_statements():
-    compiled.forget()
-    yield
-    compiled.forget()
+pytestmark = [pytest.mark.postgres, pytest.mark.django_db, pytest.mark.usefixtures("fresh_compiled_statements")]
 
 
 def _by_category_cheaper_than() -> object:
