@@ -50,6 +50,7 @@ from catalog.personalisation import PersonalPage
 from catalog.selectors import PointX, PointY, rows_by_ids
 from discovery.models import SavedSearch
 from payments.models import Transaction, TransactionStatus
+from soukloop import compiled
 from soukloop.cacheerrors import CACHE_UNAVAILABLE
 from soukloop.errors import ValidationError
 from soukloop.geo import is_postgis
@@ -131,19 +132,18 @@ def _signals(user_id: Any, *, exclude_like_ids: Iterable[Any]) -> list[tuple[str
     ``UNION ALL`` statement: one round trip instead of five.
 
     The statement is the same for everyone but the person's id, so each process builds it
-    once (for a stand-in id) and puts the person's id in its parameters (building the five
-    querysets was ~2 ms a request). Plans are still the database's for each execution: the
-    parameters are bound client-side, nothing is prepared on the server."""
+    once with the id as a slot (``soukloop.compiled.Param``) and binds the person's id (building
+    the five querysets was ~2 ms a request). Plans are still the database's for each execution:
+    the parameters are bound client-side, nothing is prepared on the server."""
     excluded = list(exclude_like_ids)
     if excluded:  # the offline evaluation's held-out likes: built for this call
-        sql, params = _signals_statement(user_id, excluded)
+        sql, template = _signals_statement(excluded)
     else:
         key = connection.vendor
         if key not in _STATEMENTS:
-            _STATEMENTS[key] = _signals_statement(_STAND_IN, [])
+            _STATEMENTS[key] = _signals_statement([])
         sql, template = _STATEMENTS[key]
-        stand_in, theirs = _db_uuid(_STAND_IN), _db_uuid(user_id)
-        params = [theirs if param == stand_in else param for param in template]
+    params = compiled.bind(template, {"user_id": user_id})
     with connection.cursor() as cursor:
         cursor.execute(sql, params)
         rows = cursor.fetchall()
@@ -151,17 +151,12 @@ def _signals(user_id: Any, *, exclude_like_ids: Iterable[Any]) -> list[tuple[str
     return [(kind, category, str(uuid.UUID(str(seller))) if seller else None) for kind, category, seller in rows]
 
 
-# The signals statement per database vendor, built for _STAND_IN (an id no one has).
+# The signals statement per database vendor, with the person's id a slot.
 _STATEMENTS: dict[str, tuple[str, list[Any]]] = {}
-_STAND_IN = uuid.uuid4()
 
 
-def _db_uuid(value: Any) -> Any:
-    """A user id as the database driver is handed it (a UUID, or 32 hex digits on SQLite)."""
-    return UUIDField().get_db_prep_value(value if isinstance(value, uuid.UUID) else uuid.UUID(str(value)), connection)
-
-
-def _signals_statement(user_id: Any, excluded: list[Any]) -> tuple[str, list[Any]]:
+def _signals_statement(excluded: list[Any]) -> tuple[str, list[Any]]:
+    user_id = compiled.Param("user_id", UUIDField())
     no_text, no_seller = Cast(Value(None), output_field=CharField()), Cast(Value(None), output_field=UUIDField())
     parts = {
         "like": ProductLike.objects.filter(user_id=user_id)

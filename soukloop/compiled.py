@@ -23,7 +23,7 @@ for the names. A PostGIS test compares the rows with the ORM's own for every sha
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable, Hashable, Mapping
+from collections.abc import Callable, Hashable, Mapping, Sequence
 from typing import Any
 
 from django.core.exceptions import FieldDoesNotExist
@@ -58,6 +58,24 @@ class _Slot:
         self.name, self.field = name, field
 
 
+def bind(params: Sequence[Any], values: Mapping[str, Any]) -> list[Any]:
+    """``params`` (the ORM's, for SQL with ``Param``s in it) with ``values`` in their slots, each
+    adapted as its field adapts a value (a point becomes PostGIS's geography literal, a uuid 32
+    hex digits on SQLite). A slot without a value is refused before anything runs."""
+    missing = {param.name for param in params if isinstance(param, _Slot)}.difference(values)
+    if missing:
+        raise KeyError(f"No value for {', '.join(sorted(missing))}.")
+    adapted: dict[str, Any] = {}  # a value used several times is adapted once
+    bound = []
+    for param in params:
+        if isinstance(param, _Slot):
+            if param.name not in adapted:
+                adapted[param.name] = param.field.get_db_prep_value(values[param.name], connection, prepared=False)
+            param = adapted[param.name]
+        bound.append(param)
+    return bound
+
+
 def _field_at(model: type[Model], path: str) -> Field | None:
     """The model field a ``values()`` name reads (``seller__username`` follows the relation),
     or None for an annotation."""
@@ -82,27 +100,14 @@ class CompiledQuery:
         self.model = queryset.model
         self.sql, params = queryset.query.sql_with_params()
         self.params = tuple(params)
-        self.slots = frozenset(param.name for param in self.params if isinstance(param, _Slot))
         # Read from the first run's cursor: the names (every column of a values() statement has
         # its own alias) and which of them a model field converts.
         self._names: tuple[str, ...] | None = None
         self._converters: tuple[tuple[int, Field], ...] = ()
 
     def bind(self, values: Mapping[str, Any]) -> list[Any]:
-        """The statement's parameters with ``values`` in its slots, each adapted as its field
-        adapts a value (a point becomes PostGIS's geography literal, say)."""
-        missing = self.slots.difference(values)
-        if missing:
-            raise KeyError(f"No value for {', '.join(sorted(missing))}.")
-        adapted: dict[str, Any] = {}  # a value used several times is adapted once
-        params = []
-        for param in self.params:
-            if isinstance(param, _Slot):
-                if param.name not in adapted:
-                    adapted[param.name] = param.field.get_db_prep_value(values[param.name], connection, prepared=False)
-                param = adapted[param.name]
-            params.append(param)
-        return params
+        """The statement's parameters with ``values`` in its slots (``bind``)."""
+        return bind(self.params, values)
 
     def rows(self, values: Mapping[str, Any]) -> list[dict[str, Any]]:
         params = self.bind(values)
