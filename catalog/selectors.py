@@ -483,7 +483,7 @@ class CompiledSearch:
             return found[start:stop]
 
         key = ("search", names, self.ordering, self.include_sold, signed_in, start, stop)
-        bound = dict(self.values, user_id=self.user.pk if signed_in else None)
+        bound = dict(self.values, user_id=_caller_id(self.user))
         return compiled.statement(key, build).rows(bound)
 
 
@@ -542,7 +542,7 @@ def rows_by_ids(ids: list[Any], *, user: Any = None, include_sold: bool = False)
         return qs.filter(IdIsAny(F("pk"), compiled.Param("ids", ArrayField(UUIDField())))).order_by()
 
     statement = compiled.statement(("rows-by-ids", signed_in, include_sold), build)
-    return statement.rows({"ids": list(ids), "user_id": user.pk if signed_in else None})
+    return statement.rows({"ids": list(ids), "user_id": _caller_id(user)})
 
 
 class TopMatches(_PageByIds):
@@ -678,14 +678,20 @@ def newest_in_window(
     ``ask`` (the same rows, found through their own index: GIN, trigram) answers, its matches
     sorted rather than walked, so a rare or absent match never walks the whole table. The same
     rows either way."""
-    rows = 1 << max(0, wanted - 1).bit_length()
-    cutoff = walk_cutoff(min(most, per_row * rows), category=category)
+    cutoff = _window_cutoff(wanted, per_row=per_row, most=most, category=category)
     window = walk if cutoff is None else walk.filter(created_at__gte=cutoff)
     flat = fields == ("pk",)
     found = list(window.order_by("-created_at", "-id").values_list(*fields, flat=flat)[:wanted])
     if len(found) < wanted and cutoff is not None:  # the window was not every listing
         found = list(ask.order_by(*_NEWEST_SORTED).values_list(*fields, flat=flat)[:wanted])
     return found
+
+
+def _window_cutoff(wanted: int, *, per_row: int, most: int, category: str | None) -> Any:
+    """The bound of a walk for ``wanted`` rows: windows go by powers of two of the rows wanted,
+    so there are few bounds to keep."""
+    rows = 1 << max(0, wanted - 1).bit_length()
+    return walk_cutoff(min(most, per_row * rows), category=category)
 
 
 def walk_cutoff(window: int, *, category: str | None = None) -> Any:
@@ -766,8 +772,7 @@ def _compiled_newest_ids(
 ) -> list[Any]:
     """``newest_in_window``'s ids, its two queries as statements compiled once per ``shape``
     and page end: ``walk`` and ``ask`` build the searches with ``Param``s, run with ``values``."""
-    rows = 1 << max(0, wanted - 1).bit_length()
-    cutoff = walk_cutoff(min(most, per_row * rows), category=category)
+    cutoff = _window_cutoff(wanted, per_row=per_row, most=most, category=category)
 
     def window() -> Any:
         walked = walk()
@@ -916,10 +921,15 @@ def _signed_in(user: Any) -> bool:
     return user is not None and bool(getattr(user, "is_authenticated", False))
 
 
+def _caller_id(user: Any) -> Any:
+    """The value of a compiled statement's ``user_id`` slot (``is_liked``): the caller's id."""
+    return user.pk if _signed_in(user) else None
+
+
 def _bound(args: dict[str, Any], user: Any) -> dict[str, Any]:
     """``args`` for a compiled statement: every parameter given (those the shape leaves out are
     not in its SQL), and the caller's id for ``is_liked``."""
-    return {name: args.get(name) for name in _COMMUNITY_PARAMS} | {"user_id": user.pk if _signed_in(user) else None}
+    return {name: args.get(name) for name in _COMMUNITY_PARAMS} | {"user_id": _caller_id(user)}
 
 
 class _SignedInCaller:
