@@ -528,20 +528,36 @@ class IdIsAny(Func):
         return f"{column} = ANY({ids})", [*column_params, *ids_params]
 
 
-def rows_by_ids(ids: list[Any], *, user: Any = None, include_sold: bool = False) -> list[dict[str, Any]]:
+def rows_by_ids(
+    ids: list[Any],
+    *,
+    user: Any = None,
+    include_sold: bool = False,
+    hidden_sellers: Callable[..., QuerySet[Any]] | None = None,
+) -> list[dict[str, Any]]:
     """The visible listings of ``ids`` as list rows (``LIST_VALUES``), in no particular order.
-    On PostGIS one statement compiled once (``soukloop.compiled``) with the ids as an array."""
+    On PostGIS one statement compiled once (``soukloop.compiled``) with the ids as an array.
+
+    ``hidden_sellers(user_id=)``: for a signed-in ``user``, a one-column queryset of the sellers
+    whose listings are left out, read in the same statement (a ranking kept for a while, such as
+    the personalised Discover snapshot, so leaves out a seller blocked since it was made)."""
     if not ids:
         return []
-    if not is_postgis():
-        return list(product_rows(user=user, include_sold=include_sold).filter(pk__in=ids).order_by())
     signed_in = _signed_in(user)
+    hide = hidden_sellers if signed_in else None
+    if not is_postgis():
+        qs = product_rows(user=user, include_sold=include_sold).filter(pk__in=ids)
+        if hide is not None:
+            qs = qs.exclude(seller_id__in=hide(user_id=user.pk))
+        return list(qs.order_by())
 
     def build() -> Rows:
         qs = product_rows(user=_SIGNED_IN if signed_in else None, include_sold=include_sold)
+        if hide is not None:
+            qs = qs.exclude(seller_id__in=hide(user_id=_SIGNED_IN.pk))
         return qs.filter(IdIsAny(F("pk"), compiled.Param("ids", ArrayField(UUIDField())))).order_by()
 
-    statement = compiled.statement(("rows-by-ids", signed_in, include_sold), build)
+    statement = compiled.statement(("rows-by-ids", signed_in, include_sold, hide), build)
     return statement.rows({"ids": list(ids), "user_id": _caller_id(user)})
 
 

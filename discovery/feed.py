@@ -14,8 +14,8 @@ the affinity 1, likes count a third each.
 Candidates: the global top ``DISCOVER_PERSONAL_CANDIDATES`` by ``hot_score`` (the Discover
 index), plus the best-ranked listings of their top categories (both shared pools) and each
 affinity seller's best few; their own listings and blocked (either way) sellers' are left out
-(of the pools' rows, and of the sellers asked for). The person's signals are one statement
-(``_signals``). The candidates are
+(of the pools' rows, and of the sellers asked for; and, when a page is read, sellers blocked
+since the snapshot was made). The person's signals are one statement (``_signals``). The candidates are
 re-ranked here and made diverse (never more than ``MAX_RUN`` in a row from one seller), and
 the order is kept as a snapshot in the cache for ``DISCOVER_PERSONAL_TTL_SECONDS``: the
 cursor is (snapshot, offset), so scrolling never duplicates or skips an item while new
@@ -372,8 +372,10 @@ def personal_discover_page(*, user: Any, category: str | None, cursor: str | Non
         ids = personal_ranking(user=user, category=category)
         _keep_snapshot(key, ids)
     page_ids = ids[offset : offset + limit]
-    rows = {str(row["id"]): row for row in rows_by_ids(page_ids, user=user)}
-    ordered = [rows[pk] for pk in page_ids if pk in rows]  # sold or hidden since: left out
+    # Read with the blocks as they are now: a seller blocked (either way) since the snapshot was
+    # made is left out of its later pages, as are listings sold or hidden since.
+    rows = {str(row["id"]): row for row in rows_by_ids(page_ids, user=user, hidden_sellers=block_partner_ids)}
+    ordered = [rows[pk] for pk in page_ids if pk in rows]
     next_cursor = _encode(token, offset + limit) if offset + limit < len(ids) else None
     return PersonalPage(rows=ordered, next_cursor=next_cursor)
 

@@ -144,6 +144,29 @@ def test_pages_come_from_one_snapshot_while_listings_arrive(auth_client, buyer, 
     assert client.get(URL).json()["results"][0]["id"] == str(newcomer.pk)
 
 
+@pytest.mark.parametrize("direction", ["she blocks them", "they block her"])
+def test_a_block_made_while_scrolling_hides_that_sellers_listings_on_the_next_pages(auth_client, buyer, direction):
+    # given a snapshot holding a seller's listings beyond the first page
+    other = SellerFactory()
+    for hours in range(4):
+        aged(hours, seller=SellerFactory())
+    later = [aged(10 + hours, seller=other) for hours in range(3)]
+    client = auth_client(buyer)
+    first = client.get(URL, {"page_size": 4}).json()
+    assert not {row["id"] for row in first["results"]} & {str(p.pk) for p in later}
+
+    # when a block between them is made mid-scroll
+    if direction == "she blocks them":
+        Block.objects.create(blocker=buyer, blocked=other)
+    else:
+        Block.objects.create(blocker=other, blocked=buyer)
+    rest = client.get(first["next"]).json()
+
+    # then the snapshot's next page leaves that seller's listings out
+    assert rest["results"] == []
+    assert rest["next"] is None
+
+
 def test_anonymous_and_personalised_false_get_the_global_feed(api_client, auth_client, buyer):
     for _ in range(4):
         ProductFactory(seller=SellerFactory())
