@@ -15,7 +15,8 @@ Candidates: the global top ``DISCOVER_PERSONAL_CANDIDATES`` by ``hot_score`` (th
 index), plus the best-ranked listings of their top categories (both shared pools) and each
 affinity seller's best few; their own listings and blocked (either way) sellers' are left out
 (of the pools' rows, and of the sellers asked for; and, when a page is read, sellers blocked
-since the snapshot was made). The person's signals are one statement (``_signals``). The candidates are
+since the snapshot was made). The person's signals are one statement (``_signals``), which on
+PostGIS goes on to the affinity sellers' best (``seller_tops``). The candidates are
 re-ranked here and made diverse (never more than ``MAX_RUN`` in a row from one seller), and
 the order is kept as a snapshot in the cache for ``DISCOVER_PERSONAL_TTL_SECONDS``: the
 cursor is (snapshot, offset), so scrolling never duplicates or skips an item while new
@@ -39,7 +40,7 @@ from typing import Any, TypeVar
 from django.conf import settings
 from django.core.cache import cache
 from django.db import connection
-from django.db.models import CharField, F, UUIDField, Value, Window
+from django.db.models import CharField, F, IntegerField, UUIDField, Value, Window
 from django.db.models.functions import Cast, RowNumber
 from django.utils.translation import gettext as _
 
@@ -72,23 +73,26 @@ _BOUGHT = (TransactionStatus.COMPLETED, TransactionStatus.PARTIALLY_REFUNDED, Tr
 class Affinities:
     """What one person's signals say: category shares, seller affinities, area, exclusions."""
 
-    def __init__(self, *, user: Any, exclude_like_ids: Iterable[Any] = ()) -> None:
+    def __init__(self, *, user: Any, exclude_like_ids: Iterable[Any] = (), category: str | None = None) -> None:
         categories: Counter[str] = Counter()
         seller_likes: Counter[str] = Counter()
         # Sellers by the text of their id, as the candidate rows carry them (cheap to keep and share).
         sellers: dict[str, float] = {}
         hidden = {str(user.pk)}
-        for kind, category, seller in _signals(user.pk, exclude_like_ids=exclude_like_ids):
+        signals, tops = _signals(user.pk, exclude_like_ids=exclude_like_ids, category=category)
+        # The affinity sellers' best (of ``category``, or all), when read with the signals (PostGIS).
+        self.category, self.read_seller_tops = category, tops
+        for kind, of_category, seller in signals:
             if kind == "like":
-                categories[category] += 1
+                categories[of_category] += 1
                 seller_likes[seller] += 1
             elif kind == "purchase":
-                categories[category] += 3
+                categories[of_category] += 3
                 sellers[seller] = 1.0
             elif kind == "follow":
                 sellers[seller] = 1.0
             elif kind == "search":
-                categories[category] += 2
+                categories[of_category] += 2
             else:  # "block", either way
                 hidden.add(seller)
         for seller, count in seller_likes.items():
@@ -99,6 +103,15 @@ class Affinities:
         self.hidden_sellers = hidden
         location = getattr(user, "location", None)
         self.location = (location.x, location.y) if location is not None else None  # (lng, lat)
+
+    def affinity_sellers(self) -> list[str]:
+        """The sellers whose best listings are candidates: the ``AFFINITY_SELLERS`` with the
+        highest affinity (ties by id), none of them hidden."""
+        shown = (seller for seller in self.sellers if seller not in self.hidden_sellers)
+        return sorted(shown, key=self._seller_order)[:AFFINITY_SELLERS]
+
+    def _seller_order(self, seller: str) -> tuple[float, str]:
+        return -self.sellers[seller], seller
 
     def top_categories(self) -> list[str]:
         ranked = sorted(self.category_share.items(), key=lambda item: -item[1])
@@ -125,11 +138,16 @@ class Affinities:
         return [row for _score, _hot, _pk, row in scored]
 
 
-def _signals(user_id: Any, *, exclude_like_ids: Iterable[Any]) -> list[tuple[str, Any, Any]]:
+def _signals(
+    user_id: Any, *, exclude_like_ids: Iterable[Any], category: str | None = None
+) -> tuple[list[tuple[str, Any, Any]], list[tuple[Any, ...]] | None]:
     """``(kind, category, seller id as text)`` rows of what ``user_id`` did: their latest
     ``SIGNAL_LIKES`` likes, follows, purchases, saved searches naming a category, and the
     people in a block with them. Five small reads, each compiled by the ORM, sent as one
-    ``UNION ALL`` statement: one round trip instead of five.
+    ``UNION ALL`` statement: one round trip instead of five. On PostGIS the same statement goes on
+    to the affinity sellers' best listings (``_TOPS_SQL``: chosen from those signals in SQL), so
+    the second list is those candidate rows (``_FIELDS`` order); elsewhere it is ``None``
+    (``seller_tops`` reads them).
 
     The statement is the same for everyone but the person's id, so each process builds it
     once with the id as a slot (``soukloop.compiled.Param``) and binds the person's id (building
@@ -137,22 +155,89 @@ def _signals(user_id: Any, *, exclude_like_ids: Iterable[Any]) -> list[tuple[str
     the parameters are bound client-side, nothing is prepared on the server."""
     excluded = list(exclude_like_ids)
     if excluded:  # the offline evaluation's held-out likes: built for this call
-        sql, template = _signals_statement(excluded)
+        sql, template = _statement(excluded)
     else:
         key = connection.vendor
         if key not in _STATEMENTS:
-            _STATEMENTS[key] = _signals_statement([])
+            _STATEMENTS[key] = _statement([])
         sql, template = _STATEMENTS[key]
-    params = compiled.bind(template, {"user_id": user_id})
+    values = {
+        "user_id": user_id,
+        "category": category,
+        "sellers_max": AFFINITY_SELLERS,
+        "per_seller_min": SELLER_TOP_MIN,
+        "candidates": AFFINITY_CANDIDATES,
+    }
     with connection.cursor() as cursor:
-        cursor.execute(sql, params)
+        cursor.execute(sql, compiled.bind(template, values))
         rows = cursor.fetchall()
     # SpatiaLite hands uuids back as 32 hex digits, PostgreSQL as UUIDs: one text form for both.
-    return [(kind, category, str(uuid.UUID(str(seller))) if seller else None) for kind, category, seller in rows]
+    signals = [
+        (kind, category, str(uuid.UUID(str(seller))) if seller else None)
+        for kind, category, seller, *_top in rows
+        if kind != "top"
+    ]
+    if not is_postgis():
+        return signals, None
+    return signals, _rows((pk, seller, category, *rest) for kind, category, seller, pk, *rest in rows if kind == "top")
 
 
-# The signals statement per database vendor, with the person's id a slot.
+# The statement per database vendor, with the person's id (and the category) slots.
 _STATEMENTS: dict[str, tuple[str, list[Any]]] = {}
+
+# The affinity sellers' best, after the signals (PostGIS): the sellers with the highest affinity
+# (a purchase or follow 1, likes a third each up to 1; ties by id), none hidden, then one probe
+# per seller of ``catalog_seller_discover_idx`` for their best ``per_seller`` (at least
+# SELLER_TOP_MIN, or AFFINITY_CANDIDATES / the number of sellers when that is more), then the best
+# AFFINITY_CANDIDATES of those. ``Affinities.affinity_sellers`` is the same choice in Python.
+_TOPS_SQL = """
+, hidden AS (
+    SELECT seller FROM signals WHERE kind = 'block' AND seller IS NOT NULL
+    UNION ALL SELECT %s::uuid
+), affinity AS (
+    SELECT seller, CASE WHEN bool_or(kind <> 'like') THEN 1.0 ELSE least(1.0, count(*) / 3.0) END AS affinity
+    FROM signals
+    WHERE kind IN ('like', 'purchase', 'follow') AND seller IS NOT NULL AND seller NOT IN (SELECT seller FROM hidden)
+    GROUP BY seller
+    ORDER BY affinity DESC, seller
+    LIMIT %s
+), sellers AS (
+    SELECT seller, greatest(%s, ceil(%s::float8 / count(*) OVER ()))::int AS per_seller FROM affinity
+), tops AS (
+    SELECT p.* FROM sellers AS s CROSS JOIN LATERAL (
+        SELECT id, seller_id, category, hot_score, location
+        FROM catalog_product
+        WHERE seller_id = s.seller AND feed_type = 'discover' AND is_available AND deleted_at IS NULL
+          AND (%s::text IS NULL OR category = %s::text)
+        ORDER BY hot_score DESC, id DESC
+        LIMIT s.per_seller
+    ) AS p
+    ORDER BY p.hot_score DESC, p.id DESC
+    LIMIT %s
+)
+SELECT kind, category, seller, NULL::uuid, NULL::float8, NULL::float8, NULL::float8 FROM signals
+UNION ALL
+SELECT 'top', category, seller_id, id, hot_score, ST_X(location::geometry), ST_Y(location::geometry) FROM tops
+"""
+
+
+def _statement(excluded: list[Any]) -> tuple[str, list[Any]]:
+    """The signals statement, and on PostGIS the sellers' best after it (``_TOPS_SQL``)."""
+    sql, params = _signals_statement(excluded)
+    if not is_postgis():
+        return sql, params
+    number: IntegerField[int, int] = IntegerField()
+    category: CharField[str, str] = CharField()
+    tail = [
+        compiled.slot("user_id", UUIDField()),
+        compiled.slot("sellers_max", number),
+        compiled.slot("per_seller_min", number),
+        compiled.slot("candidates", number),
+        compiled.slot("category", category),
+        compiled.slot("category", category),
+        compiled.slot("candidates", number),
+    ]
+    return f"WITH signals(kind, category, seller) AS ({sql}){_TOPS_SQL}", [*params, *tail]
 
 
 def _signals_statement(excluded: list[Any]) -> tuple[str, list[Any]]:
@@ -239,39 +324,23 @@ def _metres(location: tuple[float, float] | None, lng: float | None, lat: float 
 SELLER_TOP_MIN = 3
 AFFINITY_SELLERS = 100
 
-_SELLER_TOPS_SQL = """
-SELECT p.id, p.seller_id, p.category, p.hot_score, ST_X(p.location::geometry), ST_Y(p.location::geometry)
-FROM unnest(%(sellers)s::uuid[]) AS s(id)
-CROSS JOIN LATERAL (
-    SELECT id, seller_id, category, hot_score, location
-    FROM catalog_product
-    WHERE seller_id = s.id AND feed_type = 'discover' AND is_available AND deleted_at IS NULL
-      AND (%(category)s::text IS NULL OR category = %(category)s::text)
-    ORDER BY hot_score DESC, id DESC
-    LIMIT %(per_seller)s
-) AS p
-ORDER BY p.hot_score DESC, p.id DESC
-LIMIT %(limit)s
-"""
 
-
-def _seller_tops(sellers: list[str], *, category: str | None) -> list[tuple[Any, ...]]:
-    """The best-ranked live Discover listings of ``sellers`` (of ``category``, or all): each
-    seller's best ``per_seller``, then the best ``AFFINITY_CANDIDATES`` of those. On PostGIS
-    one probe per seller of ``catalog_seller_discover_idx`` (a walk of the Discover
-    index filtered by seller read ~2,500 rows to find 100 at 100k listings); elsewhere a
-    window over the sellers' listings (the embedded database is small)."""
+def seller_tops(affinities: Affinities) -> list[tuple[Any, ...]]:
+    """The best-ranked live Discover listings of the affinity sellers (of the affinities'
+    category, or all): each seller's best ``per_seller``, then the best ``AFFINITY_CANDIDATES``
+    of those. On PostGIS they came with the signals (one probe per seller of
+    ``catalog_seller_discover_idx``: a walk of the Discover index filtered by seller read ~2,500
+    rows to find 100 at 100k listings); elsewhere a window over the sellers' listings (the
+    embedded database is small)."""
+    if affinities.read_seller_tops is not None:
+        return affinities.read_seller_tops
+    sellers = affinities.affinity_sellers()
+    if not sellers:
+        return []
     per_seller = max(SELLER_TOP_MIN, math.ceil(AFFINITY_CANDIDATES / len(sellers)))
-    if is_postgis():
-        with connection.cursor() as cursor:
-            cursor.execute(
-                _SELLER_TOPS_SQL,
-                {"sellers": sellers, "category": category, "per_seller": per_seller, "limit": AFFINITY_CANDIDATES},
-            )
-            return _rows(cursor.fetchall())
     qs = _ranked().filter(seller_id__in=sellers)
-    if category:
-        qs = qs.filter(category=category)
+    if affinities.category:
+        qs = qs.filter(category=affinities.category)
     qs = qs.annotate(
         seller_rank=Window(RowNumber(), partition_by=[F("seller_id")], order_by=[F("hot_score").desc(), F("id").desc()])
     ).filter(seller_rank__lte=per_seller)
@@ -281,7 +350,7 @@ def _seller_tops(sellers: list[str], *, category: str | None) -> list[tuple[Any,
 def _candidates(affinities: Affinities, *, category: str | None) -> list[tuple[Any, ...]]:
     """Global top plus affinity candidates (``_FIELDS`` rows), each once, without the person's
     own or blocked sellers' listings. The global and per-category tops are shared pools
-    (``_pool``); the affinity sellers' top is this person's own query."""
+    (``_pool``); the affinity sellers' best are this person's own (``seller_tops``)."""
     hidden = affinities.hidden_sellers
     wanted = settings.DISCOVER_PERSONAL_CANDIDATES
     groups: list[Iterable[tuple[Any, ...]]] = [
@@ -293,10 +362,7 @@ def _candidates(affinities: Affinities, *, category: str | None) -> list[tuple[A
         # best AFFINITY_CANDIDATES of them all.
         pools = [(row for row in _pool(c, AFFINITY_CANDIDATES + POOL_MARGIN) if row[1] not in hidden) for c in top]
         groups.append(islice(heapq.merge(*pools, key=itemgetter(3, 0), reverse=True), AFFINITY_CANDIDATES))
-    ranked_sellers = sorted(affinities.sellers, key=lambda seller: -affinities.sellers[seller])
-    sellers = [seller for seller in ranked_sellers if seller not in hidden][:AFFINITY_SELLERS]
-    if sellers:
-        groups.append(_seller_tops(sellers, category=category))
+    groups.append(seller_tops(affinities))
     seen: dict[Any, tuple[Any, ...]] = {}
     for group in groups:
         for row in group:
@@ -328,7 +394,7 @@ def diversify(
 
 def personal_ranking(*, user: Any, category: str | None = None, exclude_like_ids: Iterable[Any] = ()) -> list[str]:
     """Listing ids, best first, for ``user`` (the snapshot)."""
-    affinities = Affinities(user=user, exclude_like_ids=exclude_like_ids)
+    affinities = Affinities(user=user, exclude_like_ids=exclude_like_ids, category=category)
     rows = affinities.ranked(_candidates(affinities, category=category))
     return [row[0] for row in diversify(rows, seller=itemgetter(1))]
 

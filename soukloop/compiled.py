@@ -51,6 +51,12 @@ class Param(Expression):
         return "%s", [_Slot(self.name, self.output_field)]
 
 
+def slot(name: str, output_field: Field) -> Any:
+    """The parameter for a ``%s`` in hand-written SQL joined to a compiled statement: ``bind``
+    fills it like a ``Param`` of the same name (adapted by ``output_field``)."""
+    return _Slot(name, output_field)
+
+
 class _Slot:
     __slots__ = ("field", "name")
 

@@ -245,11 +245,11 @@ def test_a_shared_pool_still_leaves_out_my_own_blocked_and_sold_listings(auth_cl
     assert set(shown) == {str(p.pk) for p in others}
 
 
-def test_each_affinity_seller_brings_their_best_not_one_big_shop_all(monkeypatch):
+def test_each_affinity_seller_brings_their_best_not_one_big_shop_all(monkeypatch, buyer):
     from catalog.models import Product
     from discovery import feed
 
-    # given a followed big shop whose ten listings all rank above a small seller's two
+    # given a followed big shop whose ten listings all rank above a followed small seller's two
     monkeypatch.setattr(feed, "AFFINITY_CANDIDATES", 6)  # 2 sellers: each one's best 3
     big, small = SellerFactory(), SellerFactory()
     shop = [ProductFactory(seller=big, category="sneakers") for _ in range(10)]
@@ -258,14 +258,39 @@ def test_each_affinity_seller_brings_their_best_not_one_big_shop_all(monkeypatch
         Product.objects.filter(pk=product.pk).update(hot_score=100 - rank)
     sold = ProductFactory(seller=small, category="books", is_available=False)
     Product.objects.filter(pk=sold.pk).update(hot_score=1000)
+    for seller in (big, small):
+        Follow.objects.create(follower=buyer, following=seller)
 
-    tops = feed._seller_tops([str(big.pk), str(small.pk)], category=None)
+    tops = feed.seller_tops(feed.Affinities(user=buyer))
 
     # then the shop's best three and both of the small seller's, best first; never a sold one
     assert [row[0] for row in tops] == [str(p.pk) for p in shop[:3] + few]
-    assert [row[0] for row in feed._seller_tops([str(big.pk), str(small.pk)], category="books")] == [
+    assert [row[0] for row in feed.seller_tops(feed.Affinities(user=buyer, category="books"))] == [
         str(p.pk) for p in few
     ]
+
+
+def test_the_sellers_asked_for_are_the_highest_affinity_ones_never_hidden(monkeypatch, buyer):
+    from discovery import feed
+
+    # given three sellers she likes, two of them more, one she follows but blocked, and a cap of 2
+    monkeypatch.setattr(feed, "AFFINITY_SELLERS", 2)
+    once, twice, thrice, blocked = (SellerFactory() for _ in range(4))
+    for seller, likes in ((once, 1), (twice, 2), (thrice, 3)):
+        for _ in range(likes):
+            ProductLike.objects.create(user=buyer, product=ProductFactory(seller=seller))
+    ProductFactory(seller=blocked)
+    Follow.objects.create(follower=buyer, following=blocked)
+    Block.objects.create(blocker=buyer, blocked=blocked)
+    best = {seller.pk: ProductFactory(seller=seller) for seller in (once, twice, thrice)}
+
+    affinities = feed.Affinities(user=buyer)
+    sellers_asked = {row[1] for row in feed.seller_tops(affinities)}
+
+    # then the two with the most likes (the same two in Python and in SQL), not the blocked one
+    assert affinities.affinity_sellers() == [str(thrice.pk), str(twice.pk)]
+    assert sellers_asked == {str(thrice.pk), str(twice.pk)}
+    assert str(best[thrice.pk].pk) in {row[0] for row in feed.seller_tops(affinities)}
 
 
 def test_every_signal_counts_as_the_formula_says(buyer):
