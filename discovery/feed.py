@@ -31,7 +31,7 @@ import heapq
 import json
 import math
 import uuid
-from collections import Counter
+from collections import Counter, deque
 from collections.abc import Callable, Iterable
 from itertools import islice
 from operator import itemgetter
@@ -120,22 +120,45 @@ class Affinities:
     def ranked(self, rows: Iterable[tuple[Any, ...]]) -> list[tuple[Any, ...]]:
         """Candidate rows (``_FIELDS`` order) best first: by the formula's score, then
         ``hot_score``, then id. One loop with the lookups bound once (a person has ~400
-        candidates on every first page)."""
-        share, affinity, location = self.category_share.get, self.sellers.get, self.location
+        candidates on every first page); ids are unique, so the sort never compares rows."""
+        share, affinity, near = self.category_share.get, self.sellers.get, _nearness(self.location)
         scored = []
         for row in rows:
             pk, seller_id, category, hot_score, lng, lat = row
-            metres = _metres(location, lng, lat)
-            nearness = 0.0 if metres is None else max(0.0, 1.0 - metres / (AREA_KM * 1000.0))
             score = (
                 hot_score
                 + CATEGORY_WEIGHT * share(category, 0.0)
                 + SELLER_WEIGHT * affinity(seller_id, 0.0)
-                + AREA_WEIGHT * nearness
+                + AREA_WEIGHT * near(lng, lat)
             )
             scored.append((-score, -hot_score, pk, row))
-        scored.sort(key=itemgetter(0, 1, 2))
+        scored.sort()
         return [row for _score, _hot, _pk, row in scored]
+
+
+_EARTH_METRES = 6_371_008.8
+
+
+def _nearness(location: tuple[float, float] | None) -> Callable[[float | None, float | None], float]:
+    """``nearness(lng, lat)``: 1 at ``location`` (lng, lat), falling to 0 at ``AREA_KM``; 0
+    without a location. The distance is equirectangular at the location's latitude: within the
+    10 km that count it is off by well under 1% from the spheroid, and it is computed here
+    rather than by the database for every candidate."""
+    if location is None:
+        return lambda lng, lat: 0.0
+    lng0, lat0 = location
+    # degrees of longitude and latitude, in units of AREA_KM
+    per_degree = math.radians(1.0) * _EARTH_METRES / (AREA_KM * 1000.0)
+    x_scale, y_scale = per_degree * math.cos(math.radians(lat0)), per_degree
+    hypot = math.hypot
+
+    def nearness(lng: float | None, lat: float | None) -> float:
+        if lng is None or lat is None:
+            return 0.0
+        distance = hypot((lng - lng0) * x_scale, (lat - lat0) * y_scale)
+        return 1.0 - distance if distance < 1.0 else 0.0
+
+    return nearness
 
 
 def _signals(
@@ -171,14 +194,12 @@ def _signals(
     with connection.cursor() as cursor:
         cursor.execute(sql, compiled.bind(template, values))
         rows = cursor.fetchall()
-    # SpatiaLite hands uuids back as 32 hex digits, PostgreSQL as UUIDs: one text form for both.
-    signals = [
-        (kind, category, str(uuid.UUID(str(seller))) if seller else None)
-        for kind, category, seller, *_top in rows
-        if kind != "top"
-    ]
     if not is_postgis():
-        return signals, None
+        # SpatiaLite hands uuids back as 32 hex digits, PostgreSQL as UUIDs: one text form for both.
+        return [(kind, category, str(uuid.UUID(seller)) if seller else None) for kind, category, seller in rows], None
+    signals = [
+        (kind, category, str(seller) if seller else None) for kind, category, seller, *_top in rows if kind != "top"
+    ]
     return signals, _rows((pk, seller, category, *rest) for kind, category, seller, pk, *rest in rows if kind == "top")
 
 
@@ -307,18 +328,6 @@ def _rows(values: Iterable[tuple[Any, ...]]) -> list[tuple[Any, ...]]:
     return [(str(pk), str(seller), *rest) for pk, seller, *rest in values]
 
 
-def _metres(location: tuple[float, float] | None, lng: float | None, lat: float | None) -> float | None:
-    """Ground distance from ``location`` (lng, lat) (equirectangular: within the 10 km that
-    count, off by well under 1% from the spheroid), computed here rather than by the database
-    for every row."""
-    if location is None or lng is None or lat is None:
-        return None
-    mean_lat = math.radians((lat + location[1]) / 2)
-    dx = math.radians(lng - location[0]) * math.cos(mean_lat)
-    dy = math.radians(lat - location[1])
-    return 6_371_008.8 * math.hypot(dx, dy)
-
-
 # Each affinity seller's best this many, or more when there are few sellers (their best
 # AFFINITY_CANDIDATES in all): one seller with a large shop cannot fill the group alone.
 SELLER_TOP_MIN = 3
@@ -371,25 +380,35 @@ def _candidates(affinities: Affinities, *, category: str | None) -> list[tuple[A
 
 
 def diversify(
-    rows: list[T], *, max_run: int = MAX_RUN, seller: Callable[[Any], Any] = itemgetter("seller_id")
+    rows: Iterable[T], *, max_run: int = MAX_RUN, seller: Callable[[Any], Any] = itemgetter("seller_id")
 ) -> list[T]:
     """Keep the order but never more than ``max_run`` in a row from one seller: an item that
     would make a longer run waits for the next place another seller's item takes. Items that
-    can never be placed (only one seller left) are dropped from the snapshot."""
+    can never be placed (only one seller left) are dropped from the snapshot.
+
+    One pass: the items passed over wait in order. They are all one seller's (an item waits only
+    while its seller has the run, and once another seller's item is placed the waiting come
+    next), and they come before every item not yet looked at, so each place takes the first
+    waiting item when it may, else the first allowed item further on."""
     result: list[T] = []
-    rest = list(rows)
+    waiting: deque[T] = deque()
+    upcoming = iter(rows)
     run_seller, run = None, 0  # the seller of the last item placed, and how many in a row
-    while rest:
-        index = next((i for i, item in enumerate(rest) if run < max_run or seller(item) != run_seller), None)
-        if index is None:
-            break
-        item = rest.pop(index)
+    while True:
+        if waiting and (run < max_run or seller(waiting[0]) != run_seller):
+            item = waiting.popleft()
+        else:
+            for item in upcoming:
+                if run < max_run or seller(item) != run_seller:
+                    break
+                waiting.append(item)
+            else:
+                return result
         if seller(item) == run_seller:
             run += 1
         else:
             run_seller, run = seller(item), 1
         result.append(item)
-    return result
 
 
 def personal_ranking(*, user: Any, category: str | None = None, exclude_like_ids: Iterable[Any] = ()) -> list[str]:

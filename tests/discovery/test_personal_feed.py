@@ -346,3 +346,26 @@ def test_each_person_reads_their_own_signals_from_the_one_built_statement():
     assert Affinities(user=layla).category_share == {"books": 1.0}
     assert Affinities(user=omar).category_share == {"sneakers": 1.0}
     assert len(Affinities(user=omar).hidden_sellers) == 2 and len(Affinities(user=layla).hidden_sellers) == 1
+
+
+def test_listings_near_my_saved_location_rise_until_ten_km(auth_client, buyer):
+    from soukloop.geo import make_point
+
+    # given Layla's saved home in Dubai Marina and listings 1, 6, 15 and 30 km north of it, the
+    # farther ones fresher (an hour is ~0.04 of a day in the rank; 1 km is +0.45, 6 km +0.2,
+    # 10 km and beyond nothing)
+    buyer.location = make_point(latitude=25.0805, longitude=55.1403)
+    buyer.save(update_fields=["location"])
+
+    def north(km, hours):
+        return aged(hours, location=make_point(latitude=25.0805 + km / 111.2, longitude=55.1403))
+
+    near, mid, far, farther = north(1, hours=6), north(6, hours=4), north(15, hours=3), north(30, hours=2)
+
+    personal = [row["id"] for row in scroll(auth_client(buyer))]
+    global_ = [row["id"] for row in scroll(auth_client(buyer), personalised="false")]
+
+    # then nearer ranks first for her, and beyond 10 km freshness alone; everyone else sees the
+    # freshest first
+    assert personal == [str(near.pk), str(mid.pk), str(farther.pk), str(far.pk)]
+    assert global_ == [str(farther.pk), str(far.pk), str(mid.pk), str(near.pk)]
