@@ -267,7 +267,7 @@ PUSH_FILE_PATH = env("PUSH_FILE_PATH", default=str(VAR_DIR / "push"))
 
 # --- REST framework ---------------------------------------------------------------------
 REST_FRAMEWORK = {
-    "DEFAULT_AUTHENTICATION_CLASSES": ["rest_framework_simplejwt.authentication.JWTAuthentication"],
+    "DEFAULT_AUTHENTICATION_CLASSES": ["accounts.authentication.JWTAuthentication"],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
     "DEFAULT_PAGINATION_CLASS": "soukloop.pagination.StandardPagination",
     "PAGE_SIZE": 20,
