@@ -272,7 +272,7 @@ REST_FRAMEWORK = {
     "DEFAULT_PAGINATION_CLASS": "soukloop.pagination.StandardPagination",
     "PAGE_SIZE": 20,
     "DEFAULT_FILTER_BACKENDS": ["django_filters.rest_framework.DjangoFilterBackend"],
-    "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
+    "DEFAULT_RENDERER_CLASSES": ["soukloop.renderers.JSONRenderer"],
     # JSON only: the schema then declares one request content type per body, and generated
     # clients send JSON. Upload endpoints declare multipart themselves.
     "DEFAULT_PARSER_CLASSES": ["soukloop.parsers.SafeJSONParser"],
