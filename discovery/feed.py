@@ -197,10 +197,9 @@ def _signals(
     if not is_postgis():
         # SpatiaLite hands uuids back as 32 hex digits, PostgreSQL as UUIDs: one text form for both.
         return [(kind, category, str(uuid.UUID(seller)) if seller else None) for kind, category, seller in rows], None
-    signals = [
-        (kind, category, str(seller) if seller else None) for kind, category, seller, *_top in rows if kind != "top"
-    ]
-    return signals, _rows((pk, seller, category, *rest) for kind, category, seller, pk, *rest in rows if kind == "top")
+    # ids come as text (``::text``), as the candidate rows carry them
+    signals = [(kind, category, seller) for kind, category, seller, *_top in rows if kind != "top"]
+    return signals, [(pk, seller, category, *rest) for kind, category, seller, pk, *rest in rows if kind == "top"]
 
 
 # The statement per database vendor, with the person's id (and the category) slots.
@@ -236,9 +235,10 @@ _TOPS_SQL = """
     ORDER BY p.hot_score DESC, p.id DESC
     LIMIT %s
 )
-SELECT kind, category, seller, NULL::uuid, NULL::float8, NULL::float8, NULL::float8 FROM signals
+SELECT kind, category, seller::text, NULL::text, NULL::float8, NULL::float8, NULL::float8 FROM signals
 UNION ALL
-SELECT 'top', category, seller_id, id, hot_score, ST_X(location::geometry), ST_Y(location::geometry) FROM tops
+SELECT 'top', category, seller_id::text, id::text, hot_score, ST_X(location::geometry), ST_Y(location::geometry)
+FROM tops
 """
 
 
