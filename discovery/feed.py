@@ -356,11 +356,12 @@ def seller_tops(affinities: Affinities) -> list[tuple[Any, ...]]:
     return _rows(qs.values_list(*_FIELDS)[:AFFINITY_CANDIDATES])
 
 
-def _candidates(affinities: Affinities, *, category: str | None) -> list[tuple[Any, ...]]:
-    """Global top plus affinity candidates (``_FIELDS`` rows), each once, without the person's
-    own or blocked sellers' listings. The global and per-category tops are shared pools
-    (``_pool``); the affinity sellers' best are this person's own (``seller_tops``)."""
-    hidden = affinities.hidden_sellers
+def _candidates(affinities: Affinities) -> list[tuple[Any, ...]]:
+    """Global top plus affinity candidates (``_FIELDS`` rows), of the affinities' category (or
+    all), each once, without the person's own or blocked sellers' listings. The global and
+    per-category tops are shared pools (``_pool``); the affinity sellers' best are this person's
+    own (``seller_tops``, read for the same category)."""
+    hidden, category = affinities.hidden_sellers, affinities.category
     wanted = settings.DISCOVER_PERSONAL_CANDIDATES
     groups: list[Iterable[tuple[Any, ...]]] = [
         [row for row in _pool(category, wanted + POOL_MARGIN) if row[1] not in hidden][:wanted]
@@ -414,7 +415,7 @@ def diversify(
 def personal_ranking(*, user: Any, category: str | None = None, exclude_like_ids: Iterable[Any] = ()) -> list[str]:
     """Listing ids, best first, for ``user`` (the snapshot)."""
     affinities = Affinities(user=user, exclude_like_ids=exclude_like_ids, category=category)
-    rows = affinities.ranked(_candidates(affinities, category=category))
+    rows = affinities.ranked(_candidates(affinities))
     return [row[0] for row in diversify(rows, seller=itemgetter(1))]
 
 

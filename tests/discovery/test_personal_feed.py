@@ -369,3 +369,19 @@ def test_listings_near_my_saved_location_rise_until_ten_km(auth_client, buyer):
     # freshest first
     assert personal == [str(near.pk), str(mid.pk), str(farther.pk), str(far.pk)]
     assert global_ == [str(farther.pk), str(far.pk), str(mid.pk), str(near.pk)]
+
+
+def test_a_category_holds_for_every_candidate_she_is_shown(auth_client, buyer):
+    # given a followed seller and liked categories with listings in several categories
+    followed = SellerFactory()
+    Follow.objects.create(follower=buyer, following=followed)
+    for _ in range(3):
+        ProductLike.objects.create(user=buyer, product=ProductFactory(category="electronics"))
+    theirs = {c: ProductFactory(seller=followed, category=c) for c in ("books", "sneakers")}
+    others = [ProductFactory(category=c) for c in ("books", "electronics", "sneakers")]
+
+    rows = scroll(auth_client(buyer), category="books")
+
+    # then only books: the followed seller's and everyone's, none from her other affinities
+    assert {row["id"] for row in rows} == {str(theirs["books"].pk), str(others[0].pk)}
+    assert auth_client(buyer).get(URL, {"category": "nope"}).status_code == 400
