@@ -53,7 +53,7 @@ class _UsersById:
         try:
             if connection.vendor != "postgresql":
                 return User.objects.get(**lookup)
-            rows = compiled.statement(("token-user", name), build).rows({name: value})
+            rows = compiled.statement(("token-user", name), build, prepared=True).rows({name: value})
         except ValidationError as exc:  # not an id at all (a token can only carry one if forged)
             raise User.DoesNotExist from exc
         if not rows:

@@ -124,6 +124,13 @@ if "postgis" in _db["ENGINE"] or "postgresql" in _db["ENGINE"]:
         "-c max_parallel_workers_per_gather=0 -c jit=off"
         f" -c pg_trgm.word_similarity_threshold={SEARCH_TRIGRAM_WORD_THRESHOLD}",
     )
+    # Server-side prepared statements, for the few statements whose plan cannot depend on their
+    # values (``soukloop.compiled``: rows by id, a person's own rows); off for a pooler that
+    # cannot carry them (PgBouncer in transaction mode before 1.21). Django's own cursors bind on
+    # the client and never prepare; psycopg prepares only what asks (a threshold never reached),
+    # where Django's default (None) would turn preparing off altogether.
+    if env.bool("DB_PREPARED_STATEMENTS", default=True):
+        _db["OPTIONS"].setdefault("prepare_threshold", 2**31 - 1)
 else:
     _db["CONN_MAX_AGE"] = 0
     _db.setdefault("OPTIONS", {}).setdefault("timeout", 20)

@@ -385,3 +385,38 @@ def test_a_category_holds_for_every_candidate_she_is_shown(auth_client, buyer):
     # then only books: the followed seller's and everyone's, none from her other affinities
     assert {row["id"] for row in rows} == {str(theirs["books"].pk), str(others[0].pk)}
     assert auth_client(buyer).get(URL, {"category": "nope"}).status_code == 400
+
+
+@pytest.mark.postgres
+@pytest.mark.usefixtures("fresh_compiled_statements")
+def test_each_first_page_is_its_persons_own_from_statements_prepared_once(auth_client):
+    """On PostgreSQL the statements keyed by id (the token's user, the person's signals, the
+    page's rows) are prepared on the connection and, after five runs, planned generically. Every
+    run still binds its own person: six people in turn, twice over on one connection, each
+    find the category they like at the top."""
+    from django.db import connection
+
+    from tests.factories import UserFactory
+
+    categories = ["books", "sneakers", "electronics", "furniture", "kids_baby", "beauty"]
+    people = []
+    for category in categories:
+        person = UserFactory()
+        for _ in range(3):
+            ProductLike.objects.create(user=person, product=ProductFactory(category=category))
+        people.append((person, category))
+    for category in categories:  # and more of everything, liked by nobody
+        ProductFactory.create_batch(2, category=category)
+    for _ in range(2):
+        for person, category in people:
+            response = auth_client(person).get(URL, {"page_size": 5})
+            assert response.status_code == 200
+            assert response.json()["results"][0]["category"] == category
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT statement, generic_plans + custom_plans, generic_plans FROM pg_prepared_statements")
+        prepared = cursor.fetchall()
+    # the three statements, each run once per request, the last seven on the generic plan
+    assert len(prepared) == 3
+    assert {runs for _text, runs, _generic in prepared} == {12}
+    assert all(generic >= 1 for *_, generic in prepared)
+    assert any("catalog_productlike" in text for text, *_ in prepared)

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import uuid
 from decimal import Decimal
 
 import pytest
-from django.db import connection
-from django.db.models import CharField, DecimalField
+from django.db import DataError, connection, transaction
+from django.db.models import CharField, DecimalField, UUIDField
 from django.test.utils import CaptureQueriesContext, override_settings
 
 from catalog.models import Product
@@ -77,3 +78,83 @@ def test_values_are_bound_on_the_client_never_prepared_on_the_server():
     with connection.cursor() as cursor:
         cursor.execute("SELECT count(*) FROM pg_prepared_statements")
         assert cursor.fetchone()[0] == 0
+
+
+def _by_id() -> object:
+    return Product.objects.filter(pk=compiled.Param("id", UUIDField())).values("id", "title", "price", "attributes")
+
+
+def _prepared_runs() -> list[tuple[str, int, int]]:
+    """This connection's prepared statements: (text, generic plans, custom plans)."""
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT statement, generic_plans, custom_plans FROM pg_prepared_statements")
+        return cursor.fetchall()
+
+
+def test_a_statement_keyed_by_id_is_prepared_once_and_planned_generically_after_that():
+    # given listings, and a statement that reads one by its id (no value a plan could weigh)
+    listings = [ProductFactory(attributes={"n": i}) for i in range(8)]
+    statement = compiled.statement("by-id", _by_id, prepared=True)
+    # when it runs for each of them on one connection
+    with CaptureQueriesContext(connection) as queries:
+        rows = [statement.rows({"id": listing.pk}) for listing in listings]
+    # then each run has its own listing's row, as values() reads it
+    for listing, found in zip(listings, rows, strict=True):
+        assert found == list(Product.objects.filter(pk=listing.pk).values("id", "title", "price", "attributes"))
+    # and the server prepared it once and ran it eight times, past the first five custom plans
+    # on the generic plan: planning skipped (PostgreSQL's own choice for a primary-key lookup)
+    ((text, generic, custom),) = _prepared_runs()
+    assert text == statement.sql.replace("%s", "$1")  # the one placeholder, numbered by psycopg
+    assert generic + custom == 8
+    assert generic >= 1
+    # and query logging still sees every run with its value, as for any other statement
+    assert len(queries.captured_queries) == 8
+    assert all(
+        listing.pk.hex in query["sql"] for listing, query in zip(listings, queries.captured_queries, strict=True)
+    )
+
+
+def test_statements_not_marked_prepared_stay_client_bound_beside_a_prepared_one():
+    ProductFactory(category="books", price=Decimal("10.00"))
+    by_id = compiled.statement("by-id", _by_id, prepared=True)
+    cheaper = compiled.statement("k", _by_category_cheaper_than)
+    for _ in range(6):
+        by_id.rows({"id": uuid.uuid4()})
+        cheaper.rows({"category": "books", "below": Decimal("20")})
+    # then only the statement keyed by id was prepared
+    assert [text for text, *_ in _prepared_runs()] == [by_id.sql.replace("%s", "$1")]
+
+
+def test_with_prepared_statements_off_nothing_is_prepared():
+    # given the connection as DB_PREPARED_STATEMENTS=false leaves it (psycopg's threshold None)
+    listing = ProductFactory()
+    connection.ensure_connection()
+    raw = connection.connection
+    threshold, raw.prepare_threshold = raw.prepare_threshold, None
+    try:
+        statement = compiled.statement("by-id", _by_id, prepared=True)
+        for _ in range(6):
+            assert [row["id"] for row in statement.rows({"id": listing.pk})] == [listing.pk]
+        # then it ran client-bound: nothing prepared
+        assert _prepared_runs() == []
+    finally:
+        raw.prepare_threshold = threshold
+
+
+def test_a_rollback_drops_the_prepared_statements_and_the_next_run_prepares_again():
+    listing = ProductFactory()
+    statement = compiled.statement("by-id", _by_id, prepared=True)
+    statement.rows({"id": listing.pk})
+    assert len(_prepared_runs()) == 1
+    # when a savepoint rolls back (psycopg deallocates what it prepared on any ROLLBACK)
+    with pytest.raises(DataError), transaction.atomic(), connection.cursor() as cursor:
+        cursor.execute("SELECT 1 / 0")
+    # then the statement still runs, with its rows, prepared afresh
+    assert [row["id"] for row in statement.rows({"id": listing.pk})] == [listing.pk]
+    assert len(_prepared_runs()) == 1
+
+
+def test_a_prepared_statements_database_error_is_djangos():
+    # errors come through Django's wrapper like any other query's: a view's handler sees them
+    with pytest.raises(DataError), compiled.cursor(prepared=True) as cursor:
+        cursor.execute("SELECT 1 / %s", [0])

@@ -129,3 +129,17 @@ def test_production_refuses_to_start_with_a_development_default(name, how):
     message = result.stderr.split("Refusing to start", 1)[1]
     named = {other for other in SECRETS if re.search(rf"(?<![A-Z_]){other} ", message)}
     assert named == {name}
+
+
+@pytest.mark.parametrize(("switch", "threshold"), [(None, "2147483647"), ("true", "2147483647"), ("false", "None")])
+def test_prepared_statements_are_on_for_postgresql_unless_turned_off(switch, threshold):
+    # psycopg prepares nothing with Django's threshold (None); ours is never reached by counting,
+    # so only the statements soukloop.compiled asks to prepare are; DB_PREPARED_STATEMENTS=false
+    # (a pooler that cannot carry them) leaves Django's None
+    env = {"DATABASE_URL": "postgis://soukloop@db.invalid:5432/soukloop"}
+    if switch is not None:
+        env["DB_PREPARED_STATEMENTS"] = switch
+    show = "from django.conf import settings; print(settings.DATABASES['default']['OPTIONS'].get('prepare_threshold'))"
+    result = _run({**env, "DJANGO_SETTINGS_MODULE": "soukloop.settings"}, ["-c", show])
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == threshold
