@@ -19,8 +19,9 @@ names rows by key (listings by id, the person's own rows by their id) and the st
 point, radius, range, text or page size for a plan to weigh. On PostgreSQL it is sent with
 server-side binding and prepared on the connection it runs on, so each run after the first skips
 the parse and, once PostgreSQL settles on the generic plan (its own choice, after five custom
-plans), the planning: the personalised Discover feed's signals statement spent 1.6-1.9 ms of
-its 2.8 ms planning, the page's rows by id 1.1 of 2.2 ms (docs/catalog.md). It still runs
+plans), the planning: at 1M listings the personalised Discover feed's signals statement spent
+1.6-1.9 ms of its 2.8-3.9 ms in planning, the page's rows by id 1.1 of 2.2 ms (docs/catalog.md),
+and now take 1.0-1.3 and 1.2-1.4 ms. It still runs
 through Django's cursor wrapper (counted, wrapped, its errors Django's). ``DB_PREPARED_STATEMENTS``
 (on by default) turns this off for a pooler that cannot carry prepared statements; elsewhere
 (SpatiaLite) nothing is prepared.
