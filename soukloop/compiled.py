@@ -35,6 +35,7 @@ for the names. A PostGIS test compares the rows with the ORM's own for every sha
 from __future__ import annotations
 
 import contextlib
+import functools
 import threading
 from collections.abc import Callable, Hashable, Iterator, Mapping, Sequence
 from typing import Any
@@ -203,36 +204,32 @@ def cursor(*, prepared: bool = False) -> Iterator[Any]:
         yield plain
 
 
-_preparing: list[tuple[type, type]] = []
-
-
+@functools.cache
 def _preparing_classes() -> tuple[type, type]:
     """Django's server-binding psycopg cursor, asking psycopg to prepare every statement it runs
     (Django's default cursor binds on the client and never prepares), and Django's debug wrapper
     for it, logging the statement with its values as for any other query (psycopg keeps no text
     of a prepared run for Django to read back). Built on first use: the module is imported on
     SpatiaLite too."""
-    if not _preparing:
-        # defined by Django when psycopg 3 is installed (always, here); not in its type stubs
-        from django.db.backends.postgresql.base import (  # type: ignore[attr-defined]
-            CursorDebugWrapper,
-            ServerBindingCursor,
-        )
+    # defined by Django when psycopg 3 is installed (always, here); not in its type stubs
+    from django.db.backends.postgresql.base import (  # type: ignore[attr-defined]
+        CursorDebugWrapper,
+        ServerBindingCursor,
+    )
 
-        class PreparingCursor(ServerBindingCursor):
-            def execute(self, query: Any, params: Any = None, *, prepare: bool | None = None, **kwargs: Any) -> Any:
-                return super().execute(query, params, prepare=True, **kwargs)
+    class PreparingCursor(ServerBindingCursor):
+        def execute(self, query: Any, params: Any = None, *, prepare: bool | None = None, **kwargs: Any) -> Any:
+            return super().execute(query, params, prepare=True, **kwargs)
 
-        class PreparedDebugWrapper(CursorDebugWrapper):
-            def debug_sql(
-                self, sql: Any = None, params: Any = None, use_last_executed_query: bool = False, many: bool = False
-            ) -> Any:
-                if use_last_executed_query and not many:
-                    sql = self.db.ops.compose_sql(sql, params)
-                return super().debug_sql(sql, params, use_last_executed_query=False, many=many)
+    class PreparedDebugWrapper(CursorDebugWrapper):
+        def debug_sql(
+            self, sql: Any = None, params: Any = None, use_last_executed_query: bool = False, many: bool = False
+        ) -> Any:
+            if use_last_executed_query and not many:
+                sql = self.db.ops.compose_sql(sql, params)
+            return super().debug_sql(sql, params, use_last_executed_query=False, many=many)
 
-        _preparing.append((PreparingCursor, PreparedDebugWrapper))
-    return _preparing[0]
+    return PreparingCursor, PreparedDebugWrapper
 
 
 def forget() -> None:
