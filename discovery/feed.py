@@ -18,9 +18,9 @@ affinity seller's best few; their own listings and blocked (either way) sellers'
 since the snapshot was made). The person's signals are one statement (``_signals``), which on
 PostGIS goes on to the affinity sellers' best (``seller_tops``). The candidates are
 re-ranked here and made diverse (never more than ``MAX_RUN`` in a row from one seller), and
-the order is kept as a snapshot in the cache for ``DISCOVER_PERSONAL_TTL_SECONDS``: the
-cursor is (snapshot, offset), so scrolling never duplicates or skips an item while new
-listings arrive. The feed ends with the snapshot (``?personalised=false`` scrolls on).
+the order is kept as a snapshot in the cache for ``DISCOVER_PERSONAL_TTL_SECONDS`` (written once
+the first page has been sent): the cursor is (snapshot, offset), so scrolling never duplicates
+or skips an item while new listings arrive. The feed ends with the snapshot (``?personalised=false`` scrolls on).
 """
 
 from __future__ import annotations
@@ -52,6 +52,7 @@ from catalog.selectors import PointX, PointY, rows_by_ids
 from discovery.models import SavedSearch
 from payments.models import Transaction, TransactionStatus
 from soukloop import compiled
+from soukloop.afterresponse import after_response
 from soukloop.cacheerrors import CACHE_UNAVAILABLE
 from soukloop.errors import ValidationError
 from soukloop.geo import is_postgis
@@ -441,10 +442,17 @@ def _encode(token: str, offset: int) -> str:
 
 
 def _keep_snapshot(key: str, ids: list[str]) -> None:
-    try:
-        cache.set(key, ids, timeout=settings.DISCOVER_PERSONAL_TTL_SECONDS)
-    except CACHE_UNAVAILABLE:
-        return  # none kept: the next page ranks again at its offset
+    """Keep the ranking for the next pages, once this page has been sent (``after_response``):
+    the person reads it before they scroll, and a next page that comes first (or finds the cache
+    down) ranks again at its offset."""
+
+    def keep() -> None:
+        try:
+            cache.set(key, ids, timeout=settings.DISCOVER_PERSONAL_TTL_SECONDS)
+        except CACHE_UNAVAILABLE:
+            return  # none kept: the next page ranks again at its offset
+
+    after_response(keep)
 
 
 def personal_discover_page(*, user: Any, category: str | None, cursor: str | None, limit: int) -> PersonalPage:

@@ -64,6 +64,9 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    # First, so that work kept for after the response (soukloop.afterresponse) runs once the
+    # response has been sent, after every other middleware has seen it.
+    "soukloop.afterresponse.AfterResponseMiddleware",
     "soukloop.logs.RequestLogMiddleware",
     "soukloop.metrics.MetricsMiddleware",
     "soukloop.tracing.TracingMiddleware",

@@ -5,7 +5,8 @@ from collections.abc import Callable, Iterator
 import pytest
 from django.contrib.auth.models import Group
 from django.core.cache import cache
-from django.db import connection
+from django.core.signals import request_finished, request_started
+from django.db import close_old_connections, connection
 from rest_framework.test import APIClient
 from rest_framework_simplejwt.tokens import AccessToken
 
@@ -98,6 +99,20 @@ def _outgoing_messages_in_memory(settings, tmp_path):
             "OPTIONS": {"location": str(tmp_path / "private"), "base_url": None},
         },
     }
+
+
+@pytest.fixture
+def keep_connections_across_requests() -> Iterator[None]:
+    """A test that drives Django's request handler or closes a response itself (not through the
+    test client, which does this for its own calls): the end of a request must not close the
+    test's database connection, held in its transaction, as an old one."""
+    request_started.disconnect(close_old_connections)
+    request_finished.disconnect(close_old_connections)
+    try:
+        yield
+    finally:
+        request_started.connect(close_old_connections)
+        request_finished.connect(close_old_connections)
 
 
 @pytest.fixture

@@ -3,6 +3,7 @@ their own or blocked sellers' listings; never more than three in a row from one 
 
 from __future__ import annotations
 
+import json
 from datetime import timedelta
 from itertools import groupby
 from urllib.parse import parse_qs, urlparse
@@ -199,6 +200,33 @@ def test_a_lost_snapshot_is_ranked_again_at_the_same_offset(auth_client, buyer):
 
     assert len(second["results"]) == 3
     assert not {r["id"] for r in first["results"]} & {r["id"] for r in second["results"]}
+
+
+@pytest.mark.usefixtures("keep_connections_across_requests")
+def test_the_ranking_is_kept_for_the_next_pages_once_the_first_has_been_sent(buyer):
+    from django.core.cache import cache
+    from django.core.handlers.wsgi import WSGIHandler
+    from django.test import RequestFactory
+    from rest_framework_simplejwt.tokens import AccessToken
+
+    from discovery.feed import _decode, _snapshot_key
+
+    for _ in range(6):
+        ProductFactory(seller=SellerFactory())
+    request = RequestFactory().get(URL, {"page_size": 3}, HTTP_AUTHORIZATION=f"Bearer {AccessToken.for_user(buyer)}")
+
+    # the server's own handler, without the test client closing the response for us
+    response = WSGIHandler()(request.environ, lambda status, headers: None)
+    body = json.loads(b"".join(response))
+    token, offset = _decode(parse_qs(urlparse(body["next"]).query)["cursor"][0])
+    key = _snapshot_key(buyer, None, token)
+    kept_while_sending = cache.get(key)
+    response.close()  # the server has sent the page
+
+    page = [row["id"] for row in body["results"]]
+    assert (kept_while_sending, offset, len(page)) == (None, 3, 3)
+    kept = cache.get(key)
+    assert len(kept) == 6 and kept[:3] == page
 
 
 # --- the shared pools (the best-ranked listings every personal ranking starts from) -------------
