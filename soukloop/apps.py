@@ -15,8 +15,12 @@ class SoukLoopConfig(AppConfig):
 
         from django.conf import settings
         from django.core.signals import setting_changed
+        from django.db.backends.signals import connection_created
 
         from soukloop.images import follow_pixel_limit
+        from soukloop.pgtypes import use_c_timestamptz
+
+        connection_created.connect(use_c_timestamptz, dispatch_uid="soukloop.pgtypes.use_c_timestamptz")
 
         follow_pixel_limit()
         setting_changed.connect(follow_pixel_limit, dispatch_uid="soukloop.images.follow_pixel_limit")
