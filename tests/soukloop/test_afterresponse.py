@@ -3,12 +3,14 @@ runs before Django's own end of the request; a failure is logged and leaves the 
 
 from __future__ import annotations
 
+import asyncio
 import http.client
 import logging
 import threading
 from wsgiref.simple_server import make_server
 
 import pytest
+from django.core.handlers.asgi import ASGIHandler
 from django.core.handlers.wsgi import WSGIHandler
 from django.core.servers.basehttp import WSGIRequestHandler, WSGIServer
 from django.core.signals import request_finished
@@ -61,6 +63,50 @@ def test_over_a_real_server_the_client_has_the_whole_page_before_the_work_runs(s
         server.server_close()
 
     assert events == ["work after the client had the page"]
+
+
+@pytest.mark.usefixtures("keep_connections_across_requests")
+def test_under_asgi_the_work_runs_once_the_body_has_been_sent(settings):
+    # production serves ASGI (uvicorn workers): Django's ASGI handler closes the response after
+    # sending its body
+    settings.ROOT_URLCONF = __name__
+    released.set()  # the page's work need not wait here: the order of the messages tells
+    events.clear()
+    scope = {
+        "type": "http",
+        "asgi": {"version": "3.0"},
+        "http_version": "1.1",
+        "method": "GET",
+        "scheme": "http",
+        "path": "/after/",
+        "raw_path": b"/after/",
+        "query_string": b"",
+        "root_path": "",
+        "headers": [(b"host", b"127.0.0.1")],
+        "client": ("127.0.0.1", 50000),
+        "server": ("127.0.0.1", 80),
+    }
+
+    async def call() -> None:
+        requested = False
+
+        async def receive() -> dict:
+            nonlocal requested
+            if not requested:
+                requested = True
+                return {"type": "http.request", "body": b"", "more_body": False}
+            await asyncio.Event().wait()  # the client stays connected
+            return {"type": "http.disconnect"}
+
+        async def send(message: dict) -> None:
+            if message["type"] == "http.response.body":
+                events.append(f"body sent: {message['body'].decode()}")
+
+        await ASGIHandler()(scope, receive, send)
+
+    asyncio.run(call())
+
+    assert events == ["body sent: the page", "work after the client had the page"]
 
 
 @pytest.mark.usefixtures("keep_connections_across_requests")
