@@ -2,8 +2,9 @@
 
     .venv/bin/python bench/catalog.py [--listings 100000] [--requests 200] [--concurrency 8]
 
-Creates (once) a PostGIS database per size (``<BENCH_DATABASE_URL>_<listings>``), migrates it,
-loads ``--listings`` demo listings with ``seed_demo``, starts gunicorn on 127.0.0.1:8102
+Creates (once) a PostGIS database per size (``<BENCH_DATABASE_URL>_u<users>_<listings>``), migrates
+it, loads ``--listings`` demo listings and ``--users`` people (5,000 by default, as issue 18 measured;
+earlier runs seeded 400) with ``seed_demo``, starts gunicorn on 127.0.0.1:8102
 (DEBUG off, throttles out of the way; ``BENCH_PORT`` to move it), then for nearby search,
 community feed (at a point; and ``community_home``, a resident's with their neighbourhood and
 building), discover feed, ``q`` search (English, Arabic, by relevance),
@@ -156,20 +157,26 @@ def bench_env(database_url: str) -> dict[str, str]:
     return env
 
 
-def prepare_database(base_url: str, listings: int) -> str:
+def prepare_database(base_url: str, listings: int, users: int) -> str:
     import psycopg
 
     parsed = urlparse(base_url)
-    name = f"{parsed.path.lstrip('/')}_{listings}"
+    name = f"{parsed.path.lstrip('/')}_u{users}_{listings}"
     url = parsed._replace(path=f"/{name}").geturl()
     ensure_database(url)
     env = bench_env(url)
     subprocess.run([PYTHON, "manage.py", "migrate", "--noinput", "-v", "0"], cwd=ROOT, env=env, check=True)
     started = time.monotonic()
     subprocess.run(
-        [PYTHON, "manage.py", "seed_demo", "--products", str(listings), "--users", "400"], cwd=ROOT, env=env, check=True
+        [PYTHON, "manage.py", "seed_demo", "--products", str(listings), "--users", str(users)],
+        cwd=ROOT,
+        env=env,
+        check=True,
     )
-    print(f"seed_demo --products {listings}: {time.monotonic() - started:.1f}s (tops up an existing database)")
+    print(
+        f"seed_demo --products {listings} --users {users}: {time.monotonic() - started:.1f}s "
+        "(tops up an existing database)"
+    )
     with psycopg.connect(url.replace("postgis://", "postgresql://"), autocommit=True) as conn:
         conn.execute("VACUUM ANALYZE catalog_product")
         conn.execute("VACUUM ANALYZE accounts_user")
@@ -314,6 +321,7 @@ def wait_for_server(timeout: float = 30) -> None:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--listings", type=int, default=100_000)
+    parser.add_argument("--users", type=int, default=5_000, help="demo people to seed (issue 18 measured 5,000)")
     parser.add_argument("--requests", type=int, default=200)
     parser.add_argument("--concurrency", type=int, default=8)
     parser.add_argument("--rounds", type=int, default=4, help="blocks per endpoint for the latencies (1: one block)")
@@ -323,7 +331,7 @@ def main() -> None:
     )
     args = parser.parse_args()
 
-    url = prepare_database(args.database_url, args.listings)
+    url = prepare_database(args.database_url, args.listings, args.users)
     explain_nearby(url)
     explain_text_search(url)
     env = bench_env(url)
@@ -349,7 +357,8 @@ def main() -> None:
             results[name] = (p50, p95, statistics.median(rounds[name]))
         floor_p50, _floor_p95, floor_rps = results["healthz"]
         print(
-            f"\n{args.listings:,} listings on PostGIS; {args.requests} sequential requests each, "
+            f"\n{args.listings:,} listings and {args.users:,} people on PostGIS; "
+            f"{args.requests} sequential requests each, "
             f"in {args.rounds} round(s) of blocks, then {args.concurrency} concurrent clients (median of 3 rounds); "
             f"gunicorn {env['GUNICORN_WORKERS']} sync workers; discover_me: the personalised first page of "
             f"{len(tokens)} people with likes (ranked per request), discover_me_p2: their second pages"
