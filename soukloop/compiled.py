@@ -196,12 +196,26 @@ def cursor(*, prepared: bool = False) -> Iterator[Any]:
             preparing, debug_wrapper = _preparing_classes()
             with connection.wrap_database_errors:
                 raw = preparing(raw_connection)
+            _read_times_as_django_does(raw, raw_connection)
             wrapped = debug_wrapper(raw, connection) if connection.queries_logged else connection.make_cursor(raw)
             with wrapped:
                 yield wrapped
             return
     with connection.cursor() as plain:
         yield plain
+
+
+def _read_times_as_django_does(raw: Any, raw_connection: Any) -> None:
+    """Django's ``create_cursor`` gives a cursor its connection's time zone when the adapters
+    disagree (``USE_TZ`` off, a database ``TIME_ZONE``): the same for the preparing cursor, so
+    its datetimes are the ones any other query reads."""
+    from django.db.backends.postgresql.base import TIMESTAMPTZ_OID  # type: ignore[attr-defined]
+    from django.db.backends.postgresql.psycopg_any import register_tzloader
+    from psycopg.pq import Format
+
+    loader = raw_connection.adapters.get_loader(TIMESTAMPTZ_OID, Format.TEXT)
+    if connection.timezone != getattr(loader, "timezone", None):
+        register_tzloader(connection.timezone, raw)
 
 
 @functools.cache

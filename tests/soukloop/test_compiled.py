@@ -158,3 +158,20 @@ def test_a_prepared_statements_database_error_is_djangos():
     # errors come through Django's wrapper like any other query's: a view's handler sees them
     with pytest.raises(DataError), compiled.cursor(prepared=True) as cursor:
         cursor.execute("SELECT 1 / %s", [0])
+
+
+@pytest.mark.parametrize(
+    ("use_tz", "time_zone"), [(True, "UTC"), (False, "Asia/Dubai")], ids=["utc-aware", "naive-dubai"]
+)
+def test_a_prepared_cursor_reads_times_as_djangos_own_cursor_does(use_tz, time_zone):
+    sql = "SELECT %s::timestamptz"
+    value = "2026-12-05 10:00:00+00"
+    with override_settings(USE_TZ=use_tz, TIME_ZONE=time_zone):
+        with connection.cursor() as plain:
+            plain.execute(sql, [value])
+            djangos = plain.fetchone()[0]
+        with compiled.cursor(prepared=True) as prepared:
+            prepared.execute(sql, [value])
+            ours = prepared.fetchone()[0]
+
+    assert ours == djangos and ours.tzinfo is djangos.tzinfo
