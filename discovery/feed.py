@@ -20,7 +20,8 @@ PostGIS goes on to the affinity sellers' best (``seller_tops``). The candidates 
 re-ranked here and made diverse (never more than ``MAX_RUN`` in a row from one seller), and
 the order is kept as a snapshot in the cache for ``DISCOVER_PERSONAL_TTL_SECONDS`` (written once
 the first page has been sent): the cursor is (snapshot, offset), so scrolling never duplicates
-or skips an item while new listings arrive. The feed ends with the snapshot (``?personalised=false`` scrolls on).
+or skips an item while new listings arrive. The feed ends with the snapshot
+(``?personalised=false`` scrolls on).
 """
 
 from __future__ import annotations

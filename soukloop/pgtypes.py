@@ -20,37 +20,33 @@ from __future__ import annotations
 import datetime
 from typing import Any
 
+import psycopg
+from psycopg.adapt import Loader
+from psycopg.postgres import types as _pg_types
+from psycopg.pq import Format
+from psycopg.types.datetime import TimestamptzLoader as _PythonTimestamptzLoader
+
 UTC = datetime.UTC
 
-try:
-    import psycopg
-    from psycopg.adapt import Loader
-    from psycopg.postgres import types as _pg_types
-    from psycopg.pq import Format
-    from psycopg.types.datetime import TimestamptzLoader as _PythonTimestamptzLoader
-
-    _TIMESTAMPTZ_OID = _pg_types["timestamptz"].oid
-    # psycopg's own map holds the C loader when psycopg's C implementation is installed.
-    _C_LOADER: Any = psycopg.adapters.get_loader(_TIMESTAMPTZ_OID, Format.TEXT)
-    if _C_LOADER is _PythonTimestamptzLoader:
-        _C_LOADER = None
-except ImportError:  # psycopg 3 is not installed (SpatiaLite only)
+_TIMESTAMPTZ_OID = _pg_types["timestamptz"].oid
+# psycopg's own map holds the C loader when psycopg's C implementation is installed.
+_C_LOADER: Any = psycopg.adapters.get_loader(_TIMESTAMPTZ_OID, Format.TEXT)
+if _C_LOADER is _PythonTimestamptzLoader:  # pure-Python psycopg: nothing to gain
     _C_LOADER = None
 
 
-if _C_LOADER is not None:
+class UtcTimestamptzLoader(Loader):
+    """``timestamptz`` in text, parsed by psycopg's C loader (a UTC session only; registered by
+    ``use_c_timestamptz`` only when that loader exists)."""
 
-    class UtcTimestamptzLoader(Loader):
-        """``timestamptz`` in text, parsed by psycopg's C loader (a UTC session only)."""
+    timezone = UTC  # what Django's ``create_cursor`` compares with its connection's
 
-        timezone = UTC  # what Django's ``create_cursor`` compares with its connection's
+    def __init__(self, oid: int, context: Any = None) -> None:
+        super().__init__(oid, context)
+        self.load = _C_LOADER(oid, context).load  # type: ignore[method-assign]
 
-        def __init__(self, oid: int, context: Any = None) -> None:
-            super().__init__(oid, context)
-            self.load = _C_LOADER(oid, context).load  # type: ignore[method-assign]
-
-        def load(self, data: Any) -> datetime.datetime:  # replaced per instance, above
-            raise NotImplementedError
+    def load(self, data: Any) -> datetime.datetime:  # replaced per instance, above
+        raise NotImplementedError
 
 
 def use_c_timestamptz(sender: Any, connection: Any, **kwargs: Any) -> None:
