@@ -178,3 +178,17 @@ def test_work_from_one_request_never_runs_with_another():
     assert order == ["/second", "/first"]
     after_response(lambda: order.append("outside"))  # the requests' lists are closed
     assert order == ["/second", "/first", "outside"]
+
+
+def test_work_kept_by_a_request_that_raised_runs_at_once():
+    # a view's exception that no inner handler turned into a response: there is nothing to close
+    done: list[str] = []
+
+    def view(request: HttpRequest) -> HttpResponse:
+        after_response(lambda: done.append("work"))
+        raise RuntimeError("boom")
+
+    with pytest.raises(RuntimeError):
+        AfterResponseMiddleware(view)(RequestFactory().get("/"))
+
+    assert done == ["work"]
